@@ -1,0 +1,285 @@
+"""Disclosure control: the one gate every released number and comment passes through.
+
+Rules (DESIGN.md, "Anonymity"):
+
+* Minimum group size k (organisation setting, default 5, never below 3). A department with fewer
+  than k responses is hidden entirely: no counts, no scores.
+* Complementary suppression. The organisation total minus every shown department must be 0 or at
+  least k, otherwise the hidden remainder could be recovered by subtraction; more departments are
+  hidden, smallest first, until it is. The same rule is applied per dimension to the number of
+  respondents with a score, because score sums (mean x n) subtract just like counts do, and a
+  dimension can have fewer scored respondents than responses.
+* Participation (invited / responded) is shown only for departments with at least k invited, and
+  only when the department is shown at all.
+* Comments: only after the round has closed, only for groups with at least the comment threshold
+  (default 10, never below k) of responses, in alphabetical order (submission order could hint at
+  who wrote what), with the directory's names and emails and any phone number redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from pulse.domain.errors import MinGroupSizeTooSmall
+from pulse.domain.items import COMMENT_MAX_LENGTH
+
+MIN_GROUP_SIZE_FLOOR = 3
+DEFAULT_MIN_GROUP_SIZE = 5
+DEFAULT_COMMENT_THRESHOLD = 10
+REDACTED = "[redacted]"
+POOLED_COMMENT_GROUP = "Other departments"
+
+
+class SuppressionReason(StrEnum):
+    """Why a group or a cell is not shown."""
+
+    BELOW_MIN_GROUP_SIZE = "below_min_group_size"
+    COMPLEMENTARY = "complementary_suppression"
+
+
+SUPPRESSION_RULES = (
+    "Groups with fewer than {k} responses are not shown. When hiding them would still let someone work out "
+    "a hidden group by subtracting the shown departments from the organisation total, more departments are "
+    "hidden (smallest first) until the hidden remainder is either empty or at least {k} responses; the same "
+    "rule is applied to each dimension's score. Participation counts are shown only for departments that "
+    "are shown and have at least {k} people invited. Comments appear only after the round closes, only for "
+    "groups of at least {comment_threshold} responses, in alphabetical order, with names, email addresses "
+    "and phone numbers removed."
+)
+
+
+def check_min_group_size(k: int) -> int:
+    """Validate the organisation's minimum group size; raise for anything below the floor of 3."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < MIN_GROUP_SIZE_FLOOR:
+        raise MinGroupSizeTooSmall(
+            f"minimum group size must be an integer of at least {MIN_GROUP_SIZE_FLOOR}, got {k!r}"
+        )
+    return k
+
+
+def effective_comment_threshold(threshold: int, k: int) -> int:
+    """The comment threshold actually applied: never below the minimum group size."""
+    check_min_group_size(k)
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < MIN_GROUP_SIZE_FLOOR:
+        raise MinGroupSizeTooSmall(
+            f"comment threshold must be an integer of at least {MIN_GROUP_SIZE_FLOOR}, got {threshold!r}"
+        )
+    return max(threshold, k)
+
+
+def suppress_counts(
+    counts: Mapping[str, int], k: int, forced: Mapping[str, SuppressionReason] | None = None
+) -> dict[str, SuppressionReason | None]:
+    """Primary and complementary suppression of one partition of a total.
+
+    `counts` maps each group to its count; `forced` groups are hidden whatever their count (for
+    example departments already hidden at a coarser level). Returns group -> reason, None = shown.
+    After this, the sum of hidden counts (= total minus shown) is 0 or at least k.
+    """
+    check_min_group_size(k)
+    status: dict[str, SuppressionReason | None] = {}
+    for name, count in counts.items():
+        if forced is not None and name in forced:
+            status[name] = forced[name]
+        elif count < k:
+            status[name] = SuppressionReason.BELOW_MIN_GROUP_SIZE
+        else:
+            status[name] = None
+    while True:
+        hidden_total = sum(counts[name] for name, reason in status.items() if reason is not None)
+        shown = [name for name, reason in status.items() if reason is None]
+        if hidden_total == 0 or hidden_total >= k or not shown:
+            return status
+        # Hide the smallest shown group (name breaks ties, so the result is reproducible).
+        status[min(shown, key=lambda name: (counts[name], name))] = SuppressionReason.COMPLEMENTARY
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """What disclosure needs to know about one department."""
+
+    name: str
+    invited: int
+    responded: int
+    dimension_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupDisclosure:
+    """The verdict for one department."""
+
+    name: str
+    reason: SuppressionReason | None
+    participation_shown: bool
+    hidden_dimensions: Mapping[str, SuppressionReason]
+
+    @property
+    def shown(self) -> bool:
+        """Whether the department appears with any figure at all."""
+        return self.reason is None
+
+    def shows_score(self, dimension: str) -> bool:
+        """Whether this department's score on `dimension` may be shown."""
+        return self.shown and dimension not in self.hidden_dimensions
+
+
+@dataclass(frozen=True)
+class DisclosurePlan:
+    """The verdicts for one round: per department, per department x dimension, and organisation-wide."""
+
+    min_group_size: int
+    groups: Mapping[str, GroupDisclosure]
+    organization_dimensions: Mapping[str, bool]
+    organization_participation_shown: bool
+
+    def shows(self, name: str) -> bool:
+        """Whether department `name` is shown (unknown names are not)."""
+        group = self.groups.get(name)
+        return group is not None and group.shown
+
+    def shows_score(self, name: str, dimension: str) -> bool:
+        """Whether department `name`'s score on `dimension` is shown."""
+        group = self.groups.get(name)
+        return group is not None and group.shows_score(dimension)
+
+    def shows_organization_score(self, dimension: str) -> bool:
+        """Whether the organisation-wide score on `dimension` is shown."""
+        return self.organization_dimensions.get(dimension, False)
+
+
+def plan_disclosure(groups: Sequence[GroupCounts], k: int, dimensions: Sequence[str]) -> DisclosurePlan:
+    """Decide what may be shown for a round's departments, with minimum group size `k`."""
+    check_min_group_size(k)
+    department_status = suppress_counts({g.name: g.responded for g in groups}, k)
+    forced = {name: reason for name, reason in department_status.items() if reason is not None}
+    hidden_cells: dict[str, dict[str, SuppressionReason]] = {g.name: {} for g in groups}
+    organization: dict[str, bool] = {}
+    for dimension in dimensions:
+        counts = {g.name: g.dimension_counts.get(dimension, 0) for g in groups}
+        organization[dimension] = sum(counts.values()) >= k
+        for name, reason in suppress_counts(counts, k, forced).items():
+            if reason is not None and name not in forced:
+                hidden_cells[name][dimension] = reason
+    verdicts = {
+        g.name: GroupDisclosure(
+            g.name,
+            department_status[g.name],
+            department_status[g.name] is None and g.invited >= k,
+            MappingProxyType(hidden_cells[g.name]),
+        )
+        for g in groups
+    }
+    return DisclosurePlan(
+        k,
+        MappingProxyType(verdicts),
+        MappingProxyType(organization),
+        sum(g.invited for g in groups) >= k,
+    )
+
+
+# ---------------------------------------------------------------- comments
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Seven or more digits, possibly split by spaces, dots, dashes, slashes or brackets, with an optional
+# leading +. This also catches some non-phone numbers (e.g. "2023-2024"); over-redacting is the safe side.
+_PHONE_CANDIDATE = re.compile(r"(?<![\w])\+?\(?\d[\d\s()./-]{5,}\d(?![\w])")
+
+
+def _directory_pattern(directory_terms: Sequence[str]) -> re.Pattern[str] | None:
+    exact: set[str] = set()
+    cased: set[str] = set()
+    for raw in directory_terms:
+        term = " ".join(raw.split())
+        if len(term) < 2:
+            continue
+        exact.add(re.escape(term))
+        if "@" in term:
+            continue
+        # Name parts are matched as written, capitalised or upper-case only: a person called Will or
+        # Rose must not erase "will" and "rose" from every comment, but "Will" in a comment is redacted.
+        for part in term.split(" "):
+            if len(part) >= 2:
+                cased.update(re.escape(p) for p in {part, part.capitalize(), part.upper()})
+    if not exact:
+        return None
+    # Longest first so a full name is redacted as one unit before its parts are considered.
+    exact_alt = "|".join(sorted(exact, key=len, reverse=True))
+    cased_alt = "|".join(sorted(cased, key=len, reverse=True))
+    pattern = rf"(?<!\w)(?:(?i:{exact_alt}){'|' + cased_alt if cased_alt else ''})(?!\w)"
+    return re.compile(pattern)
+
+
+def _redact_phones(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        digits = sum(ch.isdigit() for ch in match.group(0))
+        return REDACTED if digits >= 7 else match.group(0)
+
+    return _PHONE_CANDIDATE.sub(replace, text)
+
+
+def redact(text: str, directory_terms: Sequence[str]) -> str:
+    """Remove the directory's names and emails, any email address and any phone number from `text`."""
+    pattern = _directory_pattern(directory_terms)
+    result = _EMAIL.sub(REDACTED, text)
+    if pattern is not None:
+        result = pattern.sub(REDACTED, result)
+    return _redact_phones(result)
+
+
+@dataclass(frozen=True)
+class CommentSource:
+    """The raw comments of one department and whether the department is shown."""
+
+    name: str
+    responded: int
+    shown: bool
+    comments: Sequence[str]
+
+
+@dataclass(frozen=True)
+class CommentGroup:
+    """Released comments of one group (a department, or the pool of smaller departments)."""
+
+    group: str
+    comments: tuple[str, ...]
+
+
+def _clean(comments: Sequence[str], directory_terms: Sequence[str]) -> list[str]:
+    cleaned = (redact(c.strip()[:COMMENT_MAX_LENGTH], directory_terms).strip() for c in comments)
+    return sorted(c for c in cleaned if c)
+
+
+def disclose_comments(
+    sources: Sequence[CommentSource],
+    *,
+    threshold: int,
+    min_group_size: int,
+    closed: bool,
+    directory_terms: Sequence[str],
+) -> tuple[CommentGroup, ...]:
+    """Comments that may be released: nothing before the round closes; per shown department with at
+    least the threshold of responses; the rest pooled as one group if that pool reaches the threshold.
+    """
+    limit = effective_comment_threshold(threshold, min_group_size)
+    if not closed:
+        return ()
+    released: list[CommentGroup] = []
+    pool: list[str] = []
+    pool_responded = 0
+    for source in sorted(sources, key=lambda s: s.name):
+        if source.shown and source.responded >= limit:
+            comments = _clean(source.comments, directory_terms)
+            if comments:
+                released.append(CommentGroup(source.name, tuple(comments)))
+        else:
+            pool.extend(source.comments)
+            pool_responded += source.responded
+    if pool_responded >= limit:
+        comments = _clean(pool, directory_terms)
+        if comments:
+            released.append(CommentGroup(POOLED_COMMENT_GROUP, tuple(comments)))
+    return tuple(released)

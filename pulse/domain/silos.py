@@ -1,0 +1,152 @@
+"""Silo indicators: which departments are cut off from the rest of the organisation.
+
+Per department, `silo_index` in [0, 1] (0 = no sign of a silo, 1 = strongest sign) combines:
+
+* C, the collaboration gap: how far the department's collaboration score is below the rest of the
+  organisation, C = clamp((rest - department) / 25, 0, 1). At or above the rest gives 0; 25 points
+  or more below gives 1.
+* N, the network component, when the "which departments gave you information or help" question was
+  asked. With s(A, B) = share of A's respondents who named B as a helper:
+  received(A) = mean over other departments B of s(A, B); given(A) = mean of s(B, A);
+  E(A) = (received(A) + given(A)) / 2, the department's external ties; Ē = mean of E over all
+  departments. In the spirit of Krackhardt & Stern's E-I index, EI(A) = (E(A) - Ē) / (E(A) + Ē) in
+  [-1, 1], and N = clamp(-EI(A), 0, 1): 0 at or above the organisation's typical level of help
+  across boundaries, 1 when nobody helps the department and it helps nobody.
+* silo_index = (C + N) / 2 when both exist, otherwise whichever exists; None when neither does.
+
+The network only includes shown departments that have at least k network answers; a department is
+isolated when it neither received help from nor gave help to any of them, and a pair "never helps
+each other" when neither named the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+COLLABORATION_GAP_FOR_FULL_SILO = 25.0
+MAX_LISTED_PAIRS = 100
+
+SILO_METHODOLOGY = (
+    "The silo index runs from 0 (no sign of a silo) to 1. Half of it comes from the collaboration score: "
+    "0 when the department rates collaboration at or above the rest of the organisation, rising to 1 when it "
+    f"is {COLLABORATION_GAP_FOR_FULL_SILO:g} points or more below. The other half comes from the answers to "
+    "'which departments gave you information or help': how often the department is named by others and names "
+    "others, compared with the organisation's typical department (an E-I style index); a department nobody "
+    "names and that names nobody scores 1. When the help question was not asked, the collaboration part "
+    "alone is used. Only departments that are shown in the report take part in the network."
+)
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """One department's answers to the network question."""
+
+    respondents: int
+    helped_by: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class NetworkEdge:
+    """`helper` gave information or help to `helped`: `count` of helped's respondents said so (`share`)."""
+
+    helper: str
+    helped: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class SiloNetwork:
+    """The help network between shown departments."""
+
+    departments: tuple[str, ...]
+    edges: tuple[NetworkEdge, ...]
+    isolated: tuple[str, ...]
+    never_helping_pairs: tuple[tuple[str, str], ...]
+    never_helping_pair_count: int
+    external_ties: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class SiloResult:
+    """Silo index per department and the network it was computed from (None when not asked)."""
+
+    silo_index: Mapping[str, float | None]
+    network: SiloNetwork | None
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def build_network(inputs: Mapping[str, NetworkInput]) -> SiloNetwork | None:
+    """The network of departments with network answers; None when fewer than two took part."""
+    names = sorted(name for name, data in inputs.items() if data.respondents > 0)
+    if len(names) < 2:
+        return None
+    share: dict[tuple[str, str], float] = {}
+    edges: list[NetworkEdge] = []
+    for helped in names:
+        data = inputs[helped]
+        for helper in names:
+            count = data.helped_by.get(helper, 0) if helper != helped else 0
+            share[(helped, helper)] = min(1.0, count / data.respondents)
+            if count > 0 and helper != helped:
+                edges.append(NetworkEdge(helper, helped, count, share[(helped, helper)]))
+    others = len(names) - 1
+    external = {
+        a: (sum(share[(a, b)] for b in names if b != a) + sum(share[(b, a)] for b in names if b != a)) / (2 * others)
+        for a in names
+    }
+    never = [(a, b) for a, b in combinations(names, 2) if share[(a, b)] == 0 and share[(b, a)] == 0]
+    return SiloNetwork(
+        departments=tuple(names),
+        edges=tuple(edges),
+        isolated=tuple(a for a in names if external[a] == 0),
+        never_helping_pairs=tuple(never[:MAX_LISTED_PAIRS]),
+        never_helping_pair_count=len(never),
+        external_ties=external,
+    )
+
+
+def network_component(network: SiloNetwork, department: str) -> float | None:
+    """N for one department (see module docstring), or None when it is not in the network."""
+    ties = network.external_ties.get(department)
+    if ties is None:
+        return None
+    typical = sum(network.external_ties.values()) / len(network.external_ties)
+    if ties + typical == 0:
+        return 1.0  # nobody in the organisation helps anybody: every department is cut off
+    return _clamp(-(ties - typical) / (ties + typical))
+
+
+def collaboration_component(gap: float | None) -> float | None:
+    """C from the collaboration gap (rest minus department, points), or None without a gap."""
+    return None if gap is None else _clamp(gap / COLLABORATION_GAP_FOR_FULL_SILO)
+
+
+def compute_silos(
+    departments: Sequence[str],
+    collaboration_gap: Mapping[str, float | None],
+    network_inputs: Mapping[str, NetworkInput],
+) -> SiloResult:
+    """Silo index for each of `departments` (see the module docstring for the formula).
+
+    `collaboration_gap` maps a department to rest-of-organisation minus department collaboration
+    score; `network_inputs` holds only departments allowed into the network.
+    """
+    network = build_network(network_inputs)
+    index: dict[str, float | None] = {}
+    for name in departments:
+        parts = [
+            p
+            for p in (
+                collaboration_component(collaboration_gap.get(name)),
+                network_component(network, name) if network is not None else None,
+            )
+            if p is not None
+        ]
+        index[name] = sum(parts) / len(parts) if parts else None
+    return SiloResult(index, network)

@@ -1,0 +1,158 @@
+"""Seeded simulation of an organisation answering a pulse, with problems planted where you want them.
+
+Used by tests (does flagging find planted problems and leave healthy departments alone?) and by the
+demo (realistic answers without real people). Pure: all randomness comes from `random.Random(seed)`.
+
+Model: each respondent has a latent 0-100 level per dimension = organisation baseline + a small
+random department effect (healthy departments differ a little) + the planted problem + personal
+variation. Each item answer is that level mapped onto the 1-5 scale plus item noise, rounded and
+clipped, then flipped for reverse-keyed items. A few answers are skipped at random.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from pulse.domain.aggregates import DepartmentAggregates, Response, aggregate_responses
+from pulse.domain.errors import DomainError
+from pulse.domain.items import DIMENSION_BY_KEY, DIMENSION_KEYS, ITEM_BY_KEY, SCALE_MAX, SCALE_MIN, compose_pulse
+
+BASELINE: Mapping[str, float] = MappingProxyType(
+    {"fear": 40.0, "initiative": 60.0, "consistency": 58.0, "collaboration": 56.0}
+)
+
+_COMMENTS: Mapping[str, tuple[str, ...]] = {
+    "fear": (
+        "People here are afraid to admit mistakes, so problems stay hidden until they blow up.",
+        "Last month someone was written up for helping a customer outside the script. Nobody will try that again.",
+        "Our targets are used to find someone to blame rather than to find out what went wrong.",
+    ),
+    "initiative": (
+        "We need sign-off for everything, even things that would take two minutes to fix for a customer.",
+        "I would like to be trusted to solve small customer problems myself.",
+    ),
+    "consistency": (
+        "What was a priority last week is suddenly a problem this week. Hard to know what counts.",
+        "Rules are enforced for some people and not for others.",
+    ),
+    "collaboration": (
+        "Getting information from other departments takes forever; it feels like they compete with us.",
+        "We never hear what the other teams are working on until it lands on our desk.",
+    ),
+    "healthy": (
+        "Good team, good manager. Keep the pulses short like this.",
+        "Things have improved since the new shift planning.",
+        "More staff on weekends would help everyone.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DepartmentSpec:
+    """One simulated department.
+
+    `problems`: dimension -> points worse than a healthy department, in the unhealthy direction
+    (more fear; less initiative, consistency, collaboration). `isolated`: nobody helps it and it
+    helps nobody, as far as the network question goes.
+    """
+
+    name: str
+    invited: int
+    response_rate: float = 0.8
+    problems: Mapping[str, float] = field(default_factory=dict)
+    isolated: bool = False
+
+
+@dataclass(frozen=True)
+class SimulatedRound:
+    """The simulated answers of one round, and what is needed to aggregate them."""
+
+    asked: tuple[str, ...]
+    invited: Mapping[str, int]
+    responses: tuple[Response, ...]
+
+    def aggregates(self) -> list[DepartmentAggregates]:
+        """Per-department aggregates, as the report service would compute them."""
+        return aggregate_responses(self.responses, self.invited, self.asked)
+
+
+def _clip(value: int) -> int:
+    return max(SCALE_MIN, min(SCALE_MAX, value))
+
+
+def simulate_round(
+    departments: Sequence[DepartmentSpec],
+    *,
+    seed: int,
+    round_number: int = 1,
+    asked: Sequence[str] | None = None,
+    baseline: Mapping[str, float] = BASELINE,
+    department_sd: float = 3.0,
+    person_sd: float = 14.0,
+    item_noise: float = 0.6,
+    missing_rate: float = 0.02,
+    ask_enps: bool = True,
+    ask_network: bool = True,
+    help_rate: float = 0.12,
+    comment_rate: float = 0.15,
+    directory_names: Sequence[str] = (),
+) -> SimulatedRound:
+    """Simulate one round's responses for `departments` (see module docstring for the model).
+
+    `asked` defaults to `compose_pulse(round_number)`. When `directory_names` is given, some
+    comments mention one of them, so redaction has something to do.
+    """
+    names = [d.name for d in departments]
+    if len(set(names)) != len(names):
+        raise DomainError(f"department names must be unique, got {names}")
+    rng = random.Random(seed)
+    asked_keys = tuple(asked) if asked is not None else compose_pulse(round_number)
+    effects = {d.name: {dim: rng.gauss(0.0, department_sd) for dim in DIMENSION_KEYS} for d in departments}
+    # How much two departments have to do with each other; symmetric, drawn once per pair.
+    affinity = {(min(a, b), max(a, b)): rng.uniform(0.2, 1.8) for i, a in enumerate(names) for b in names[i + 1 :]}
+    isolated = {d.name for d in departments if d.isolated}
+    responses: list[Response] = []
+    for dept in departments:
+        respondents = sum(rng.random() < dept.response_rate for _ in range(dept.invited))
+        for _ in range(respondents):
+            level: dict[str, float] = {}
+            for dim in DIMENSION_KEYS:
+                sign = 1.0 if DIMENSION_BY_KEY[dim].higher_is_better else -1.0
+                problem = dept.problems.get(dim, 0.0)
+                level[dim] = baseline[dim] + effects[dept.name][dim] - sign * problem + rng.gauss(0.0, person_sd)
+            answers: dict[str, int] = {}
+            for key in asked_keys:
+                if rng.random() < missing_rate:
+                    continue
+                item = ITEM_BY_KEY[key]
+                keyed = _clip(round(1 + 4 * level[item.dimension] / 100 + rng.gauss(0.0, item_noise)))
+                answers[key] = SCALE_MIN + SCALE_MAX - keyed if item.reverse else keyed
+            enps = None
+            if ask_enps:
+                mood = (level["initiative"] + level["consistency"] + level["collaboration"]) / 3
+                mood -= 0.5 * (level["fear"] - baseline["fear"])
+                enps = max(0, min(10, round(mood / 9 + rng.gauss(0.0, 1.6))))
+            helped_by = None
+            if ask_network:
+                openness = max(0.2, min(2.0, level["collaboration"] / baseline["collaboration"]))
+                helped_by = tuple(
+                    other
+                    for other in names
+                    if other != dept.name
+                    and rng.random()
+                    < help_rate
+                    * affinity[min(dept.name, other), max(dept.name, other)]
+                    * openness
+                    * (0.0 if dept.name in isolated or other in isolated else 1.0)
+                )
+            comment = None
+            if rng.random() < comment_rate:
+                worst = max(dept.problems, key=lambda k: dept.problems[k], default="healthy")
+                comment = rng.choice(_COMMENTS[worst if dept.problems.get(worst, 0) > 0 else "healthy"])
+                if directory_names and rng.random() < 0.2:
+                    comment += f" I raised this with {rng.choice(list(directory_names))} already."
+            responses.append(Response(dept.name, answers, enps, helped_by, comment))
+    return SimulatedRound(asked_keys, {d.name: d.invited for d in departments}, tuple(responses))

@@ -1,0 +1,383 @@
+"""Group statistics computed from sufficient statistics, so a report never needs every answer.
+
+Everything here works from `Moments` (count, sum, sum of squares of one variable in one group) and
+`CrossMoments` (the same for a pair of items). A database computes both with one GROUP BY, and
+moments add up: the organisation is the sum of its departments, and "the rest of the organisation"
+is the organisation minus one department. Row-based versions (`cronbach_alpha`, `rwg_j`, `icc1`,
+`icc2`) exist for tests and small data, and agree with the moment-based ones on complete data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from pulse.domain.errors import InconsistentAggregates
+
+DEFAULT_CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Sufficient statistics of one variable in one group: count, sum and sum of squares."""
+
+    n: int
+    total: float
+    total_sq: float
+
+    @classmethod
+    def from_values(cls, values: Iterable[float | None]) -> Moments:
+        """Moments of the non-missing values."""
+        present = [float(v) for v in values if v is not None]
+        return cls(len(present), math.fsum(present), math.fsum(v * v for v in present))
+
+    @classmethod
+    def empty(cls) -> Moments:
+        """Moments of no values (the neutral element of +)."""
+        return cls(0, 0.0, 0.0)
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(self.n + other.n, self.total + other.total, self.total_sq + other.total_sq)
+
+    def __sub__(self, other: Moments) -> Moments:
+        if other.n > self.n:
+            raise InconsistentAggregates(f"cannot subtract a group of {other.n} from a group of {self.n}")
+        return Moments(self.n - other.n, self.total - other.total, self.total_sq - other.total_sq)
+
+    @property
+    def mean(self) -> float | None:
+        """Mean, or None for an empty group."""
+        return self.total / self.n if self.n > 0 else None
+
+    @property
+    def sum_sq_dev(self) -> float:
+        """Sum of squared deviations from the mean (never negative, despite rounding)."""
+        if self.n == 0:
+            return 0.0
+        return max(0.0, self.total_sq - self.total * self.total / self.n)
+
+    @property
+    def variance(self) -> float | None:
+        """Sample variance (ddof=1), or None with fewer than two values."""
+        return self.sum_sq_dev / (self.n - 1) if self.n > 1 else None
+
+
+@dataclass(frozen=True)
+class CrossMoments:
+    """Pairwise-complete co-moments of two items in one group (respondents who answered both)."""
+
+    n: int
+    sum_a: float
+    sum_b: float
+    sum_ab: float
+    sum_sq_a: float
+    sum_sq_b: float
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[float | None, float | None]]) -> CrossMoments:
+        """Co-moments of the pairs where both values are present."""
+        both = [(float(a), float(b)) for a, b in pairs if a is not None and b is not None]
+        return cls(
+            len(both),
+            math.fsum(a for a, _ in both),
+            math.fsum(b for _, b in both),
+            math.fsum(a * b for a, b in both),
+            math.fsum(a * a for a, _ in both),
+            math.fsum(b * b for _, b in both),
+        )
+
+    @classmethod
+    def empty(cls) -> CrossMoments:
+        """Co-moments of no pairs."""
+        return cls(0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    def __add__(self, other: CrossMoments) -> CrossMoments:
+        return CrossMoments(
+            self.n + other.n,
+            self.sum_a + other.sum_a,
+            self.sum_b + other.sum_b,
+            self.sum_ab + other.sum_ab,
+            self.sum_sq_a + other.sum_sq_a,
+            self.sum_sq_b + other.sum_sq_b,
+        )
+
+    @property
+    def covariance(self) -> float | None:
+        """Sample covariance (ddof=1) over complete pairs, or None with fewer than two pairs."""
+        if self.n < 2:
+            return None
+        return (self.sum_ab - self.sum_a * self.sum_b / self.n) / (self.n - 1)
+
+
+# ---------------------------------------------------------------- reliability: Cronbach's alpha
+
+
+def _complete_rows(rows: Sequence[Sequence[float | None]]) -> list[list[float]]:
+    # Listwise deletion: a row with any missing value is dropped entirely.
+    return [[float(v) for v in row if v is not None] for row in rows if all(v is not None for v in row)]
+
+
+def _alpha_from_covariance(cov: np.ndarray) -> float | None:
+    k = int(cov.shape[0])
+    total_variance = float(cov.sum())
+    if k < 2 or total_variance <= 0.0:
+        return None
+    return float((k / (k - 1)) * (1.0 - float(np.trace(cov)) / total_variance))
+
+
+def cronbach_alpha(rows: Sequence[Sequence[float | None]]) -> float | None:
+    """Cronbach's alpha of rows of item values (one row per respondent), listwise deletion.
+
+    Returns None with fewer than two items, fewer than two complete rows, or no variance in the
+    total. Alpha can be negative (items pulling against each other, e.g. a forgotten reverse key)
+    but never above 1.
+    """
+    complete = _complete_rows(rows)
+    if len(complete) < 2 or len(complete[0]) < 2:
+        return None
+    data = np.asarray(complete, dtype=float)
+    return _alpha_from_covariance(np.atleast_2d(np.cov(data, rowvar=False, ddof=1)))
+
+
+def cronbach_alpha_from_moments(
+    keys: Sequence[str],
+    item_moments: Mapping[str, Moments],
+    item_cross: Mapping[tuple[str, str], CrossMoments],
+    reversed_keys: Collection[str] = (),
+) -> float | None:
+    """Alpha from aggregates: item variances from `item_moments`, covariances from pairwise `item_cross`.
+
+    `item_cross` is keyed by (key_a, key_b) with key_a < key_b and holds raw answers; items in
+    `reversed_keys` are reverse-keyed, which flips the sign of their covariances (a reflection
+    x -> c - x keeps variances and negates covariances), so raw aggregates suffice. Equals
+    `cronbach_alpha` on the same (keyed) rows when nobody skipped an item; with missing answers it
+    uses pairwise-complete covariances.
+    """
+    ordered = sorted(keys)
+    k = len(ordered)
+    if k < 2:
+        return None
+    cov = np.zeros((k, k))
+    for i, a in enumerate(ordered):
+        moments = item_moments.get(a)
+        variance = moments.variance if moments is not None else None
+        if variance is None:
+            return None
+        cov[i, i] = variance
+        for j in range(i + 1, k):
+            cross = item_cross.get((a, ordered[j]))
+            covariance = cross.covariance if cross is not None else None
+            if covariance is None:
+                return None
+            flipped = (a in reversed_keys) != (ordered[j] in reversed_keys)
+            cov[i, j] = cov[j, i] = -covariance if flipped else covariance
+    return _alpha_from_covariance(cov)
+
+
+# ---------------------------------------------------------------- within-group agreement: rwg(j)
+
+
+def null_variance(options: int) -> float:
+    """Expected error variance of a uniform (no agreement) null on a scale with `options` choices."""
+    return (options * options - 1) / 12.0
+
+
+def _rwg_from_mean_variance(mean_variance: float, n_items: int, options: int) -> float:
+    # Capping the observed variance at the null variance reports "no agreement" (0) instead of
+    # the out-of-range values the raw formula gives when answers are more spread than random.
+    ratio = min(mean_variance / null_variance(options), 1.0)
+    agreement = n_items * (1.0 - ratio)
+    return agreement / (agreement + ratio)
+
+
+def _check_options(options: int) -> None:
+    if options < 2:
+        raise InconsistentAggregates(f"a scale needs at least 2 options, got {options}")
+
+
+def rwg_j(rows: Sequence[Sequence[float | None]], options: int) -> float | None:
+    """rwg(j) of James, Demaree & Wolf (1984) for one group's rows (one row per member, one column per item).
+
+    rwg(j) = J(1 - s²/σ²E) / (J(1 - s²/σ²E) + s²/σ²E), with s² the mean item variance over complete
+    rows (capped at σ²E) and σ²E = (options² - 1) / 12. None with fewer than two complete rows.
+    """
+    _check_options(options)
+    complete = _complete_rows(rows)
+    if len(complete) < 2 or len(complete[0]) == 0:
+        return None
+    data = np.asarray(complete, dtype=float)
+    mean_variance = float(np.var(data, axis=0, ddof=1).mean())
+    return _rwg_from_mean_variance(mean_variance, data.shape[1], options)
+
+
+def rwg_j_from_moments(item_moments: Sequence[Moments], options: int) -> float | None:
+    """rwg(j) from one group's per-item moments (available-case variances).
+
+    Equals `rwg_j` on the same rows when nobody skipped an item. None when any item has fewer than
+    two answers, or there are no items.
+    """
+    _check_options(options)
+    variances = [m.variance for m in item_moments]
+    if not variances or any(v is None for v in variances):
+        return None
+    mean_variance = math.fsum(v for v in variances if v is not None) / len(variances)
+    return _rwg_from_mean_variance(mean_variance, len(variances), options)
+
+
+# ---------------------------------------------------------------- between-group: ICC(1), ICC(2)
+
+
+@dataclass(frozen=True)
+class OneWayAnova:
+    """Mean squares of a one-way ANOVA; `mean_group_size` is k in Bliese's ICC(1)."""
+
+    msb: float
+    msw: float
+    mean_group_size: float
+    groups: int
+    n: int
+
+
+def one_way_anova(groups: Sequence[Moments]) -> OneWayAnova | None:
+    """One-way ANOVA from group moments; empty groups are ignored. None when undefined."""
+    present = [g for g in groups if g.n > 0]
+    n = sum(g.n for g in present)
+    if len(present) < 2 or n - len(present) < 1:
+        return None
+    grand = math.fsum(g.total for g in present) / n
+    ssb = math.fsum(g.n * ((g.total / g.n) - grand) ** 2 for g in present)
+    ssw = math.fsum(g.sum_sq_dev for g in present)
+    return OneWayAnova(ssb / (len(present) - 1), ssw / (n - len(present)), n / len(present), len(present), n)
+
+
+def icc1_from_moments(groups: Sequence[Moments]) -> float | None:
+    """ICC(1) = (MSB - MSW) / (MSB + (k - 1) MSW), k the mean group size (as Bliese's `multilevel::ICC1`)."""
+    anova = one_way_anova(groups)
+    if anova is None:
+        return None
+    denominator = anova.msb + (anova.mean_group_size - 1.0) * anova.msw
+    return (anova.msb - anova.msw) / denominator if denominator > 0 else None
+
+
+def icc2_from_moments(groups: Sequence[Moments]) -> float | None:
+    """ICC(2) = (MSB - MSW) / MSB: reliability of group means (as Bliese's `multilevel::ICC2`)."""
+    anova = one_way_anova(groups)
+    if anova is None or anova.msb <= 0:
+        return None
+    return (anova.msb - anova.msw) / anova.msb
+
+
+def _group(values: Sequence[float], groups: Sequence[Hashable]) -> list[Moments]:
+    if len(values) != len(groups):
+        raise InconsistentAggregates(f"{len(values)} values but {len(groups)} group labels")
+    buckets: dict[Hashable, list[float]] = {}
+    for value, group in zip(values, groups, strict=True):
+        buckets.setdefault(group, []).append(value)
+    return [Moments.from_values(v) for v in buckets.values()]
+
+
+def icc1(values: Sequence[float], groups: Sequence[Hashable]) -> float | None:
+    """ICC(1) of `values`, grouped by the parallel `groups` labels. None when undefined."""
+    return icc1_from_moments(_group(values, groups))
+
+
+def icc2(values: Sequence[float], groups: Sequence[Hashable]) -> float | None:
+    """ICC(2) of `values`, grouped by the parallel `groups` labels. None when undefined."""
+    return icc2_from_moments(_group(values, groups))
+
+
+# ---------------------------------------------------------------- intervals and comparisons
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def mean_interval(
+    moments: Moments, population: int | None = None, confidence: float = DEFAULT_CONFIDENCE
+) -> Interval | None:
+    """t-based confidence interval for a group mean, with a finite-population correction.
+
+    A department is a census, not a sample: when `population` (the number invited) is given, the
+    standard error shrinks by sqrt((N - n) / (N - 1)), down to zero width when everyone answered.
+    None for an empty group, or a single answer from a larger population.
+    """
+    mean = moments.mean
+    if mean is None:
+        return None
+    if population is not None and population < moments.n:
+        raise InconsistentAggregates(f"{moments.n} responses but only {population} invited")
+    if population is not None and population == moments.n:
+        return Interval(mean, mean, mean, moments.n)
+    variance = moments.variance
+    if variance is None:
+        return None
+    fpc = (population - moments.n) / (population - 1) if population is not None else 1.0
+    se = math.sqrt(variance / moments.n * fpc)
+    half = float(sps.t.ppf(0.5 + confidence / 2, moments.n - 1)) * se
+    return Interval(mean, mean - half, mean + half, moments.n)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Difference a - b of two independent group means (Welch), with CI, p-value and Cohen's d."""
+
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    effect_size: float | None
+    n_a: int
+    n_b: int
+
+
+def welch_comparison(a: Moments, b: Moments, confidence: float = DEFAULT_CONFIDENCE) -> Comparison | None:
+    """Compare two independent groups: Welch t-test for mean(a) - mean(b).
+
+    Treats answers as samples of each group's climate (no finite-population correction): otherwise
+    a department where everyone answered would make every tiny difference look certain. The effect
+    size is Cohen's d with the pooled standard deviation. None unless both groups have two values.
+    """
+    va, vb = a.variance, b.variance
+    if va is None or vb is None or a.mean is None or b.mean is None:
+        return None
+    difference = a.mean - b.mean
+    sa, sb = va / a.n, vb / b.n
+    se = math.sqrt(sa + sb)
+    pooled_sd = math.sqrt((a.sum_sq_dev + b.sum_sq_dev) / (a.n + b.n - 2))
+    effect = difference / pooled_sd if pooled_sd > 0 else None
+    if se == 0.0:
+        return Comparison(difference, difference, difference, 1.0 if difference == 0 else 0.0, effect, a.n, b.n)
+    df = (sa + sb) ** 2 / (sa * sa / (a.n - 1) + sb * sb / (b.n - 1))
+    t = difference / se
+    p_value = float(2.0 * sps.t.sf(abs(t), df))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    return Comparison(difference, difference - half, difference + half, min(1.0, p_value), effect, a.n, b.n)
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> tuple[float, ...]:
+    """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
+
+    A comparison holds up at false-discovery rate q when its adjusted value is <= q.
+    """
+    m = len(p_values)
+    if m == 0:
+        return ()
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        index = order[rank - 1]
+        running = min(running, p_values[index] * m / rank)
+        adjusted[index] = min(1.0, running)
+    return tuple(adjusted)
