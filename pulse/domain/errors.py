@@ -1,10 +1,19 @@
-"""Domain errors: raised by the pure engine when it is given input it must refuse."""
+"""Domain errors: raised by the pure engine when it is given input it must refuse.
+
+They are `PulseError`s, so the CLI and the web layer report them like any other expected failure,
+and `ValueError`s, because every one of them is a bad value.
+"""
 
 from __future__ import annotations
 
+from pulse.errors import PulseError
 
-class DomainError(ValueError):
+
+class DomainError(PulseError, ValueError):
     """Base of every error the measurement engine raises; the message names the bad value."""
+
+    status_code = 422
+    code = "invalid_input"
 
 
 class InvalidAnswer(DomainError):
@@ -21,3 +30,6 @@ class MinGroupSizeTooSmall(DomainError):
 
 class InconsistentAggregates(DomainError):
     """Aggregates contradict each other (for example more responses than invitations)."""
+
+    status_code = 500
+    code = "inconsistent_aggregates"

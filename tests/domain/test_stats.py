@@ -1,0 +1,307 @@
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from pulse.domain.errors import InconsistentAggregates
+from pulse.domain.stats import (
+    CrossMoments,
+    Moments,
+    benjamini_hochberg,
+    cronbach_alpha,
+    cronbach_alpha_from_moments,
+    icc1,
+    icc1_from_moments,
+    icc2,
+    icc2_from_moments,
+    mean_interval,
+    null_variance,
+    one_way_anova,
+    rwg_j,
+    rwg_j_from_moments,
+    welch_comparison,
+)
+
+# Shrout & Fleiss (1979), Table 2: six targets rated by four judges.
+SHROUT_FLEISS = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+
+answer = st.integers(1, 5)
+
+
+def _grouped(rows: list[list[int]]) -> tuple[list[float], list[int]]:
+    return [float(v) for row in rows for v in row], [g for g, row in enumerate(rows) for _ in row]
+
+
+# ---------------------------------------------------------------- published values
+
+
+def test_icc_of_shrout_and_fleiss_ratings_grouped_by_target() -> None:
+    values, groups = _grouped(SHROUT_FLEISS)
+    assert icc1(values, groups) == pytest.approx(0.1657, abs=5e-5)
+    assert icc2(values, groups) == pytest.approx(0.4428, abs=5e-5)
+
+
+def test_shrout_and_fleiss_anova_mean_squares() -> None:
+    values, groups = _grouped(SHROUT_FLEISS)
+    by_group = [Moments.from_values(v for v, g in zip(values, groups, strict=True) if g == i) for i in range(6)]
+    anova = one_way_anova(by_group)
+    assert anova is not None
+    # Shrout & Fleiss report BMS = 11.24 and WMS = 6.26.
+    assert anova.msb == pytest.approx(11.24, abs=0.005)
+    assert anova.msw == pytest.approx(6.26, abs=0.005)
+    assert anova.mean_group_size == 4
+
+
+def test_alpha_of_shrout_and_fleiss_judges_equals_their_published_icc_3_k() -> None:
+    # Cronbach's alpha with judges as items is ICC(3,k), which Shrout & Fleiss give as .91.
+    alpha = cronbach_alpha(SHROUT_FLEISS)
+    assert alpha is not None
+    assert round(alpha, 2) == 0.91
+
+
+def test_reversing_a_negatively_worded_item_repairs_alpha() -> None:
+    # The textbook case: two items agree, a third is worded the other way round. Left unreversed,
+    # its covariances are negative: item variances sum to 7.5 but the total score varies only
+    # by 2.5, so alpha = 3/2 * (1 - 7.5/2.5) = -3. Reversed (6 - x), the items agree: alpha = 1.
+    rows = [[1, 1, 5], [2, 2, 4], [3, 3, 3], [4, 4, 2], [5, 5, 1]]
+    assert cronbach_alpha(rows) == pytest.approx(-3.0)
+    assert cronbach_alpha([[a, b, 6 - c] for a, b, c in rows]) == pytest.approx(1.0)
+
+
+def test_reverse_keying_in_a_realistic_scale_lowers_alpha_when_forgotten() -> None:
+    rng = random.Random(4)
+    rows = []
+    for _ in range(200):
+        trait = rng.gauss(0, 1)
+        rows.append([min(5, max(1, round(3 + trait + rng.gauss(0, 0.7)))) for _ in range(4)])
+    keyed = cronbach_alpha(rows)
+    forgotten = cronbach_alpha([[a, b, c, 6 - d] for a, b, c, d in rows])
+    assert keyed is not None and forgotten is not None
+    assert keyed > 0.8 and forgotten < keyed - 0.4
+
+
+def test_rwg_j_of_perfect_agreement_is_one_and_of_uniform_spread_is_zero() -> None:
+    assert rwg_j([[4, 4, 4], [4, 4, 4], [4, 4, 4]], 5) == 1.0
+    # Answers spread more than a uniform null (variance 2 on a 5-point scale): capped to 0.
+    assert rwg_j([[1, 1], [5, 5], [1, 1], [5, 5]], 5) == 0.0
+
+
+def test_rwg_j_matches_james_demaree_and_wolf_formula() -> None:
+    rows = [[3, 4, 4], [4, 4, 5], [4, 5, 4], [3, 4, 4]]
+    mean_var = float(np.var(np.array(rows, dtype=float), axis=0, ddof=1).mean())
+    ratio = mean_var / 2.0
+    expected = 3 * (1 - ratio) / (3 * (1 - ratio) + ratio)
+    assert rwg_j(rows, 5) == pytest.approx(expected)
+    assert null_variance(5) == 2.0
+
+
+def test_rwg_j_needs_two_complete_rows() -> None:
+    assert rwg_j([[3, 4]], 5) is None
+    assert rwg_j([[3, 4], [4, None]], 5) is None
+    assert rwg_j_from_moments([Moments.from_values([3])], 5) is None
+    assert rwg_j_from_moments([], 5) is None
+    with pytest.raises(InconsistentAggregates):
+        rwg_j([[1], [1]], 1)
+
+
+def test_alpha_is_undefined_for_one_item_or_one_row_or_no_variance() -> None:
+    assert cronbach_alpha([[1], [2]]) is None
+    assert cronbach_alpha([[1, 2]]) is None
+    assert cronbach_alpha([[3, 3], [3, 3]]) is None
+    assert cronbach_alpha([[1, None], [2, 3]]) is None  # listwise deletion leaves one row
+
+
+def test_alpha_from_moments_is_undefined_without_pairs() -> None:
+    moments = {"a": Moments.from_values([1, 2, 3]), "b": Moments.from_values([1, 2, 3])}
+    assert cronbach_alpha_from_moments(["a"], moments, {}) is None
+    assert cronbach_alpha_from_moments(["a", "b"], moments, {}) is None
+    assert cronbach_alpha_from_moments(["a", "c"], moments, {}) is None
+
+
+def test_icc_is_undefined_with_one_group_or_no_spread() -> None:
+    assert icc1([1.0, 2.0], ["a", "a"]) is None
+    assert icc2([1.0, 2.0], ["a", "b"]) is None  # no within-group degrees of freedom
+    assert icc1_from_moments([Moments.from_values([3, 3]), Moments.from_values([3, 3])]) is None
+    assert icc2_from_moments([Moments.from_values([3, 3]), Moments.from_values([3, 3])]) is None
+    with pytest.raises(InconsistentAggregates):
+        icc1([1.0], ["a", "b"])
+
+
+# ---------------------------------------------------------------- moments
+
+
+def test_moments_add_and_subtract_like_the_groups_they_summarise() -> None:
+    a, b = Moments.from_values([1, 2, 3]), Moments.from_values([4, 5, None])
+    both = a + b
+    assert both == Moments.from_values([1, 2, 3, 4, 5])
+    assert both - b == a
+    assert both.mean == 3.0 and both.variance == pytest.approx(2.5)
+    assert Moments.empty().mean is None and Moments.from_values([1]).variance is None
+    with pytest.raises(InconsistentAggregates):
+        _ = a - both
+
+
+def test_cross_moments_add_and_give_the_pairwise_covariance() -> None:
+    pairs = [(1, 2), (2, 4), (3, 5), (None, 1), (4, None)]
+    cross = CrossMoments.from_pairs(pairs[:2]) + CrossMoments.from_pairs(pairs[2:])
+    assert cross == CrossMoments.from_pairs(pairs)
+    assert cross.n == 3
+    assert cross.covariance == pytest.approx(float(np.cov([1, 2, 3], [2, 4, 5])[0, 1]))
+    assert CrossMoments.empty().covariance is None
+
+
+# ---------------------------------------------------------------- intervals and comparisons
+
+
+def test_a_mean_interval_without_population_is_the_usual_t_interval() -> None:
+    values = [40.0, 55.0, 60.0, 70.0, 35.0, 50.0]
+    interval = mean_interval(Moments.from_values(values))
+    assert interval is not None
+    low, high = sps.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sps.sem(values))
+    assert (interval.low, interval.high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_the_finite_population_correction_narrows_the_interval_down_to_a_full_census() -> None:
+    moments = Moments.from_values([40.0, 55.0, 60.0, 70.0, 35.0, 50.0])
+    plain, of_8, of_6 = mean_interval(moments), mean_interval(moments, 8), mean_interval(moments, 6)
+    assert plain is not None and of_8 is not None and of_6 is not None
+    width = plain.high - plain.low
+    assert of_8.high - of_8.low == pytest.approx(width * math.sqrt(2 / 7))
+    assert of_6.low == of_6.high == of_6.mean
+    assert mean_interval(Moments.empty()) is None
+    assert mean_interval(Moments.from_values([50.0]), 10) is None
+    with pytest.raises(InconsistentAggregates, match="6 responses but only 5 invited"):
+        mean_interval(moments, 5)
+
+
+def test_welch_comparison_agrees_with_scipy() -> None:
+    rng = random.Random(1)
+    a = [rng.gauss(60, 15) for _ in range(20)]
+    b = [rng.gauss(50, 10) for _ in range(300)]
+    result = welch_comparison(Moments.from_values(a), Moments.from_values(b))
+    assert result is not None
+    reference = sps.ttest_ind(a, b, equal_var=False)
+    assert result.p_value == pytest.approx(reference.pvalue)
+    ci = reference.confidence_interval(0.95)
+    assert (result.low, result.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    pooled = math.sqrt(((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2))
+    assert result.effect_size == pytest.approx((np.mean(a) - np.mean(b)) / pooled)
+
+
+def test_welch_comparison_edge_cases() -> None:
+    same = Moments.from_values([50, 50, 50])
+    assert welch_comparison(same, Moments.from_values([50])) is None
+    tie = welch_comparison(same, same)
+    assert tie is not None and tie.p_value == 1.0 and tie.effect_size is None
+    apart = welch_comparison(same, Moments.from_values([40, 40]))
+    assert apart is not None and apart.p_value == 0.0 and apart.difference == 10.0
+
+
+def test_benjamini_hochberg_agrees_with_scipy() -> None:
+    p = [0.01, 0.04, 0.03, 0.005, 0.5, 0.2, 0.0001]
+    assert benjamini_hochberg(p) == pytest.approx(tuple(sps.false_discovery_control(p)))
+    assert benjamini_hochberg([]) == ()
+
+
+# ---------------------------------------------------------------- properties
+
+rows_strategy = st.integers(2, 6).flatmap(
+    lambda items: st.lists(st.lists(answer, min_size=items, max_size=items), min_size=2, max_size=40)
+)
+
+
+@given(rows_strategy)
+def test_alpha_is_never_above_one(rows: list[list[int]]) -> None:
+    alpha = cronbach_alpha(rows)
+    assert alpha is None or alpha <= 1.0 + 1e-9
+
+
+@given(rows_strategy, st.randoms())
+def test_alpha_and_rwg_do_not_depend_on_row_order(rows: list[list[int]], rnd: random.Random) -> None:
+    shuffled = rows[:]
+    rnd.shuffle(shuffled)
+    a, b = cronbach_alpha(rows), cronbach_alpha(shuffled)
+    assert (a is None) == (b is None)
+    if a is not None and b is not None:
+        assert a == pytest.approx(b, abs=1e-9)
+    ra, rb = rwg_j(rows, 5), rwg_j(shuffled, 5)
+    assert ra == pytest.approx(rb, abs=1e-9)
+
+
+@given(rows_strategy)
+def test_rwg_j_lies_between_zero_and_one(rows: list[list[int]]) -> None:
+    value = rwg_j(rows, 5)
+    assert value is not None and 0.0 <= value <= 1.0
+
+
+@given(rows_strategy, st.data())
+def test_aggregate_based_alpha_and_rwg_equal_row_based_on_complete_data(
+    rows: list[list[int]], data: st.DataObject
+) -> None:
+    keys = [f"i{j}" for j in range(len(rows[0]))]
+    reversed_keys = set(data.draw(st.lists(st.sampled_from(keys), unique=True)))
+    item_moments = {k: Moments.from_values(r[j] for r in rows) for j, k in enumerate(keys)}
+    cross = {
+        (keys[i], keys[j]): CrossMoments.from_pairs((r[i], r[j]) for r in rows)
+        for i in range(len(keys))
+        for j in range(i + 1, len(keys))
+    }
+    # Row-based alpha on keyed values; aggregate-based alpha on raw values plus the reverse flags.
+    keyed = [[6 - v if keys[j] in reversed_keys else v for j, v in enumerate(r)] for r in rows]
+    row_alpha = cronbach_alpha(keyed)
+    agg_alpha = cronbach_alpha_from_moments(keys, item_moments, cross, reversed_keys)
+    assert (row_alpha is None) == (agg_alpha is None)
+    if row_alpha is not None and agg_alpha is not None:
+        assert agg_alpha == pytest.approx(row_alpha, rel=1e-6, abs=1e-6)
+    assert rwg_j_from_moments(list(item_moments.values()), 5) == pytest.approx(rwg_j(rows, 5), abs=1e-9)
+
+
+group_values = st.lists(st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=15), min_size=2, max_size=8)
+
+
+@given(group_values)
+def test_aggregate_based_icc_equals_row_based(groups: list[list[float]]) -> None:
+    values = [v for g in groups for v in g]
+    labels = [i for i, g in enumerate(groups) for _ in g]
+    moments = [Moments.from_values(g) for g in groups]
+    assert icc1_from_moments(moments) == pytest.approx(icc1(values, labels), abs=1e-6)
+    assert icc2_from_moments(moments) == pytest.approx(icc2(values, labels), abs=1e-6)
+
+
+@given(group_values)
+def test_icc1_is_at_most_one(groups: list[list[float]]) -> None:
+    result = icc1([v for g in groups for v in g], [i for i, g in enumerate(groups) for _ in g])
+    assert result is None or result <= 1.0 + 1e-9
+
+
+@given(st.lists(st.floats(0, 100, allow_nan=False), min_size=2, max_size=50), st.integers(0, 100))
+def test_the_interval_contains_the_mean_and_narrows_with_the_correction(values: list[float], extra: int) -> None:
+    moments = Moments.from_values(values)
+    plain, corrected = mean_interval(moments), mean_interval(moments, len(values) + extra)
+    assert plain is not None and corrected is not None
+    assert plain.low <= plain.mean <= plain.high
+    assert corrected.high - corrected.low <= plain.high - plain.low + 1e-9
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
+def test_bh_q_values_are_at_least_the_p_values_and_keep_their_order(p: list[float]) -> None:
+    q = benjamini_hochberg(p)
+    assert all(qi >= pi - 1e-12 and qi <= 1.0 for pi, qi in zip(p, q, strict=True))
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    assert all(q[order[i]] <= q[order[i + 1]] + 1e-12 for i in range(len(p) - 1))
+
+
+@settings(max_examples=50)
+@given(st.lists(st.floats(0, 100), min_size=2, max_size=30), st.lists(st.floats(0, 100), min_size=2, max_size=30))
+def test_comparing_with_the_rest_by_subtraction_equals_comparing_the_raw_groups(a: list[float], b: list[float]) -> None:
+    dept, rest = Moments.from_values(a), Moments.from_values(b)
+    direct, by_subtraction = welch_comparison(dept, rest), welch_comparison(dept, (dept + rest) - dept)
+    assume(direct is not None and by_subtraction is not None)
+    assert direct is not None and by_subtraction is not None
+    assert by_subtraction.difference == pytest.approx(direct.difference, abs=1e-6)
