@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pulse.domain.silos import (
+    SILO_METHODOLOGY,
+    NetworkInput,
+    build_network,
+    collaboration_component,
+    compute_silos,
+    network_component,
+)
+
+
+def test_the_collaboration_component_grows_with_the_gap_to_the_rest() -> None:
+    assert collaboration_component(-5.0) == 0.0
+    assert collaboration_component(12.5) == 0.5
+    assert collaboration_component(40.0) == 1.0
+    assert collaboration_component(None) is None
+
+
+def _triangle_with_an_outsider() -> dict[str, NetworkInput]:
+    return {
+        "A": NetworkInput(10, {"B": 5, "C": 5}),
+        "B": NetworkInput(10, {"A": 5, "C": 5}),
+        "C": NetworkInput(10, {"A": 5, "B": 5, "Hidden": 9}),
+        "D": NetworkInput(10, {}),
+    }
+
+
+def test_the_network_finds_isolated_departments_and_pairs_that_never_help_each_other() -> None:
+    network = build_network(_triangle_with_an_outsider())
+    assert network is not None
+    assert network.isolated == ("D",)
+    assert network.never_helping_pairs == (("A", "D"), ("B", "D"), ("C", "D"))
+    # Departments outside the network (e.g. hidden ones) never appear in edges.
+    assert {(e.helper, e.helped) for e in network.edges} == {(a, b) for a in "ABC" for b in "ABC" if a != b}
+    assert all(e.share == 0.5 and e.count == 5 for e in network.edges)
+
+
+def test_the_silo_index_combines_collaboration_gap_and_network() -> None:
+    result = compute_silos(["A", "D", "E"], {"A": -3.0, "D": 25.0, "E": None}, _triangle_with_an_outsider())
+    # D: 25 points below the rest (C = 1) and nobody helps it (N = 1).
+    assert result.silo_index["D"] == 1.0
+    # A: above the rest and better connected than the typical department.
+    assert result.silo_index["A"] == 0.0
+    # E: no collaboration score and not in the network.
+    assert result.silo_index["E"] is None
+
+
+def test_an_organisation_where_nobody_helps_anybody_is_all_silos() -> None:
+    network = build_network({"A": NetworkInput(5, {}), "B": NetworkInput(5, {})})
+    assert network is not None and network_component(network, "A") == 1.0
+    assert network_component(network, "Z") is None
+
+
+def test_no_network_with_fewer_than_two_departments_answering() -> None:
+    assert build_network({"A": NetworkInput(5, {"B": 2}), "B": NetworkInput(0, {})}) is None
+    assert compute_silos(["A"], {"A": 10.0}, {}).silo_index == {"A": 0.4}
+
+
+def test_the_methodology_string_explains_the_formula() -> None:
+    assert "0 (no sign of a silo) to 1" in SILO_METHODOLOGY and "E-I" in SILO_METHODOLOGY
+
+
+names = st.sampled_from(["A", "B", "C", "D", "E"])
+
+
+@given(
+    st.dictionaries(
+        names,
+        st.tuples(st.integers(0, 30), st.dictionaries(names, st.integers(0, 30))),
+        min_size=1,
+    ),
+    st.dictionaries(names, st.one_of(st.none(), st.floats(-100, 100))),
+)
+def test_the_silo_index_always_lies_between_zero_and_one(
+    raw: dict[str, tuple[int, dict[str, int]]], gaps: dict[str, float | None]
+) -> None:
+    inputs = {name: NetworkInput(n, helped) for name, (n, helped) in raw.items()}
+    result = compute_silos(sorted(set(raw) | set(gaps)), gaps, inputs)
+    for value in result.silo_index.values():
+        assert value is None or 0.0 <= value <= 1.0
+    if result.network is not None:
+        assert all(0.0 <= e.share <= 1.0 for e in result.network.edges)
+
+
+@pytest.mark.parametrize("gap", [0.0, 10.0])
+def test_a_typical_department_gets_no_network_penalty(gap: float) -> None:
+    inputs = {n: NetworkInput(10, {o: 3 for o in "ABC" if o != n}) for n in "ABC"}
+    result = compute_silos(["A"], {"A": gap}, inputs)
+    assert result.silo_index["A"] == pytest.approx(gap / 25 / 2)
