@@ -44,7 +44,8 @@ FLAG_RULE = (
     f"outside that department), it is worse by at least {MIN_DIFFERENCE:g} points on the 0-100 scale and by a "
     f"standardized effect (Cohen's d) of at least {MIN_EFFECT_SIZE:g}, and the difference holds up after "
     f"Benjamini-Hochberg correction at a false-discovery rate of {FALSE_DISCOVERY_RATE:.0%} over all "
-    f"department-by-dimension comparisons (Welch's t-test, one-sided in the unhealthy direction). Flags: high_fear (more fear), low_initiative "
+    f"department-by-dimension comparisons (Welch's t-test, one-sided in the unhealthy direction). "
+    f"Flags: high_fear (more fear), low_initiative "
     f"(less permission to act), inconsistent_leadership (less consistent leadership), silo (less "
     f"cross-department collaboration)."
 )
