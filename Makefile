@@ -1,0 +1,49 @@
+# Every target creates and reuses .venv by itself: `make demo` and `make test` work on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast lint format bench serve worker clean migration
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install Pulse with its development tools
+
+demo: install ## a simulated organisation, several rounds, a real PDF report (SQLite, no configuration)
+	$(BIN)/pulse demo
+
+lint: install ## ruff and mypy --strict
+	$(BIN)/ruff check pulse workers tests migrations/make_migration.py
+	$(BIN)/ruff format --check pulse workers tests migrations/make_migration.py
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix pulse workers tests migrations/make_migration.py
+	$(BIN)/ruff format pulse workers tests migrations/make_migration.py
+
+test: lint ## lint, then the whole suite on SQLite and the real PostgreSQL/Redis/SMTP/Chromium
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: install ## the suite without lint, for quick iterations
+	$(BIN)/pytest -n 2 --dist loadgroup -x $(PYTEST_ARGS)
+
+bench: install ## benchmarks (not part of make test)
+	$(BIN)/pytest tests/perf -p no:xdist -s -o norecursedirs= $(PYTEST_ARGS)
+
+serve: install ## the web app (and, without Redis, the in-process worker)
+	$(BIN)/pulse serve
+
+worker: install ## the arq worker (needs PULSE_REDIS_URL)
+	$(BIN)/pulse worker
+
+migration: install ## make a migration for both SQLite and PostgreSQL: make migration NAME=add_x
+	$(BIN)/python migrations/make_migration.py $(NAME)
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,7 @@
+"""``pulse items`` (not built yet)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

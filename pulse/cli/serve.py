@@ -1,0 +1,7 @@
+"""``pulse serve`` (not built yet)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,403 @@
+"""Tortoise models: fields, relations and indexes; no business logic.
+
+Anonymity is built into the shape of these tables (DESIGN.md, "Anonymity"):
+
+* ``Response``/``Answer``/``HelpMark`` hold the round, the department snapshot and the answers; never a
+  person, an invitation, a token, an IP, a user agent or any timestamp. Their primary keys are random
+  UUIDs, so ids carry no order.
+* ``Invitation`` holds the person, a keyed hash of the link token and an ``answered`` flag, but no
+  answered-at time. Nothing joins an invitation to a response.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class PersonRole(StrEnum):
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    LEADER = "leader"
+    HR = "hr"
+
+
+class UserRole(StrEnum):
+    ADMIN = "admin"  # every organisation
+    HR = "hr"  # manages one organisation
+    LEADER = "leader"  # reads the reports of one organisation
+
+
+class RoundStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReportStatus(StrEnum):
+    PENDING = "pending"
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Organization(Model):
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    timezone = fields.CharField(max_length=64, default="UTC")
+    #: k of the disclosure rules: no figure about fewer than this many people (never below 3).
+    min_group_size = fields.IntField(default=5)
+    #: Comments are shown only for groups with at least this many responses.
+    comment_threshold = fields.IntField(default=10)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    departments: fields.ReverseRelation[Department]
+    people: fields.ReverseRelation[Person]
+    rounds: fields.ReverseRelation[Round]
+    schedules: fields.ReverseRelation[Schedule]
+
+    class Meta:
+        table = "organization"
+
+
+class Department(Model):
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="departments", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    organization_id: int
+
+    class Meta:
+        table = "department"
+        unique_together = (("organization", "name"),)
+
+
+class Person(Model):
+    """Someone who is surveyed. Erasure deletes this row; invitations keep only their counts."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="people", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254)
+    name = fields.CharField(max_length=200)
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="people", on_delete=fields.RESTRICT
+    )
+    manager_email = fields.CharField(max_length=254, null=True)
+    role = fields.CharEnumField(PersonRole, max_length=16, default=PersonRole.EMPLOYEE)
+    locale = fields.CharField(max_length=16, default="en")
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    organization_id: int
+    department_id: int
+
+    class Meta:
+        table = "person"
+        unique_together = (("organization", "email"),)
+        indexes = (Index(fields=("organization_id", "active")),)
+
+
+class User(Model):
+    """An account for the web app (HR, leaders, admins). Only an Argon2 hash of the password is kept."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=200, default="")
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(UserRole, max_length=16)
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="users", null=True, on_delete=fields.CASCADE
+    )
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    organization_id: int | None
+
+    class Meta:
+        table = "user_account"
+
+
+class ApiKey(Model):
+    """A bearer key for the JSON API of one organisation. The key is shown once; only its hash is kept."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    #: The first characters of the key, shown in lists so people can tell keys apart.
+    prefix = fields.CharField(max_length=16)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="api_keys", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    organization_id: int
+
+    class Meta:
+        table = "api_key"
+
+
+class SignInFailure(Model):
+    """One failed sign-in, kept for a short window to throttle guessing across web processes."""
+
+    id = fields.IntField(primary_key=True)
+    #: What is throttled: a normalised email address or a client address.
+    key = fields.CharField(max_length=254)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "sign_in_failure"
+        indexes = (Index(fields=("key", "at")),)
+
+
+class Schedule(Model):
+    """A survey cadence: an RRULE evaluated in the organisation's time zone."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="schedules", on_delete=fields.CASCADE
+    )
+    rrule = fields.CharField(max_length=500)
+    #: Local wall-clock start of the recurrence (naive, in the organisation's time zone), ISO format.
+    dtstart = fields.CharField(max_length=32)
+    open_days = fields.IntField(default=7)
+    remind_after_days = fields.IntField(null=True)
+    #: Department names the rounds cover; null = the whole organisation.
+    departments: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
+    active = fields.BooleanField(default=True)
+    #: The next occurrence (UTC) the tick has not handled yet; null when the rule has ended.
+    next_run_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    organization_id: int
+
+    class Meta:
+        table = "schedule"
+        indexes = (Index(fields=("active", "next_run_at")),)
+
+
+class Round(Model):
+    """One pulse: the people invited, the items asked, the time it is open."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="rounds", on_delete=fields.CASCADE
+    )
+    schedule: fields.ForeignKeyNullableRelation[Schedule] = fields.ForeignKeyField(
+        "models.Schedule", related_name="rounds", null=True, on_delete=fields.SET_NULL
+    )
+    #: The schedule occurrence (UTC) this round was opened for; unique with the schedule so that two
+    #: ticks or two workers can never open the same occurrence twice.
+    occurrence_at = fields.DatetimeField(null=True)
+    #: 1, 2, 3… within the organisation; drives the rotation of items.
+    number = fields.IntField()
+    status = fields.CharEnumField(RoundStatus, max_length=16, default=RoundStatus.OPEN)
+    item_keys: fields.JSONField[list[str]] = fields.JSONField()
+    #: Department ids the round covers; null = every department.
+    department_ids: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
+    opened_at = fields.DatetimeField()
+    closes_at = fields.DatetimeField()
+    remind_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    #: When responses were rewritten in random order so storage order says nothing (see services).
+    shuffled_at = fields.DatetimeField(null=True)
+
+    organization_id: int
+    schedule_id: int | None
+
+    class Meta:
+        table = "round"
+        unique_together = (("organization", "number"), ("schedule", "occurrence_at"))
+        indexes = (Index(fields=("status", "closes_at")), Index(fields=("status", "remind_at")))
+
+
+class Invitation(Model):
+    """A person's one-time link to one round. Holds no trace of what, or when, they answered."""
+
+    id = fields.IntField(primary_key=True)
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="invitations", on_delete=fields.CASCADE
+    )
+    #: Null after the person was erased: the invitation then only counts towards participation.
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="invitations", null=True, on_delete=fields.SET_NULL
+    )
+    #: Department at invitation time; the response copies it, so moves later change nothing.
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="invitations", on_delete=fields.RESTRICT
+    )
+    #: Random per-invitation salt; the link token is derived from it with the secret key, so the
+    #: database alone can neither reproduce a link nor recognise one (see services.tokens).
+    token_salt = fields.CharField(max_length=64)
+    #: HMAC-SHA256 (secret key) of the token, hex: how a link is recognised.
+    token_hash = fields.CharField(max_length=64, unique=True)
+    sent_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+    send_attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    answered = fields.BooleanField(default=False)
+
+    round_id: int
+    person_id: int | None
+    department_id: int
+
+    class Meta:
+        table = "invitation"
+        unique_together = (("round", "person"),)
+        indexes = (Index(fields=("round_id", "answered")), Index(fields=("round_id", "sent_at")))
+
+
+class Response(Model):
+    """One anonymous answer sheet. Never a person, invitation, token or timestamp: see the module doc."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="responses", on_delete=fields.CASCADE
+    )
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="responses", on_delete=fields.RESTRICT
+    )
+    #: Dimension scores 0-100 computed at submission (null when too few items of it were answered),
+    #: so reports aggregate them in SQL.
+    score_fear = fields.FloatField(null=True)
+    score_initiative = fields.FloatField(null=True)
+    score_consistency = fields.FloatField(null=True)
+    score_collaboration = fields.FloatField(null=True)
+    enps = fields.SmallIntField(null=True)
+    #: Whether the help-network question was answered (an empty answer is "nobody helped").
+    answered_network = fields.BooleanField(default=False)
+    comment = fields.TextField(null=True)
+
+    round_id: int
+    department_id: int
+
+    class Meta:
+        table = "response"
+        indexes = (Index(fields=("round_id", "department_id")),)
+
+
+class Answer(Model):
+    """One item's value in one response. Round and department are copied for GROUP BY without joins."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    response: fields.ForeignKeyRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="answers", on_delete=fields.CASCADE
+    )
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="answers", on_delete=fields.CASCADE
+    )
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="answers", on_delete=fields.RESTRICT
+    )
+    item_key = fields.CharField(max_length=64)
+    value = fields.SmallIntField()
+
+    response_id: uuid.UUID
+    round_id: int
+    department_id: int
+
+    class Meta:
+        table = "answer"
+        unique_together = (("response", "item_key"),)
+        indexes = (Index(fields=("round_id", "department_id", "item_key")),)
+
+
+class HelpMark(Model):
+    """'This department gave me information or help': one edge of the silo network, anonymous."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    response: fields.ForeignKeyRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="help_marks", on_delete=fields.CASCADE
+    )
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="help_marks", on_delete=fields.CASCADE
+    )
+    #: The respondent's department (snapshot) and the department that helped.
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="help_marks_given", on_delete=fields.RESTRICT
+    )
+    helper: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="help_marks_received", on_delete=fields.RESTRICT
+    )
+
+    response_id: uuid.UUID
+    round_id: int
+    department_id: int
+    helper_id: int
+
+    class Meta:
+        table = "help_mark"
+        unique_together = (("response", "helper"),)
+        indexes = (Index(fields=("round_id", "department_id")),)
+
+
+class Report(Model):
+    """The built report of a round, stored so that any web process can serve it without rebuilding."""
+
+    id = fields.IntField(primary_key=True)
+    round: fields.OneToOneRelation[Round] = fields.OneToOneField(
+        "models.Round", related_name="report", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(ReportStatus, max_length=16, default=ReportStatus.PENDING)
+    model: fields.JSONField[dict[str, object] | None] = fields.JSONField(null=True)
+    pdf = fields.BinaryField(null=True)
+    error = fields.TextField(null=True)
+    attempts = fields.IntField(default=0)
+    built_at = fields.DatetimeField(null=True)
+
+    round_id: int
+
+    class Meta:
+        table = "report"
+
+
+class ReportDelivery(Model):
+    """A report emailed to one leader; unique so a retried job never emails anyone twice."""
+
+    id = fields.IntField(primary_key=True)
+    report: fields.ForeignKeyRelation[Report] = fields.ForeignKeyField(
+        "models.Report", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254)
+    sent_at = fields.DatetimeField(null=True)
+
+    report_id: int
+
+    class Meta:
+        table = "report_delivery"
+        unique_together = (("report", "email"),)
+
+
+class AuditEvent(Model):
+    """Who changed what (imports, rounds, schedules, keys). Never records anything about answers."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="audit_events", null=True, on_delete=fields.CASCADE
+    )
+    actor = fields.CharField(max_length=254)
+    action = fields.CharField(max_length=64)
+    detail: fields.JSONField[dict[str, object] | None] = fields.JSONField(null=True)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    organization_id: int | None
+
+    class Meta:
+        table = "audit_event"
+        indexes = (Index(fields=("organization_id", "at")),)
