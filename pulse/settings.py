@@ -50,6 +50,8 @@ class Settings:
     max_body_size: int = 20 * 1024 * 1024
     #: Serve cookies with the Secure flag; on by default when PULSE_BASE_URL is https.
     secure_cookies: bool = False
+    #: Redis key of the arq queue; separate names let several deployments (or test runs) share a Redis.
+    queue_name: str = "pulse:queue"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -82,6 +84,7 @@ VARIABLES: dict[str, str] = {
     "PULSE_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
     "PULSE_MAX_BODY_SIZE": "Largest accepted request body in bytes",
     "PULSE_SECURE_COOKIES": "1 = Secure cookies (default: on when PULSE_BASE_URL is https)",
+    "PULSE_QUEUE_NAME": "Redis key of the job queue (default pulse:queue)",
 }
 
 
@@ -217,6 +220,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         max_body_size=_int("PULSE_MAX_BODY_SIZE", env.get("PULSE_MAX_BODY_SIZE"), 20 * 1024 * 1024, 1024),
         secure_cookies=_bool("PULSE_SECURE_COOKIES", env.get("PULSE_SECURE_COOKIES"), base_url.startswith("https://")),
+        queue_name=env.get("PULSE_QUEUE_NAME") or "pulse:queue",
         extra={k: v for k, v in env.items() if k.startswith("PULSE_") and k not in VARIABLES},
     )
 

@@ -8,11 +8,15 @@ xdist workers) never collide.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.message
+import email.policy
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -131,3 +135,50 @@ async def sqlite_db(sqlite_settings: Settings) -> AsyncIterator[Settings]:
         yield sqlite_settings
     finally:
         await pulse_db.close_db(context)
+
+
+class SmtpCapture:
+    """An aiosmtpd handler that keeps every message, and can refuse the next N with a 451."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse_next = 0
+        self.url = ""
+        self.port = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            return "451 4.3.0 Try again later"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[SmtpCapture]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, in the test's event loop."""
+    from aiosmtpd.smtp import SMTP
+
+    capture = SmtpCapture()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(capture, hostname="pulse.test"), "127.0.0.1", 0)
+    capture.port = server.sockets[0].getsockname()[1]
+    capture.url = f"smtp://127.0.0.1:{capture.port}"
+    try:
+        yield capture
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis on this machine; tests isolate themselves with a unique PULSE_QUEUE_NAME."""
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+def queue_name() -> str:
+    return f"pulse:test:{RUN_ID}:{uuid.uuid4().hex[:8]}"

@@ -115,8 +115,8 @@ class ArqQueue:
         self.pool = pool
 
     @classmethod
-    async def connect(cls, redis_url: str) -> ArqQueue:
-        return cls(await create_pool(RedisSettings.from_dsn(redis_url)))
+    async def connect(cls, redis_url: str, queue_name: str) -> ArqQueue:
+        return cls(await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=queue_name))
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None, defer_by: float = 0) -> bool:
         job = await self.pool.enqueue_job(name, *args, _job_id=job_id, _defer_by=defer_by or None)
@@ -129,5 +129,5 @@ class ArqQueue:
 async def queue_for(settings: Settings, context: dict[str, Any] | None = None) -> InProcessQueue | ArqQueue:
     """arq when PULSE_REDIS_URL is set, else in-process."""
     if settings.redis_url:
-        return await ArqQueue.connect(settings.redis_url)
+        return await ArqQueue.connect(settings.redis_url, settings.queue_name)
     return InProcessQueue(settings, context)

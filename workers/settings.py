@@ -53,7 +53,8 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    """Read by arq when the worker starts (``pulse worker``)."""
+    """Read by arq when the worker starts (``pulse worker``, which also passes redis_settings and
+    queue_name from the Pulse settings)."""
 
     functions: ClassVar[list[Function]] = all_functions()
     cron_jobs: ClassVar[list[CronJob]] = all_cron_jobs()
