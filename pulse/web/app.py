@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app = Starlette(
         routes=_routes(),
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
