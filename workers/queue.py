@@ -130,4 +130,6 @@ async def queue_for(settings: Settings, context: dict[str, Any] | None = None) -
     """arq when PULSE_REDIS_URL is set, else in-process."""
     if settings.redis_url:
         return await ArqQueue.connect(settings.redis_url, settings.queue_name)
-    return InProcessQueue(settings, context)
+    from pulse.mail import mailer_for
+
+    return InProcessQueue(settings, {"mailer": mailer_for(settings), **(context or {})})

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
 from pulse.db import database
+from pulse.errors import PulseError
 from pulse.settings import Settings, get_settings
+from workers.queue import ArqQueue, InProcessQueue, queue_for
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,6 +44,24 @@ def with_database(fn: Callable[P, Awaitable[T]]) -> Callable[P, T]:
         return asyncio.run(run())
 
     return wrapper
+
+
+@contextlib.asynccontextmanager
+async def job_queue(settings: Settings | None = None) -> AsyncIterator[InProcessQueue | ArqQueue]:
+    """The job queue for a command. Without Redis the jobs run here, and the command waits for them
+    (and for the jobs they start) before it exits, so `pulse round open` has sent its emails when it
+    returns. A job that failed for good makes the command fail."""
+    settings = settings or get_settings()
+    queue = await queue_for(settings)
+    try:
+        yield queue
+        if isinstance(queue, InProcessQueue):
+            await queue.drain()
+            if queue.failures:
+                name, error = queue.failures[0]
+                raise PulseError(f"background job {name} failed: {error}")
+    finally:
+        await queue.close()
 
 
 def print_json(data: Any) -> None:

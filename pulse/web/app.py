@@ -17,6 +17,7 @@ from pulse import db
 from pulse.settings import PROJECT_ROOT, Settings, get_settings
 from pulse.web.errors import EXCEPTION_HANDLERS
 from pulse.web.security import SecurityHeadersMiddleware
+from workers.queue import queue_for
 
 STATIC_DIR = PROJECT_ROOT / "templates" / "static"
 
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         context = await db.init_db(settings) if manage_database else None
-        state: dict[str, Any] = {}
+        # Handlers enqueue through request.state.queue: arq with Redis, else jobs run in this process.
+        state: dict[str, Any] = {"queue": await queue_for(settings)}
         try:
             for hook in STARTUP_HOOKS:
                 await hook(app, settings, state)
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         finally:
             for hook in SHUTDOWN_HOOKS:
                 await hook(app, settings, state)
+            await state["queue"].close()
             if context is not None:
                 await db.close_db(context)
 
