@@ -1,0 +1,98 @@
+"""Who may see which organisation, and do what in it.
+
+* ``admin`` users: every organisation, everything.
+* ``hr`` users and API keys: their own organisation, everything.
+* ``leader`` users: their own organisation's reports, nothing else.
+
+Anything of another organisation is answered exactly like something that does not exist
+(NotFound), so ids and slugs cannot be probed to learn what other organisations have. A leader who
+asks for a management page of their own organisation gets PermissionDenied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pulse.errors import NotFound, PermissionDenied
+from pulse.models import Organization, Report, Round, UserRole
+
+
+class Need(StrEnum):
+    """What a request wants to do."""
+
+    MANAGE = "manage"  # people, schedules, rounds, participation, keys
+    REPORTS = "reports"  # read reports
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever makes a request: a signed-in user or an API key."""
+
+    #: Recorded in audit events: the user's email, or ``apikey:<prefix>``.
+    actor: str
+    role: UserRole
+    #: None only for admins.
+    organization_id: int | None
+    user_id: int | None = None
+    api_key_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is UserRole.ADMIN
+
+    def may(self, organization_id: int, need: Need) -> bool:
+        """Whether this principal may do ``need`` in organisation ``organization_id``."""
+        if self.is_admin:
+            return True
+        if self.organization_id != organization_id:
+            return False
+        return need is Need.REPORTS or self.role is UserRole.HR
+
+    def may_manage_anything(self) -> bool:
+        return self.role in (UserRole.ADMIN, UserRole.HR)
+
+
+def check(principal: Principal, organization_id: int, need: Need, *, what: str) -> None:
+    """Raise NotFound (other organisation) or PermissionDenied (own organisation, wrong role)."""
+    if principal.may(organization_id, need):
+        return
+    if principal.is_admin or principal.organization_id == organization_id:
+        raise PermissionDenied("your account can read reports only")
+    raise NotFound(f"no {what}")
+
+
+async def organization_for(principal: Principal, slug: str, need: Need) -> Organization:
+    """The organisation ``slug`` if the principal may do ``need`` in it."""
+    organization = await Organization.get_or_none(slug=slug)
+    if organization is None or not (principal.is_admin or principal.organization_id == organization.id):
+        raise NotFound(f"no organisation with slug {slug!r}")
+    check(principal, organization.id, need, what=f"organisation with slug {slug!r}")
+    return organization
+
+
+async def round_for(principal: Principal, round_id: int, need: Need) -> Round:
+    """The round ``round_id`` (its organisation loaded) if the principal may do ``need`` in its organisation."""
+    found = await Round.get_or_none(id=round_id).select_related("organization")
+    if found is None or not (principal.is_admin or principal.organization_id == found.organization_id):
+        raise NotFound(f"no round with id {round_id}")
+    check(principal, found.organization_id, need, what=f"round with id {round_id}")
+    return found
+
+
+async def report_for(principal: Principal, round_id: int) -> Report:
+    """The stored report of round ``round_id`` if the principal may read its organisation's reports."""
+    found = await round_for(principal, round_id, Need.REPORTS)
+    report = await Report.get_or_none(round_id=found.id)
+    if report is None:
+        raise NotFound(f"round {round_id} has no report yet")
+    return report
+
+
+async def visible_organizations(principal: Principal) -> list[Organization]:
+    """The organisations the principal can see at all, by name."""
+    if principal.is_admin:
+        return await Organization.all().order_by("name", "id")
+    if principal.organization_id is None:
+        return []
+    return await Organization.filter(id=principal.organization_id)
