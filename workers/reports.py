@@ -2,7 +2,56 @@
 
 from __future__ import annotations
 
-from arq.worker import Function
+import logging
+from typing import Any
+
+from arq import Retry
+from arq.worker import Function, func
+
+from pulse.errors import NotFound
+from pulse.mail import MailDeliveryError
+from pulse.services import reports
+
+log = logging.getLogger("pulse.jobs.reports")
+
+BUILD_MAX_TRIES = 5
+EMAIL_MAX_TRIES = 8
+
+
+def _backoff(ctx: dict[str, Any], base: float = 10.0) -> float:
+    """Seconds before the next try: 10, 20, 40, … capped at 10 minutes."""
+    return float(min(600.0, base * 2 ** (int(ctx.get("job_try", 1)) - 1)))
+
+
+async def build_report(ctx: dict[str, Any], round_id: int) -> str:
+    """Build and store the report of a round, then queue the leaders' emails (job id report-mail:ID)."""
+    settings = ctx["settings"]
+    try:
+        report = await reports.build_report(int(round_id), settings)
+    except NotFound:
+        log.warning("report of round %s not built: the round does not exist", round_id)
+        return "missing"
+    except Exception as error:
+        # The failure is recorded on the report (status failed, error); try again later.
+        if int(ctx.get("job_try", 1)) >= BUILD_MAX_TRIES:
+            raise
+        raise Retry(defer=_backoff(ctx)) from error
+    await ctx["queue"].enqueue("email_report", int(round_id), job_id=f"report-mail:{round_id}")
+    return f"ready ({len(report.pdf or b'')} bytes)"
+
+
+async def email_report(ctx: dict[str, Any], round_id: int) -> int:
+    """Email the built report of a round to the organisation's leaders, each exactly once."""
+    try:
+        return await reports.email_report(int(round_id), ctx["settings"], ctx["mailer"])
+    except MailDeliveryError as error:
+        if not error.transient or int(ctx.get("job_try", 1)) >= EMAIL_MAX_TRIES:
+            raise
+        raise Retry(defer=_backoff(ctx, 30.0)) from error
+
 
 #: The arq functions of this module (name, coroutine, retries); registered in workers.settings.
-FUNCTIONS: list[Function] = []
+FUNCTIONS: list[Function] = [
+    func(build_report, name="build_report", max_tries=BUILD_MAX_TRIES),
+    func(email_report, name="email_report", max_tries=EMAIL_MAX_TRIES),
+]

@@ -1,0 +1,532 @@
+"""Reports: SQL aggregation of a round, the domain report model, the stored PDF, exports and leader emails.
+
+A round's answers are never loaded into Python: one GROUP BY per kind of figure (participation,
+dimension scores, items and same-dimension item pairs, eNPS, help marks) gives the sufficient
+statistics the domain needs (`DepartmentAggregates`), and `pulse.domain.report.build_report` turns
+them into the report model, through the disclosure gate. The model (JSON) and its PDF are stored in
+`Report`, so building once serves every download, export and email.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
+
+from pulse import clock
+from pulse.domain.aggregates import DepartmentAggregates, RoundAggregates
+from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY
+from pulse.domain.report import ReportInput
+from pulse.domain.report import build_report as build_report_model
+from pulse.domain.stats import CrossMoments, Moments
+from pulse.errors import InvalidInput, NotFound, PulseError
+from pulse.mail import Attachment, Mailer, build_message
+from pulse.models import (
+    Department,
+    Organization,
+    Person,
+    PersonRole,
+    Report,
+    ReportDelivery,
+    ReportStatus,
+    Round,
+    RoundStatus,
+    User,
+    UserRole,
+)
+from pulse.settings import Settings
+
+log = logging.getLogger("pulse.reports")
+
+#: How many earlier closed rounds feed the trends.
+PREVIOUS_ROUNDS = 5
+FORMATS = ("pdf", "json", "csv")
+CSV_COLUMNS = (
+    "department",
+    "dimension",
+    "score",
+    "ci_low",
+    "ci_high",
+    "difference_from_rest",
+    "n",
+    "suppressed",
+    "flag",
+)
+
+
+class ReportNotReady(PulseError):
+    """A report was asked for that has not been built (or failed to build)."""
+
+    status_code = 409
+    code = "report_not_ready"
+
+
+# ---------------------------------------------------------------- SQL
+
+
+class _Sql:
+    """Raw SQL on the default connection with `?` placeholders, rewritten to `$n` for PostgreSQL."""
+
+    def __init__(self) -> None:
+        self.connection = connections.get("default")
+        self.postgres = self.connection.capabilities.dialect == "postgres"
+
+    def _placeholders(self, sql: str) -> str:
+        if not self.postgres:
+            return sql
+        parts = sql.split("?")
+        return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+
+    async def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.connection.execute_query_dict(self._placeholders(sql), list(params))
+        return result
+
+
+def _moments(n: Any, total: Any, total_sq: Any) -> Moments:
+    return Moments(int(n or 0), float(total or 0.0), float(total_sq or 0.0))
+
+
+def _in_list(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+_SCORE_COLUMNS = ", ".join(
+    f"COUNT(score_{d}) AS n_{d}, SUM(score_{d}) AS s_{d}, SUM(score_{d} * score_{d}) AS q_{d}" for d in DIMENSION_KEYS
+)
+
+
+async def _invited(sql: _Sql, round_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    rows = await sql.rows(
+        f"SELECT round_id, department_id, COUNT(*) AS invited FROM invitation "
+        f"WHERE round_id IN ({_in_list(round_ids)}) GROUP BY round_id, department_id",
+        round_ids,
+    )
+    return {(int(r["round_id"]), int(r["department_id"])): int(r["invited"]) for r in rows}
+
+
+async def _response_figures(sql: _Sql, round_ids: Sequence[int]) -> dict[tuple[int, int], dict[str, Any]]:
+    rows = await sql.rows(
+        f"SELECT round_id, department_id, COUNT(*) AS responded, {_SCORE_COLUMNS}, "
+        "SUM(CASE WHEN enps >= 9 THEN 1 ELSE 0 END) AS promoters, "
+        "SUM(CASE WHEN enps >= 7 AND enps <= 8 THEN 1 ELSE 0 END) AS passives, "
+        "SUM(CASE WHEN enps <= 6 THEN 1 ELSE 0 END) AS detractors, "
+        "SUM(CASE WHEN answered_network THEN 1 ELSE 0 END) AS network "
+        f"FROM response WHERE round_id IN ({_in_list(round_ids)}) GROUP BY round_id, department_id",
+        round_ids,
+    )
+    return {(int(r["round_id"]), int(r["department_id"])): r for r in rows}
+
+
+def _same_dimension_pairs(keys: Sequence[str]) -> list[tuple[int, int]]:
+    ordered = sorted(range(len(keys)), key=lambda i: keys[i])
+    return [
+        (a, b)
+        for x, a in enumerate(ordered)
+        for b in ordered[x + 1 :]
+        if ITEM_BY_KEY[keys[a]].dimension == ITEM_BY_KEY[keys[b]].dimension
+    ]
+
+
+async def _item_figures(
+    sql: _Sql, round_id: int, keys: Sequence[str]
+) -> tuple[dict[int, dict[str, Moments]], dict[int, dict[tuple[str, str], CrossMoments]]]:
+    """Item moments and same-dimension pair co-moments per department, in one pass over the answers.
+
+    The inner query pivots each response's answers into one row (one column per item asked), the
+    outer one sums per department: pairwise-complete pair sums come from `CASE WHEN b IS NOT NULL`.
+    One scan of the round's answers instead of a self-join per pair.
+    """
+    if not keys:
+        return {}, {}
+    pivot = ", ".join(f"MAX(CASE WHEN item_key = ? THEN value END) AS i{i}" for i in range(len(keys)))
+    columns = [f"COUNT(i{i}) AS n{i}, SUM(i{i}) AS s{i}, SUM(i{i} * i{i}) AS q{i}" for i in range(len(keys))]
+    pairs = _same_dimension_pairs(keys)
+    for a, b in pairs:
+        both = f"i{a} IS NOT NULL AND i{b} IS NOT NULL"
+        columns.append(
+            f"COUNT(i{a} * i{b}) AS pn_{a}_{b}, "
+            f"SUM(CASE WHEN {both} THEN i{a} END) AS pa_{a}_{b}, "
+            f"SUM(CASE WHEN {both} THEN i{b} END) AS pb_{a}_{b}, "
+            f"SUM(i{a} * i{b}) AS pab_{a}_{b}, "
+            f"SUM(CASE WHEN {both} THEN i{a} * i{a} END) AS pqa_{a}_{b}, "
+            f"SUM(CASE WHEN {both} THEN i{b} * i{b} END) AS pqb_{a}_{b}"
+        )
+    rows = await sql.rows(
+        f"SELECT department_id, {', '.join(columns)} FROM ("
+        f"SELECT response_id, department_id, {pivot} FROM answer WHERE round_id = ? "
+        "GROUP BY response_id, department_id) AS sheet GROUP BY department_id",
+        [*keys, round_id],
+    )
+    items: dict[int, dict[str, Moments]] = {}
+    cross: dict[int, dict[tuple[str, str], CrossMoments]] = {}
+    for row in rows:
+        department = int(row["department_id"])
+        items[department] = {
+            key: _moments(row[f"n{i}"], row[f"s{i}"], row[f"q{i}"]) for i, key in enumerate(keys) if row[f"n{i}"]
+        }
+        cross[department] = {
+            (keys[a], keys[b]): CrossMoments(
+                int(row[f"pn_{a}_{b}"] or 0),
+                float(row[f"pa_{a}_{b}"] or 0),
+                float(row[f"pb_{a}_{b}"] or 0),
+                float(row[f"pab_{a}_{b}"] or 0),
+                float(row[f"pqa_{a}_{b}"] or 0),
+                float(row[f"pqb_{a}_{b}"] or 0),
+            )
+            for a, b in pairs
+        }
+    return items, cross
+
+
+async def _help_marks(sql: _Sql, round_id: int) -> dict[int, dict[int, int]]:
+    rows = await sql.rows(
+        "SELECT department_id, helper_id, COUNT(*) AS marks FROM help_mark "
+        "WHERE round_id = ? AND helper_id <> department_id GROUP BY department_id, helper_id",
+        [round_id],
+    )
+    result: dict[int, dict[int, int]] = {}
+    for row in rows:
+        result.setdefault(int(row["department_id"]), {})[int(row["helper_id"])] = int(row["marks"])
+    return result
+
+
+async def _comments(sql: _Sql, round_id: int) -> dict[int, list[str]]:
+    rows = await sql.rows(
+        "SELECT department_id, comment FROM response WHERE round_id = ? AND comment IS NOT NULL AND comment <> ''",
+        [round_id],
+    )
+    result: dict[int, list[str]] = {}
+    for row in rows:
+        result.setdefault(int(row["department_id"]), []).append(str(row["comment"]))
+    return result
+
+
+# ---------------------------------------------------------------- aggregates -> ReportInput
+
+
+def _local_date(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).date().isoformat() if moment is not None else ""
+
+
+def _round_label(number: int) -> str:
+    return f"Round {number}"
+
+
+def _basic_aggregates(
+    round_id: int,
+    invited: Mapping[tuple[int, int], int],
+    figures: Mapping[tuple[int, int], Mapping[str, Any]],
+    names: Mapping[int, str],
+) -> dict[int, DepartmentAggregates]:
+    """Participation and dimension moments (what trends need) of one round, by department id."""
+    department_ids = {d for r, d in invited if r == round_id} | {d for r, d in figures if r == round_id}
+    result: dict[int, DepartmentAggregates] = {}
+    for department in sorted(department_ids):
+        row = figures.get((round_id, department), {})
+        responded = int(row.get("responded") or 0)
+        result[department] = DepartmentAggregates(
+            name=names.get(department, f"Department {department}"),
+            # A response without an invitation cannot happen through the services; never let it
+            # make a department look over-answered.
+            invited=max(invited.get((round_id, department), 0), responded),
+            responded=responded,
+            dimension_moments={
+                d: _moments(row.get(f"n_{d}"), row.get(f"s_{d}"), row.get(f"q_{d}"))
+                for d in DIMENSION_KEYS
+                if row.get(f"n_{d}")
+            },
+            enps_promoters=int(row.get("promoters") or 0),
+            enps_passives=int(row.get("passives") or 0),
+            enps_detractors=int(row.get("detractors") or 0),
+            network_respondents=int(row.get("network") or 0),
+        )
+    return result
+
+
+async def collect_input(round_: Round) -> ReportInput:
+    """The domain's `ReportInput` for `round_`, from GROUP BY queries (see the module docstring)."""
+    organization = await Organization.get(id=round_.organization_id)
+    zone = ZoneInfo(organization.timezone)
+    previous = (
+        await Round.filter(organization_id=organization.id, status=RoundStatus.CLOSED, number__lt=round_.number)
+        .order_by("-number")
+        .limit(PREVIOUS_ROUNDS)
+    )
+    previous.reverse()
+    round_ids = [round_.id, *(r.id for r in previous)]
+    names: dict[int, str] = dict(
+        await Department.filter(organization_id=organization.id).values_list("id", "name")
+    )
+    sql = _Sql()
+    invited = await _invited(sql, round_ids)
+    figures = await _response_figures(sql, round_ids)
+    keys = [k for k in dict.fromkeys(round_.item_keys) if k in ITEM_BY_KEY]
+    items, cross = await _item_figures(sql, round_.id, keys)
+    helped = await _help_marks(sql, round_.id)
+    closed = round_.status == RoundStatus.CLOSED
+    comments = await _comments(sql, round_.id) if closed else {}
+
+    current: list[DepartmentAggregates] = []
+    for department, basic in _basic_aggregates(round_.id, invited, figures, names).items():
+        current.append(
+            DepartmentAggregates(
+                name=basic.name,
+                invited=basic.invited,
+                responded=basic.responded,
+                dimension_moments=basic.dimension_moments,
+                item_moments=items.get(department, {}),
+                item_cross=cross.get(department, {}),
+                enps_promoters=basic.enps_promoters,
+                enps_passives=basic.enps_passives,
+                enps_detractors=basic.enps_detractors,
+                helped_by={
+                    names.get(helper, f"Department {helper}"): count
+                    for helper, count in sorted(helped.get(department, {}).items())
+                },
+                network_respondents=basic.network_respondents,
+                comments=tuple(comments.get(department, ())),
+            )
+        )
+    earlier = [
+        RoundAggregates(
+            _round_label(r.number),
+            _local_date(r.opened_at, zone),
+            list(_basic_aggregates(r.id, invited, figures, names).values()),
+        )
+        for r in previous
+    ]
+    terms = await Person.filter(organization_id=organization.id).values_list("name", "email")
+    directory_terms = [term for pair in terms for term in pair if term]
+    return ReportInput(
+        organization_name=organization.name,
+        organization_slug=organization.slug,
+        round_id=str(round_.id),
+        round_number=round_.number,
+        opened_on=_local_date(round_.opened_at, zone),
+        closes_on=_local_date(round_.closed_at or round_.closes_at, zone),
+        closed=closed,
+        min_group_size=organization.min_group_size,
+        comment_threshold=organization.comment_threshold,
+        items_asked=keys,
+        departments=current,
+        previous_rounds=earlier,
+        directory_terms=directory_terms,
+        round_label=_round_label(round_.number),
+    )
+
+
+# ---------------------------------------------------------------- building and storing
+
+
+async def report_model(round_id: int) -> dict[str, Any]:
+    """Compute the report model (JSON-able) of a round without storing anything."""
+    round_ = await _round(round_id)
+    return build_report_model(await collect_input(round_)).to_json()
+
+
+async def _round(round_id: int) -> Round:
+    round_ = await Round.get_or_none(id=round_id)
+    if round_ is None:
+        raise NotFound(f"no round with id {round_id}")
+    return round_
+
+
+def _is_current(report: Report, round_: Round) -> bool:
+    """A ready report is current unless it was built while the round was still open and it has closed since."""
+    if report.status != ReportStatus.READY or report.model is None or report.pdf is None:
+        return False
+    built_round = report.model.get("round")
+    built_closed = isinstance(built_round, dict) and bool(built_round.get("closed"))
+    return built_closed or round_.status != RoundStatus.CLOSED
+
+
+async def build_report(round_id: int, settings: Settings, *, force: bool = False) -> Report:
+    """Build and store the report (model JSON + PDF) of a round; a current ready report is returned as is.
+
+    On failure the stored report is marked failed with the error and the error is raised again, so
+    the job can retry it.
+    """
+    from pulse.pdf import render_pdf
+
+    round_ = await _round(round_id)
+    try:
+        report, _ = await Report.get_or_create(round_id=round_.id)
+    except IntegrityError:  # built concurrently by another worker: use theirs
+        report = await Report.get(round_id=round_.id)
+    if not force and _is_current(report, round_):
+        return report
+    report.status = ReportStatus.BUILDING
+    report.attempts += 1
+    await report.save(update_fields=["status", "attempts"])
+    try:
+        model = build_report_model(await collect_input(round_)).to_json()
+        pdf = await render_pdf(model, settings)
+    except Exception as error:
+        report.status = ReportStatus.FAILED
+        report.error = f"{type(error).__name__}: {error}"[:4000]
+        await report.save(update_fields=["status", "error"])
+        log.warning("report of round %s failed (attempt %d): %s", round_id, report.attempts, report.error)
+        raise
+    report.model = model
+    report.pdf = pdf
+    report.status = ReportStatus.READY
+    report.error = None  # type: ignore[assignment]  # the field is nullable; Tortoise types it as str
+    report.built_at = clock.now()
+    await report.save(update_fields=["model", "pdf", "status", "error", "built_at"])
+    log.info("report of round %s built (%d bytes of PDF)", round_id, len(pdf))
+    return report
+
+
+async def ready_report(round_id: int) -> Report:
+    """The stored, ready report of a round (for downloads); ReportNotReady when there is none."""
+    await _round(round_id)
+    report = await Report.get_or_none(round_id=round_id)
+    if report is None or report.status != ReportStatus.READY or report.model is None or report.pdf is None:
+        state = "not built" if report is None else str(report.status)
+        raise ReportNotReady(f"the report of round {round_id} is {state}")
+    return report
+
+
+# ---------------------------------------------------------------- exports
+
+
+def csv_rows(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per department and dimension, from the stored model (same as `Report.to_csv_rows`)."""
+    rows: list[dict[str, Any]] = []
+    for department in model["departments"]:
+        scores = department.get("scores") or {}
+        for dimension in DIMENSION_KEYS:
+            cell = scores.get(dimension)
+            rows.append(
+                {
+                    "department": department["name"],
+                    "dimension": dimension,
+                    "score": cell["mean"] if cell else None,
+                    "ci_low": cell["ci_low"] if cell else None,
+                    "ci_high": cell["ci_high"] if cell else None,
+                    "difference_from_rest": cell["difference_from_rest"] if cell else None,
+                    "n": cell["n"] if cell else None,
+                    "suppressed": int(cell is None),
+                    "flag": cell["flag"] if cell else None,
+                }
+            )
+    return rows
+
+
+def to_csv(model: Mapping[str, Any]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(model):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue().encode("utf-8")
+
+
+def to_json_bytes(model: Mapping[str, Any]) -> bytes:
+    return (json.dumps(model, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+async def export(round_id: int, fmt: str, settings: Settings, *, build: bool = True) -> Export:
+    """The report of a round as PDF, JSON or CSV, all from the one stored model (built first if needed)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown report format {fmt!r} (use pdf, json or csv)")
+    report = await build_report(round_id, settings) if build else await ready_report(round_id)
+    if report.model is None or report.pdf is None:
+        raise ReportNotReady(f"the report of round {round_id} has no content")
+    base = f"pulse-report-round-{round_id}"
+    if fmt == "pdf":
+        return Export(bytes(report.pdf), "application/pdf", f"{base}.pdf")
+    if fmt == "json":
+        return Export(to_json_bytes(report.model), "application/json", f"{base}.json")
+    return Export(to_csv(report.model), "text/csv; charset=utf-8", f"{base}.csv")
+
+
+# ---------------------------------------------------------------- leaders by email
+
+
+@dataclass(frozen=True)
+class Leader:
+    email: str
+    name: str
+    locale: str
+
+
+async def leaders_of(organization_id: int) -> list[Leader]:
+    """Active leaders of an organisation: people with role leader and leader accounts, one per email."""
+    found: dict[str, Leader] = {}
+    people = await Person.filter(organization_id=organization_id, role=PersonRole.LEADER, active=True).order_by("id")
+    for person in people:
+        found.setdefault(person.email.strip().lower(), Leader(person.email.strip(), person.name, person.locale))
+    users = await User.filter(organization_id=organization_id, role=UserRole.LEADER, active=True).order_by("id")
+    for user in users:
+        found.setdefault(user.email.strip().lower(), Leader(user.email.strip(), user.name, "en"))
+    return sorted(found.values(), key=lambda leader: leader.email.lower())
+
+
+async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int:
+    """Email the ready report of a round to each leader, exactly once per leader; returns how many were sent.
+
+    A `ReportDelivery` row per (report, email) is created before sending and stamped after: a
+    retried job skips the stamped ones. A send that fails leaves its row unstamped and raises, so
+    the retry sends it (and only it).
+    """
+    report = await ready_report(round_id)
+    round_ = await Round.get(id=round_id)
+    organization = await Organization.get(id=round_.organization_id)
+    leaders = await leaders_of(organization.id)
+    model: dict[str, Any] = dict(report.model or {})
+    participation = model.get("participation") or {}
+    findings = [f["text"] for f in model.get("findings") or []]
+    link = f"{settings.base_url}/reports/{round_id}"
+    attachments = (
+        (Attachment(f"pulse-report-round-{round_.number}.pdf", bytes(report.pdf or b"")),)
+        if settings.attach_report_pdf
+        else ()
+    )
+    sent = 0
+    async with mailer.session() as session:
+        for leader in leaders:
+            delivery, _ = await ReportDelivery.get_or_create(report_id=report.id, email=leader.email.lower())
+            if delivery.sent_at is not None:
+                continue
+            message = build_message(
+                "report_ready",
+                to=leader.email,
+                to_name=leader.name or None,
+                locale=leader.locale,
+                settings=settings,
+                attachments=attachments,
+                context={
+                    "leader_name": leader.name,
+                    "organization_name": organization.name,
+                    "round_number": round_.number,
+                    "opened_on": (model.get("round") or {}).get("opened_on", ""),
+                    "closes_on": (model.get("round") or {}).get("closes_on", ""),
+                    "participation": participation,
+                    "findings": findings,
+                    "link": link,
+                    "attached": bool(attachments),
+                },
+            )
+            await session.send(message)
+            delivery.sent_at = clock.now()
+            await delivery.save(update_fields=["sent_at"])
+            sent += 1
+    log.info("report of round %s emailed to %d leader(s)", round_id, sent)
+    return sent
