@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from types import MappingProxyType
 
 from pulse.domain.errors import MinGroupSizeTooSmall
@@ -189,28 +190,8 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w])\+?\(?\d[\d\s()./-]{5,}\d(?![\w])")
 
 
-def _directory_pattern(directory_terms: Sequence[str]) -> re.Pattern[str] | None:
-    exact: set[str] = set()
-    cased: set[str] = set()
-    for raw in directory_terms:
-        term = " ".join(raw.split())
-        if len(term) < 2:
-            continue
-        exact.add(re.escape(term))
-        if "@" in term:
-            continue
-        # Name parts are matched as written, capitalised or upper-case only: a person called Will or
-        # Rose must not erase "will" and "rose" from every comment, but "Will" in a comment is redacted.
-        for part in term.split(" "):
-            if len(part) >= 2:
-                cased.update(re.escape(p) for p in {part, part.capitalize(), part.upper()})
-    if not exact:
-        return None
-    # Longest first so a full name is redacted as one unit before its parts are considered.
-    exact_alt = "|".join(sorted(exact, key=len, reverse=True))
-    cased_alt = "|".join(sorted(cased, key=len, reverse=True))
-    pattern = rf"(?<!\w)(?:(?i:{exact_alt}){'|' + cased_alt if cased_alt else ''})(?!\w)"
-    return re.compile(pattern)
+_WORD = re.compile(r"\w+")
+_NAME_GAP = re.compile(r"[\s.'’-]{1,3}")
 
 
 def _redact_phones(text: str) -> str:
@@ -221,13 +202,66 @@ def _redact_phones(text: str) -> str:
     return _PHONE_CANDIDATE.sub(replace, text)
 
 
+class Redactor:
+    """Removes the directory's names and emails, any email address and any phone number from text.
+
+    Names are matched word by word against sets (a directory of thousands of people would make a
+    regex alternation slow): a full name in any letter case, and each part of a name as written,
+    capitalised or in capitals. A person called Will or Rose must not erase "will" and "rose" from
+    every comment, but "Will" written as a name is redacted; over-redacting is the safe side.
+    """
+
+    def __init__(self, directory_terms: Sequence[str]) -> None:
+        self._full: set[tuple[str, ...]] = set()
+        self._parts: set[str] = set()
+        for term in directory_terms:
+            if "@" in term:
+                continue  # emails: every address is removed by pattern anyway
+            words = _WORD.findall(term)
+            if not words or len("".join(words)) < 2:
+                continue
+            self._full.add(tuple(w.lower() for w in words))
+            for part in words:
+                if len(part) >= 2:
+                    self._parts.update((part, part.capitalize(), part.upper()))
+        self._lengths = sorted({len(f) for f in self._full if len(f) > 1}, reverse=True)
+
+    def _name_spans(self, text: str) -> list[tuple[int, int]]:
+        tokens = list(_WORD.finditer(text))
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(tokens):
+            for length in self._lengths:
+                window = tokens[i : i + length]
+                if (
+                    len(window) == length
+                    and all(_NAME_GAP.fullmatch(text[a.end() : b.start()]) for a, b in pairwise(window))
+                    and tuple(t.group(0).lower() for t in window) in self._full
+                ):
+                    spans.append((window[0].start(), window[-1].end()))
+                    i += length
+                    break
+            else:
+                token = tokens[i].group(0)
+                if token in self._parts or (token.lower(),) in self._full:
+                    spans.append((tokens[i].start(), tokens[i].end()))
+                i += 1
+        return spans
+
+    def __call__(self, text: str) -> str:
+        result = _EMAIL.sub(REDACTED, text)
+        pieces: list[str] = []
+        position = 0
+        for start, end in self._name_spans(result):
+            pieces.extend((result[position:start], REDACTED))
+            position = end
+        pieces.append(result[position:])
+        return _redact_phones("".join(pieces))
+
+
 def redact(text: str, directory_terms: Sequence[str]) -> str:
     """Remove the directory's names and emails, any email address and any phone number from `text`."""
-    pattern = _directory_pattern(directory_terms)
-    result = _EMAIL.sub(REDACTED, text)
-    if pattern is not None:
-        result = pattern.sub(REDACTED, result)
-    return _redact_phones(result)
+    return Redactor(directory_terms)(text)
 
 
 @dataclass(frozen=True)
@@ -248,8 +282,8 @@ class CommentGroup:
     comments: tuple[str, ...]
 
 
-def _clean(comments: Sequence[str], directory_terms: Sequence[str]) -> list[str]:
-    cleaned = (redact(c.strip()[:COMMENT_MAX_LENGTH], directory_terms).strip() for c in comments)
+def _clean(comments: Sequence[str], redactor: Redactor) -> list[str]:
+    cleaned = (redactor(c.strip()[:COMMENT_MAX_LENGTH]).strip() for c in comments)
     return sorted(c for c in cleaned if c)
 
 
@@ -267,19 +301,20 @@ def disclose_comments(
     limit = effective_comment_threshold(threshold, min_group_size)
     if not closed:
         return ()
+    redactor = Redactor(directory_terms)
     released: list[CommentGroup] = []
     pool: list[str] = []
     pool_responded = 0
     for source in sorted(sources, key=lambda s: s.name):
         if source.shown and source.responded >= limit:
-            comments = _clean(source.comments, directory_terms)
+            comments = _clean(source.comments, redactor)
             if comments:
                 released.append(CommentGroup(source.name, tuple(comments)))
         else:
             pool.extend(source.comments)
             pool_responded += source.responded
     if pool_responded >= limit:
-        comments = _clean(pool, directory_terms)
+        comments = _clean(pool, redactor)
         if comments:
             released.append(CommentGroup(POOLED_COMMENT_GROUP, tuple(comments)))
     return tuple(released)

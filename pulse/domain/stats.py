@@ -14,7 +14,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from pulse.domain.errors import InconsistentAggregates
 
@@ -124,7 +124,9 @@ def _complete_rows(rows: Sequence[Sequence[float | None]]) -> list[list[float]]:
 def _alpha_from_covariance(cov: np.ndarray) -> float | None:
     k = int(cov.shape[0])
     total_variance = float(cov.sum())
-    if k < 2 or total_variance <= 0.0:
+    # A total variance that is rounding noise relative to the item variances means "no variance":
+    # dividing by it would give alphas like -1e15.
+    if k < 2 or total_variance <= 1e-10 * float(np.trace(cov)) or total_variance <= 0.0:
         return None
     return float((k / (k - 1)) * (1.0 - float(np.trace(cov)) / total_variance))
 
@@ -293,6 +295,12 @@ def icc2(values: Sequence[float], groups: Sequence[Hashable]) -> float | None:
 # ---------------------------------------------------------------- intervals and comparisons
 
 
+def _t_quantile(probability: float, df: float) -> float:
+    # The ufunc behind scipy.stats.t.ppf, without the distribution-object overhead that dominates
+    # reports with hundreds of departments.
+    return float(special.stdtrit(df, probability))
+
+
 @dataclass(frozen=True)
 class Interval:
     """A mean with its confidence interval."""
@@ -324,7 +332,7 @@ def mean_interval(
         return None
     fpc = (population - moments.n) / (population - 1) if population is not None else 1.0
     se = math.sqrt(variance / moments.n * fpc)
-    half = float(sps.t.ppf(0.5 + confidence / 2, moments.n - 1)) * se
+    half = _t_quantile(0.5 + confidence / 2, moments.n - 1) * se
     return Interval(mean, mean - half, mean + half, moments.n)
 
 
@@ -358,10 +366,12 @@ def welch_comparison(a: Moments, b: Moments, confidence: float = DEFAULT_CONFIDE
     effect = difference / pooled_sd if pooled_sd > 0 else None
     if se == 0.0:
         return Comparison(difference, difference, difference, 1.0 if difference == 0 else 0.0, effect, a.n, b.n)
-    df = (sa + sb) ** 2 / (sa * sa / (a.n - 1) + sb * sb / (b.n - 1))
+    denominator = sa * sa / (a.n - 1) + sb * sb / (b.n - 1)
+    # Welch-Satterthwaite; with variances so tiny that their squares underflow, fall back to pooled df.
+    df = (sa + sb) ** 2 / denominator if denominator > 0 else float(a.n + b.n - 2)
     t = difference / se
-    p_value = float(2.0 * sps.t.sf(abs(t), df))
-    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    p_value = 2.0 * float(special.stdtr(df, -abs(t)))
+    half = _t_quantile(0.5 + confidence / 2, df) * se
     return Comparison(difference, difference - half, difference + half, min(1.0, p_value), effect, a.n, b.n)
 
 
