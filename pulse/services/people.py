@@ -1,0 +1,427 @@
+"""The people directory: importing it from CSV, listing it, and erasing a person (GDPR).
+
+An import is all or nothing. The file is validated in one pass in Python and every problem is
+reported with its row number (row 1 is the header, as in a spreadsheet); only a clean file is
+written, in one transaction, with bulk statements so that tens of thousands of rows take seconds.
+Importing the same file again changes nothing.
+
+Email addresses are stored trimmed and lowercased as a whole: mail systems treat the local part
+case-insensitively in practice, and one person must never become two because a spreadsheet
+capitalised their address differently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from pulse import clock
+from pulse.errors import Conflict, ImportRejected, NotFound
+from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
+
+REQUIRED_COLUMNS = ("email", "name", "department")
+OPTIONAL_COLUMNS = ("manager_email", "role", "locale")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 200
+DEPARTMENT_MAX_LENGTH = 200
+LOCALE_MAX_LENGTH = 16
+DEFAULT_LOCALE = "en"
+#: Rows per INSERT/UPDATE statement: large enough to be fast, small enough for SQLite's limits.
+CHUNK_SIZE = 1000
+#: Replaces an erased person's address wherever an audit record mentions it.
+ERASED = "[erased]"
+
+# Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is the mail server's job;
+# this only catches columns mixed up or addresses mangled by a spreadsheet.
+EMAIL_PATTERN = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
+# A simple language tag: "en", "fr-CA", "pt-BR", "zh-Hant".
+LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+ROLE_VALUES = tuple(role.value for role in PersonRole)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did. Counts only: it is also the audit record, which holds no personal data."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    departments_created: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.reactivated:
+            text += f", {self.reactivated} reactivated"
+        if self.deactivated:
+            text += f", {self.deactivated} deactivated"
+        if self.departments_created:
+            text += f"; {self.departments_created} department{'s' if self.departments_created != 1 else ''} created"
+        return text
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One validated row of an import file."""
+
+    row: int
+    email: str
+    name: str
+    department: str
+    manager_email: str | None
+    role: PersonRole
+    locale: str
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A person as listed by ``list_people``."""
+
+    email: str
+    name: str
+    department: str
+    role: str
+    locale: str
+    manager_email: str | None
+    active: bool
+
+
+def normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def _department_key(name: str) -> str:
+    # "Sales" and "sales " in a file (or in the file and the database) are one department.
+    return " ".join(name.split()).casefold()
+
+
+def _normalize_locale(value: str) -> str:
+    parts = value.strip().replace("_", "-").split("-")
+    parts[0] = parts[0].lower()
+    # Regions are written upper case by convention (fr-CA); scripts and variants keep their case.
+    return "-".join([parts[0]] + [p.upper() if len(p) == 2 else p for p in parts[1:]])
+
+
+def _decode(data: bytes | str | IO[bytes] | IO[str]) -> str:
+    raw: bytes | str = data if isinstance(data, bytes | str) else data.read()
+    if isinstance(raw, str):
+        return raw.removeprefix("\ufeff")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        row = raw.count(b"\n", 0, error.start) + 1
+        raise ImportRejected(
+            "people import rejected: the file is not UTF-8 text (save it as 'CSV UTF-8')",
+            [f"row {row}: bytes that are not UTF-8 at position {error.start}"],
+        ) from None
+
+
+def _header(cells: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The normalised column names and the header's problems."""
+    names = [cell.strip().lower() for cell in cells]
+    problems: list[str] = []
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        shown = ", ".join(repr(n) for n in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        problems.append(f"row 1: unknown column{plural} {shown} (allowed: {', '.join(COLUMNS)})")
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        problems.append(f"row 1: column {', '.join(duplicated)} given more than once")
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        problems.append(
+            f"row 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(the first row must name the columns: {','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}])"
+        )
+    return names, problems
+
+
+def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]:
+    """Validate an import file; raise ImportRejected listing every problem by row number."""
+    text = _decode(data)
+    records = csv.reader(io.StringIO(text, newline=""), strict=True)
+    problems: list[str] = []
+    rows: list[PersonRow] = []
+    try:
+        header = next(records, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise ImportRejected(
+                "people import rejected: the file is empty",
+                [f"row 1: expected the header {','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}]"],
+            )
+        names, header_problems = _header(header)
+        if header_problems:
+            raise ImportRejected("people import rejected: the header row is wrong", header_problems)
+        first_row_of: dict[str, int] = {}
+        for number, cells in enumerate(records, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines (often at the end of an exported file) carry nothing
+            if len(cells) != len(names):
+                problems.append(f"row {number}: expected {len(names)} fields, found {len(cells)}")
+                continue
+            values = dict(zip(names, cells, strict=True))
+            email = normalize_email(values["email"])
+            first = first_row_of.setdefault(email, number) if email else number
+            if first != number:
+                problems.append(f"row {number}: duplicate email {email} (already on row {first})")
+            person = _row(number, values, problems)
+            if person is not None and first == number:
+                rows.append(person)
+    except csv.Error as error:
+        # An unbalanced quote swallows the rest of the file: nothing after it can be checked.
+        problems.append(f"line {records.line_num}: malformed CSV ({error})")
+    if problems:
+        raise ImportRejected(
+            f"people import rejected: {len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing was changed",
+            problems,
+        )
+    if not rows:
+        raise ImportRejected("people import rejected: the file has a header but no people", ["row 2: no data rows"])
+    return rows
+
+
+def _row(number: int, values: dict[str, str], problems: list[str]) -> PersonRow | None:
+    found = len(problems)
+
+    def bad(message: str) -> None:
+        problems.append(f"row {number}: {message}")
+
+    email = normalize_email(values["email"])
+    if not email:
+        bad("email is empty")
+    elif len(email) > EMAIL_MAX_LENGTH:
+        bad(f"email is longer than {EMAIL_MAX_LENGTH} characters")
+    elif not EMAIL_PATTERN.match(email):
+        bad(f"malformed email {values['email'].strip()!r}")
+    name = " ".join(values["name"].split())
+    if not name:
+        bad("name is empty")
+    elif len(name) > NAME_MAX_LENGTH:
+        bad(f"name is longer than {NAME_MAX_LENGTH} characters")
+    department = " ".join(values["department"].split())
+    if not department:
+        bad("department is empty")
+    elif len(department) > DEPARTMENT_MAX_LENGTH:
+        bad(f"department is longer than {DEPARTMENT_MAX_LENGTH} characters")
+    manager_email = normalize_email(values.get("manager_email", "")) or None
+    if manager_email is not None:
+        if len(manager_email) > EMAIL_MAX_LENGTH:
+            bad(f"manager_email is longer than {EMAIL_MAX_LENGTH} characters")
+        elif not EMAIL_PATTERN.match(manager_email):
+            bad(f"malformed manager_email {values['manager_email'].strip()!r}")
+    role_text = values.get("role", "").strip().lower() or PersonRole.EMPLOYEE.value
+    if role_text not in ROLE_VALUES:
+        bad(f"unknown role {values['role'].strip()!r} (use one of {', '.join(ROLE_VALUES)})")
+    locale = _normalize_locale(values.get("locale", "")) if values.get("locale", "").strip() else DEFAULT_LOCALE
+    if len(locale) > LOCALE_MAX_LENGTH:
+        bad(f"locale is longer than {LOCALE_MAX_LENGTH} characters")
+    elif not LOCALE_PATTERN.match(locale):
+        bad(f"malformed locale {values['locale'].strip()!r} (use a language tag such as en, fr or pt-BR)")
+    if len(problems) > found:
+        return None
+    return PersonRow(number, email, name, department, manager_email, PersonRole(role_text), locale)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def import_people(
+    organization: Organization,
+    data: bytes,
+    *,
+    deactivate_missing: bool = False,
+    progress: Progress | None = None,
+    actor: str = "cli",
+) -> ImportSummary:
+    """Bring the organisation's directory in line with a CSV file (bytes, text, or a file object).
+
+    Columns ``email,name,department`` and optional ``manager_email,role,locale``. Departments are
+    created as needed; people are created, or updated (name, department, role, locale, manager) when
+    the file says something else. With ``deactivate_missing`` active people absent from the file are
+    deactivated; nobody is ever deleted, and a deactivated person present in the file is active again.
+    A bad file raises ImportRejected and changes nothing. ``progress(done, total)`` is called after
+    every chunk of writes.
+    """
+    rows = parse_people_csv(data)
+    try:
+        async with in_transaction():
+            summary = await _apply(organization, rows, deactivate_missing, progress)
+            await AuditEvent.create(
+                organization=organization, actor=actor, action="people.import", detail=asdict(summary)
+            )
+    except IntegrityError:
+        # Only a concurrent import of the same people can get here; the transaction rolled back.
+        raise Conflict("another import changed these people at the same time: nothing was changed, try again") from None
+    return summary
+
+
+async def _departments(organization: Organization) -> dict[str, Department]:
+    by_key: dict[str, Department] = {}
+    for department in await Department.filter(organization=organization).order_by("id"):
+        by_key.setdefault(_department_key(department.name), department)
+    return by_key
+
+
+async def _existing_people(organization: Organization) -> dict[str, Person]:
+    return {person.email: person for person in await Person.filter(organization=organization)}
+
+
+async def _apply(
+    organization: Organization, rows: list[PersonRow], deactivate_missing: bool, progress: Progress | None
+) -> ImportSummary:
+    departments = await _departments(organization)
+    new_departments: dict[str, Department] = {}
+    for row in rows:
+        key = _department_key(row.department)
+        if key not in departments and key not in new_departments:
+            new_departments[key] = Department(organization=organization, name=row.department)
+    if new_departments:
+        await Department.bulk_create(list(new_departments.values()), batch_size=CHUNK_SIZE)
+        # Reload rather than trust bulk_create to fill in ids: not every backend returns them.
+        departments = await _departments(organization)
+
+    existing = await _existing_people(organization)
+    now = clock.now()
+    to_create: list[Person] = []
+    to_update: list[Person] = []
+    unchanged = reactivated = 0
+    for row in rows:
+        department_id = departments[_department_key(row.department)].id
+        person = existing.get(row.email)
+        if person is None:
+            to_create.append(
+                Person(
+                    organization=organization,
+                    email=row.email,
+                    name=row.name,
+                    department_id=department_id,
+                    manager_email=row.manager_email,
+                    role=row.role,
+                    locale=row.locale,
+                    active=True,
+                )
+            )
+            continue
+        wanted = (row.name, department_id, row.manager_email, row.role, row.locale, True)
+        current = (person.name, person.department_id, person.manager_email, person.role, person.locale, person.active)
+        if wanted == current:
+            unchanged += 1
+            continue
+        if not person.active:
+            reactivated += 1
+        (person.name, person.department_id, person.manager_email, person.role, person.locale, person.active) = wanted
+        person.updated_at = now
+        to_update.append(person)
+
+    in_file = {row.email for row in rows}
+    to_deactivate = (
+        [p.id for email, p in existing.items() if p.active and email not in in_file] if deactivate_missing else []
+    )
+
+    total = len(to_create) + len(to_update) + len(to_deactivate)
+    done = 0
+    for chunk in _chunks(to_create):
+        await Person.bulk_create(chunk, batch_size=CHUNK_SIZE)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    for chunk in _chunks(to_update, CHUNK_SIZE // 2):
+        await Person.bulk_update(
+            chunk,
+            fields=["name", "department_id", "manager_email", "role", "locale", "active", "updated_at"],
+            batch_size=CHUNK_SIZE // 2,
+        )
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    for chunk in _chunks(to_deactivate):
+        await Person.filter(id__in=list(chunk)).update(active=False, updated_at=now)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    if progress and total == 0:
+        progress(0, 0)
+    return ImportSummary(
+        created=len(to_create),
+        updated=len(to_update) - reactivated,
+        unchanged=unchanged,
+        deactivated=len(to_deactivate),
+        reactivated=reactivated,
+        departments_created=len(new_departments),
+    )
+
+
+def _scrub(value: Any, email: str) -> Any:
+    """``value`` with every occurrence of ``email`` (case-insensitive) replaced by ERASED."""
+    if isinstance(value, str):
+        return re.sub(re.escape(email), ERASED, value, flags=re.IGNORECASE)
+    if isinstance(value, list):
+        return [_scrub(item, email) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(key, email): _scrub(item, email) for key, item in value.items()}
+    return value
+
+
+async def erase_person(organization: Organization, email: str, *, actor: str = "cli") -> None:
+    """Erase a person (GDPR): delete their row and every trace of their address.
+
+    Invitations keep their row with no person (the foreign key sets it to NULL), so participation
+    counts of past rounds do not change; answers never pointed to anyone. Other people's
+    ``manager_email`` and audit records that named the address lose it too.
+    """
+    address = normalize_email(email)
+    person = await Person.get_or_none(organization=organization, email=address)
+    if person is None:
+        raise NotFound(f"no person with email {address!r} in organisation {organization.slug!r}")
+    async with in_transaction():
+        await person.delete()
+        await Person.filter(organization=organization, manager_email=address).update(manager_email=None)
+        for event in await AuditEvent.filter(organization=organization, detail__not_isnull=True):
+            scrubbed = _scrub(event.detail, address)
+            if scrubbed != event.detail:
+                event.detail = scrubbed
+                await event.save(update_fields=["detail"])
+        # The record of the erasure itself names nobody.
+        await AuditEvent.create(organization=organization, actor=actor, action="people.erase", detail=None)
+
+
+async def list_people(organization: Organization, *, department: str | None = None) -> list[PersonRecord]:
+    """The organisation's people (active and inactive), by department then email."""
+    departments = {d.id: d.name for d in await Department.filter(organization=organization)}
+    query = Person.filter(organization=organization)
+    if department is not None:
+        ids = [i for i, name in departments.items() if _department_key(name) == _department_key(department)]
+        if not ids:
+            raise NotFound(f"no department {department!r} in organisation {organization.slug!r}")
+        query = query.filter(department_id__in=ids)
+    rows = await query.values_list("email", "name", "department_id", "role", "locale", "manager_email", "active")
+    records = [
+        PersonRecord(
+            email=str(email),
+            name=str(name),
+            department=departments[int(department_id)],
+            role=str(role),
+            locale=str(locale),
+            manager_email=None if manager_email is None else str(manager_email),
+            active=bool(active),
+        )
+        for email, name, department_id, role, locale, manager_email, active in rows
+    ]
+    records.sort(key=lambda r: (_department_key(r.department), r.email))
+    return records
