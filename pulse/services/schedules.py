@@ -1,0 +1,429 @@
+"""Schedules: survey cadences as iCalendar RRULEs evaluated in the organisation's time zone.
+
+A rule is evaluated on *naive local wall-clock times* (``dtstart`` is stored naive, in the
+organisation's zone) and each occurrence is converted to UTC on its own, so "every other Monday at
+9:00" stays 9:00 local on both sides of a daylight-saving change. Two wall-clock oddities:
+
+* a local time that does not exist (the spring-forward gap, e.g. 02:30 in Paris on the last Sunday of
+  March) is shifted forward by the length of the gap (02:30 → 03:30);
+* a local time that happens twice (the autumn fall-back hour) means its first, summer-time instance.
+
+``Schedule.next_run_at`` is the next occurrence (UTC) the tick has not handled. When occurrences were
+missed while nothing ran, the tick opens only the most recent one (see ``pulse.services.cadence``).
+Rounds of one schedule never overlap: a rule whose next occurrence comes before the previous round
+closes is refused when the schedule is created.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule, rrulestr
+from tortoise.transactions import in_transaction
+
+from pulse import clock
+from pulse.errors import InvalidInput, NotFound
+from pulse.models import AuditEvent, Department, Organization, Schedule
+from pulse.services.organizations import get_organization
+
+#: A pulse is weekly at the most often; sub-daily frequencies are always a mistake.
+SUPPORTED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+KNOWN_PARTS = {
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYMONTH",
+    "BYSETPOS",
+    "BYHOUR",
+    "BYMINUTE",
+    "BYSECOND",
+    "WKST",
+}
+DEFAULT_OPEN_DAYS = 7
+#: The rounds service's limit: a round open longer is a survey, not a pulse.
+MAX_OPEN_DAYS = 90
+#: How far ahead a new schedule is checked for overlapping rounds.
+OVERLAP_CHECK_OCCURRENCES = 60
+#: When --start is not given: today, at this local time (BYHOUR/BYMINUTE in the rule override it).
+DEFAULT_START_TIME = (9, 0)
+_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo called ``name``, or InvalidInput naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+
+
+def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant of naive local wall-clock time ``local``; a time in a DST gap moves forward."""
+    # fold=0 reads a repeated time as its first instance, and a nonexistent time (in the gap) with
+    # the offset from before the gap, which lands as far past the gap: shifted forward by its length.
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
+    """Naive local wall-clock time of aware ``instant`` in ``tz``."""
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _normalise_rule(text: str, tz: ZoneInfo) -> str:
+    rule = text.strip()
+    if "\n" in rule or "\r" in rule:
+        raise InvalidInput("give one RRULE line only (no DTSTART, EXDATE or RDATE lines)")
+    if rule.upper().startswith("RRULE:"):
+        rule = rule[len("RRULE:") :]
+    if not rule:
+        raise InvalidInput("the RRULE is empty (e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9)")
+    parts: dict[str, str] = {}
+    for piece in rule.split(";"):
+        if not piece:
+            continue
+        name, sep, value = piece.partition("=")
+        name = name.strip().upper()
+        if not sep or not value.strip():
+            raise InvalidInput(f"invalid RRULE {text!r}: {piece!r} is not NAME=VALUE")
+        if name == "DTSTART":
+            raise InvalidInput("DTSTART does not belong in the RRULE: use --start LOCAL_DATETIME")
+        if name not in KNOWN_PARTS:
+            raise InvalidInput(f"invalid RRULE {text!r}: unknown part {name!r}")
+        if name in parts:
+            raise InvalidInput(f"invalid RRULE {text!r}: {name} is given twice")
+        parts[name] = value.strip().upper()
+    frequency = parts.get("FREQ")
+    if frequency is None:
+        raise InvalidInput(f"invalid RRULE {text!r}: FREQ is missing (DAILY, WEEKLY, MONTHLY or YEARLY)")
+    if frequency not in SUPPORTED_FREQUENCIES:
+        raise InvalidInput(
+            f"FREQ={frequency} is not supported: a pulse runs at most daily (use DAILY, WEEKLY, MONTHLY or YEARLY)"
+        )
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise InvalidInput(f"invalid RRULE {text!r}: COUNT and UNTIL cannot both be given")
+    until = parts.get("UNTIL")
+    if until is not None and until.endswith("Z"):
+        # The rule runs on local wall-clock times, so a UTC UNTIL becomes the local time it denotes.
+        match = _UNTIL_UTC.fullmatch(f"UNTIL={until}")
+        if match is None:
+            raise InvalidInput(f"invalid RRULE {text!r}: UNTIL={until} is not YYYYMMDDTHHMMSSZ")
+        instant = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        parts["UNTIL"] = to_local(instant, tz).strftime("%Y%m%dT%H%M%S")
+    return ";".join(f"{name}={value}" for name, value in parts.items())
+
+
+def _compile(rule: str, dtstart: datetime, original: str) -> rrule:
+    try:
+        compiled = rrulestr(rule, dtstart=dtstart, cache=True)
+    except (ValueError, TypeError, KeyError) as error:
+        raise InvalidInput(f"invalid RRULE {original!r}: {error}") from None
+    if not isinstance(compiled, rrule):
+        raise InvalidInput(f"invalid RRULE {original!r}: give a single rule")
+    return compiled
+
+
+def parse_start(value: str | None, tz: ZoneInfo, now: datetime | None = None) -> datetime:
+    """``--start`` as a naive local datetime; default: today at 09:00 local."""
+    if value is None:
+        today = to_local(now or clock.now(), tz).date()
+        return datetime(today.year, today.month, today.day, *DEFAULT_START_TIME)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"start {value!r} is not a local date/time like 2026-03-02T09:00") from None
+    if parsed.tzinfo is not None:
+        raise InvalidInput(
+            f"start {value!r} has a UTC offset: give the local wall-clock time, the organisation's zone applies"
+        )
+    return parsed.replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """A rule bound to its start and zone: the arithmetic of occurrences, opening and closing."""
+
+    rule: str
+    dtstart: datetime
+    tz: ZoneInfo
+    open_days: int = DEFAULT_OPEN_DAYS
+    remind_after_days: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        rule_text: str,
+        *,
+        timezone: str,
+        start: datetime,
+        open_days: int = DEFAULT_OPEN_DAYS,
+        remind_after_days: int | None = None,
+    ) -> Cadence:
+        """Validate everything about a cadence; raises InvalidInput saying what is wrong."""
+        tz = zone(timezone)
+        rule = _normalise_rule(rule_text, tz)
+        _compile(rule, start, rule_text)
+        if not 1 <= open_days <= MAX_OPEN_DAYS:
+            raise InvalidInput(f"open days must be between 1 and {MAX_OPEN_DAYS} (got {open_days})")
+        if remind_after_days is not None:
+            if remind_after_days < 1:
+                raise InvalidInput(f"remind-after-days must be at least 1 (got {remind_after_days})")
+            if remind_after_days >= open_days:
+                raise InvalidInput(
+                    f"a reminder after {remind_after_days} days comes when the round has closed "
+                    f"(it is open {open_days} days): use fewer days than --open-days"
+                )
+        return cls(rule=rule, dtstart=start, tz=tz, open_days=open_days, remind_after_days=remind_after_days)
+
+    @classmethod
+    def of(cls, schedule: Schedule, timezone: str) -> Cadence:
+        return cls(
+            rule=schedule.rrule,
+            dtstart=datetime.fromisoformat(schedule.dtstart),
+            tz=zone(timezone),
+            open_days=schedule.open_days,
+            remind_after_days=schedule.remind_after_days,
+        )
+
+    @property
+    def recurrence(self) -> rrule:
+        return _compile(self.rule, self.dtstart, self.rule)
+
+    def after(self, instant: datetime, *, count: int, inclusive: bool = False) -> list[datetime]:
+        """Up to ``count`` occurrences (UTC) after ``instant`` (or at it, when inclusive), earliest first."""
+        found: list[datetime] = []
+        # Start a day early in local time: the wall clock can jump around the instant near DST.
+        for local in self.recurrence.xafter(to_local(instant, self.tz) - timedelta(days=1), inc=True):
+            occurrence = to_utc(local, self.tz)
+            if occurrence > instant or (inclusive and occurrence == instant):
+                found.append(occurrence)
+                if len(found) >= count:
+                    break
+        return found
+
+    def next_after(self, instant: datetime, *, inclusive: bool = False) -> datetime | None:
+        """The first occurrence (UTC) after ``instant``; None when the rule has ended."""
+        found = self.after(instant, count=1, inclusive=inclusive)
+        return found[0] if found else None
+
+    def latest_at_or_before(self, instant: datetime) -> datetime | None:
+        """The last occurrence (UTC) at or before ``instant``; None when there is none."""
+        recurrence = self.recurrence
+        cursor: datetime | None = recurrence.before(to_local(instant, self.tz) + timedelta(days=1), inc=True)
+        while cursor is not None:
+            occurrence = to_utc(cursor, self.tz)
+            if occurrence <= instant:
+                return occurrence
+            cursor = recurrence.before(cursor, inc=False)
+        return None
+
+    def closes_at(self, occurrence: datetime) -> datetime:
+        """When the round of ``occurrence`` closes: ``open_days`` later on the local wall clock."""
+        return to_utc(to_local(occurrence, self.tz) + timedelta(days=self.open_days), self.tz)
+
+    def remind_at(self, occurrence: datetime) -> datetime | None:
+        if self.remind_after_days is None:
+            return None
+        return to_utc(to_local(occurrence, self.tz) + timedelta(days=self.remind_after_days), self.tz)
+
+    def first_overlap(self, after: datetime) -> tuple[datetime, datetime] | None:
+        """Two consecutive occurrences whose rounds would overlap, checked over the next occurrences."""
+        upcoming = self.after(after, count=OVERLAP_CHECK_OCCURRENCES)
+        for previous, following in pairwise(upcoming):
+            if following < self.closes_at(previous):
+                return previous, following
+        return None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence as people read it (local wall clock) and as it is stored (UTC)."""
+
+    local: datetime
+    utc: datetime
+    closes_local: datetime
+    remind_local: datetime | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "local": self.local.isoformat(),
+            "utc": self.utc.isoformat(),
+            "closes_local": self.closes_local.isoformat(),
+            "remind_local": self.remind_local.isoformat() if self.remind_local else None,
+        }
+
+
+def describe(cadence: Cadence, occurrences: list[datetime]) -> list[Occurrence]:
+    result = []
+    for occurrence in occurrences:
+        remind = cadence.remind_at(occurrence)
+        result.append(
+            Occurrence(
+                local=to_local(occurrence, cadence.tz),
+                utc=occurrence,
+                closes_local=to_local(cadence.closes_at(occurrence), cadence.tz),
+                remind_local=to_local(remind, cadence.tz) if remind else None,
+            )
+        )
+    return result
+
+
+def preview(cadence: Cadence, *, count: int = 10, after: datetime | None = None) -> list[Occurrence]:
+    """The next ``count`` occurrences after ``after`` (default now), with their close/remind times."""
+    if count < 1:
+        raise InvalidInput(f"count must be at least 1 (got {count})")
+    return describe(cadence, cadence.after(after or clock.now(), count=count))
+
+
+async def _department_names(organization: Organization, names: list[str] | None) -> list[str] | None:
+    if not names:
+        return None
+    wanted = list(dict.fromkeys(name.strip() for name in names))
+    rows = await Department.filter(organization_id=organization.id, name__in=wanted).values_list("name", flat=True)
+    existing = {str(name) for name in rows}
+    unknown = [name for name in wanted if name not in existing]
+    if unknown:
+        raise InvalidInput(
+            f"unknown department(s) in {organization.slug!r}: {', '.join(repr(n) for n in unknown)}"
+            " (import people first, or check the spelling)"
+        )
+    return wanted
+
+
+async def add_schedule(
+    slug: str,
+    rule: str,
+    *,
+    start: str | None = None,
+    open_days: int = DEFAULT_OPEN_DAYS,
+    remind_after_days: int | None = None,
+    departments: list[str] | None = None,
+    actor: str = "cli",
+) -> Schedule:
+    """Create a schedule for organisation ``slug``; validates everything before writing anything.
+
+    Overlapping rounds (an occurrence before the previous round has closed) are refused.
+    """
+    organization = await get_organization(slug)
+    tz = zone(organization.timezone)
+    now = clock.now()
+    dtstart = parse_start(start, tz, now)
+    cadence = Cadence.build(
+        rule,
+        timezone=organization.timezone,
+        start=dtstart,
+        open_days=open_days,
+        remind_after_days=remind_after_days,
+    )
+    names = await _department_names(organization, departments)
+    next_run = cadence.next_after(now, inclusive=True)
+    if next_run is None:
+        raise InvalidInput(f"the rule {rule!r} has no occurrence after now: nothing would ever open")
+    overlap = cadence.first_overlap(now - timedelta(seconds=1))
+    if overlap is not None:
+        previous, following = overlap
+        raise InvalidInput(
+            f"rounds would overlap: the round opened {to_local(previous, tz):%Y-%m-%d %H:%M} is still open "
+            f"({open_days} days) when the next one opens {to_local(following, tz):%Y-%m-%d %H:%M}; "
+            "use fewer --open-days or a sparser rule"
+        )
+    async with in_transaction():
+        schedule = await Schedule.create(
+            organization=organization,
+            rrule=cadence.rule,
+            dtstart=dtstart.isoformat(),
+            open_days=open_days,
+            remind_after_days=remind_after_days,
+            departments=names,
+            active=True,
+            next_run_at=next_run,
+        )
+        await AuditEvent.create(
+            organization=organization,
+            actor=actor,
+            action="schedule.add",
+            detail={"schedule_id": schedule.id, "rrule": cadence.rule, "dtstart": schedule.dtstart},
+        )
+    return schedule
+
+
+async def get_schedule(schedule_id: int) -> Schedule:
+    schedule = await Schedule.get_or_none(id=schedule_id).prefetch_related("organization")
+    if schedule is None:
+        raise NotFound(f"no schedule with id {schedule_id}")
+    return schedule
+
+
+async def list_schedules(slug: str) -> list[Schedule]:
+    organization = await get_organization(slug)
+    return await Schedule.filter(organization_id=organization.id).order_by("id").prefetch_related("organization")
+
+
+async def pause_schedule(schedule_id: int, *, actor: str = "cli") -> Schedule:
+    """Stop opening rounds; rounds already open carry on (reminders, closing, reports)."""
+    schedule = await get_schedule(schedule_id)
+    async with in_transaction():
+        await Schedule.filter(id=schedule.id).update(active=False)
+        await AuditEvent.create(
+            organization_id=schedule.organization_id,
+            actor=actor,
+            action="schedule.pause",
+            detail={"schedule_id": schedule.id},
+        )
+    schedule.active = False
+    return schedule
+
+
+async def resume_schedule(schedule_id: int, *, actor: str = "cli") -> Schedule:
+    """Start again from the next occurrence after now: occurrences while paused are not opened."""
+    schedule = await get_schedule(schedule_id)
+    cadence = Cadence.of(schedule, schedule.organization.timezone)
+    next_run = cadence.next_after(clock.now(), inclusive=True)
+    async with in_transaction():
+        await Schedule.filter(id=schedule.id).update(active=True, next_run_at=next_run)
+        await AuditEvent.create(
+            organization_id=schedule.organization_id,
+            actor=actor,
+            action="schedule.resume",
+            detail={"schedule_id": schedule.id},
+        )
+    schedule.active, schedule.next_run_at = True, next_run
+    return schedule
+
+
+async def remove_schedule(schedule_id: int, *, actor: str = "cli") -> None:
+    """Delete a schedule. Its rounds stay (open ones still close and report), unlinked from it."""
+    schedule = await get_schedule(schedule_id)
+    async with in_transaction():
+        await AuditEvent.create(
+            organization_id=schedule.organization_id,
+            actor=actor,
+            action="schedule.remove",
+            detail={"schedule_id": schedule.id, "rrule": schedule.rrule},
+        )
+        await Schedule.filter(id=schedule.id).delete()
+
+
+def schedule_json(schedule: Schedule, timezone: str) -> dict[str, object]:
+    tz = zone(timezone)
+    next_run = schedule.next_run_at
+    return {
+        "id": schedule.id,
+        "rrule": schedule.rrule,
+        "start": schedule.dtstart,
+        "timezone": timezone,
+        "open_days": schedule.open_days,
+        "remind_after_days": schedule.remind_after_days,
+        "departments": schedule.departments,
+        "active": schedule.active,
+        "next_run_at": next_run.astimezone(UTC).isoformat() if next_run else None,
+        "next_run_local": to_local(next_run, tz).isoformat() if next_run else None,
+    }
