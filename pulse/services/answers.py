@@ -1,0 +1,286 @@
+"""Answering through a link: finding the survey behind a token, validating a form, storing it once.
+
+Exactly once: the invitation is flipped to answered with a conditional UPDATE (``answered = false``
+in the WHERE clause) and the anonymous response is inserted in the same transaction. When the
+UPDATE touches no row, someone else used the link first: nothing is stored. On PostgreSQL the
+transaction also holds a FOR SHARE lock on the round, so closing a round waits for submissions in
+flight and no response lands after the round's storage was shuffled.
+
+The response row copies the department snapshot from the invitation and nothing else about it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from pulse import clock
+from pulse.domain.items import (
+    COMMENT_FIELD,
+    COMMENT_MAX_LENGTH,
+    ENPS_FIELD,
+    ENPS_MAX,
+    ENPS_MIN,
+    HELP_FIELD,
+    ITEM_BY_KEY,
+    SCALE_MAX,
+    SCALE_MIN,
+    Item,
+)
+from pulse.domain.scoring import score_response
+from pulse.errors import InvalidInput, LinkAlreadyUsed, SurveyClosed, UnknownLink
+from pulse.models import Answer, Department, HelpMark, Invitation, Organization, Response, Round, RoundStatus
+from pulse.services.invitations import local_time
+from pulse.services.tokens import hash_token, hashes_match, looks_like_token
+from pulse.settings import get_settings
+
+log = logging.getLogger("pulse.answers")
+
+#: The value of the ``helped_by`` checkbox that answers "no other department helped me".
+HELP_NONE = "none"
+UNKNOWN_LINK_MESSAGE = "This survey link is not known. Please check that the whole link was copied from the email."
+USED_LINK_MESSAGE = "This link has already been used to answer. Each link works once, so every answer counts once."
+CLOSED_MESSAGE = "This survey round has closed, so it no longer takes answers."
+# Control characters other than tab and newlines would only hide text (and NUL breaks PostgreSQL).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class AnswersRejected(InvalidInput):
+    """The form had problems; ``problems`` maps a field name (or "form") to what was wrong."""
+
+    code = "invalid_answers"
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__("; ".join(f"{name}: {text}" for name, text in self.problems.items()))
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Everything the page at a link needs, and nothing about the person."""
+
+    invitation_id: int
+    round_id: int
+    department_id: int
+    organization_name: str
+    organization_timezone: str
+    min_group_size: int
+    items: tuple[Item, ...]
+    #: Other departments of the organisation (id, name), for the help-network question.
+    helper_choices: tuple[tuple[int, str], ...]
+    closes_at_local: str
+
+
+@dataclass
+class ParsedAnswers:
+    values: dict[str, int] = field(default_factory=dict)
+    enps: int | None = None
+    helped_by: list[int] = field(default_factory=list)
+    answered_network: bool = False
+    comment: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.values and self.enps is None and not self.answered_network and not self.comment
+
+
+async def _invitation_for(token: str) -> Invitation:
+    secret_key = get_settings().secret_key
+    if not looks_like_token(token):
+        raise UnknownLink(UNKNOWN_LINK_MESSAGE)
+    invitation = await Invitation.get_or_none(token_hash=hash_token(token, secret_key))
+    if invitation is None or not hashes_match(invitation.token_hash, token, secret_key):
+        raise UnknownLink(UNKNOWN_LINK_MESSAGE)
+    return invitation
+
+
+def _is_open(found: Round) -> bool:
+    return found.status == RoundStatus.OPEN and found.closes_at > clock.now()
+
+
+async def open_survey(token: str) -> Survey:
+    """The survey behind ``token``. Raises UnknownLink, SurveyClosed or LinkAlreadyUsed, in that order."""
+    invitation = await _invitation_for(token)
+    found = await Round.get(id=invitation.round_id)
+    if not _is_open(found):
+        raise SurveyClosed(CLOSED_MESSAGE)
+    if invitation.answered:
+        raise LinkAlreadyUsed(USED_LINK_MESSAGE)
+    organization = await Organization.get(id=found.organization_id)
+    departments = await Department.filter(organization_id=organization.id).order_by("name").values_list("id", "name")
+    return Survey(
+        invitation_id=invitation.id,
+        round_id=found.id,
+        department_id=invitation.department_id,
+        organization_name=organization.name,
+        organization_timezone=organization.timezone,
+        min_group_size=organization.min_group_size,
+        items=tuple(ITEM_BY_KEY[key] for key in found.item_keys if key in ITEM_BY_KEY),
+        helper_choices=tuple(
+            (int(dept_id), str(name)) for dept_id, name in departments if dept_id != invitation.department_id
+        ),
+        closes_at_local=local_time(found.closes_at, organization.timezone),
+    )
+
+
+def _single(name: str, raw: str | list[str], problems: dict[str, str]) -> str | None:
+    if isinstance(raw, list):
+        values = [v for v in raw if v != ""]
+        if len(values) > 1:
+            problems[name] = "was answered more than once; choose one answer"
+            return None
+        return values[0].strip() if values else None
+    return raw.strip() or None
+
+
+def _integer(text: str, low: int, high: int) -> int | None:
+    if not re.fullmatch(r"\d{1,3}", text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def parse_answers(
+    form: Mapping[str, str | list[str]], item_keys: Sequence[str], helper_ids: Sequence[int]
+) -> ParsedAnswers:
+    """Validate a posted form against the round's items; AnswersRejected lists every problem."""
+    problems: dict[str, str] = {}
+    parsed = ParsedAnswers()
+    asked = set(item_keys)
+    allowed_helpers = set(helper_ids)
+    for name, raw in form.items():
+        if name in asked:
+            text = _single(name, raw, problems)
+            if text is None:
+                continue
+            value = _integer(text, SCALE_MIN, SCALE_MAX)
+            if value is None:
+                problems[name] = f"{text[:20]!r} is not an answer between {SCALE_MIN} and {SCALE_MAX}"
+            else:
+                parsed.values[name] = value
+        elif name == ENPS_FIELD:
+            text = _single(name, raw, problems)
+            if text is None:
+                continue
+            value = _integer(text, ENPS_MIN, ENPS_MAX)
+            if value is None:
+                problems[name] = f"{text[:20]!r} is not a number between {ENPS_MIN} and {ENPS_MAX}"
+            else:
+                parsed.enps = value
+        elif name == HELP_FIELD:
+            chosen = raw if isinstance(raw, list) else [raw]
+            ids: set[int] = set()
+            none_chosen = False
+            for text in (c.strip() for c in chosen):
+                if text == HELP_NONE:
+                    none_chosen = True
+                elif text.isdigit() and int(text) in allowed_helpers:
+                    ids.add(int(text))
+                else:
+                    problems[name] = f"{text[:20]!r} is not one of the departments listed"
+            if none_chosen and ids:
+                problems[name] = "choose departments, or 'none of them', not both"
+            parsed.helped_by = sorted(ids)
+            parsed.answered_network = none_chosen or bool(ids)
+        elif name == COMMENT_FIELD:
+            text = _single(name, raw, problems)
+            if text is None:
+                continue
+            text = _CONTROL.sub("", text).strip()
+            if len(text) > COMMENT_MAX_LENGTH:
+                problems[name] = f"is {len(text)} characters long; the limit is {COMMENT_MAX_LENGTH}"
+            elif text:
+                parsed.comment = text
+        elif name in ITEM_BY_KEY:
+            problems[name] = "is not a question of this survey"
+        else:
+            problems[name[:40]] = "is not a field of this survey"
+    if not problems and parsed.empty:
+        problems["form"] = "answer at least one question before sending"
+    if problems:
+        raise AnswersRejected(problems)
+    return parsed
+
+
+async def _round_is_open(connection: BaseDBAsyncClient, round_id: int) -> bool:
+    if connection.capabilities.dialect == "postgres":
+        _, rows = await connection.execute_query(
+            'SELECT "status", "closes_at" FROM "round" WHERE "id" = $1 FOR SHARE', [round_id]
+        )
+        return bool(rows) and rows[0]["status"] == RoundStatus.OPEN and rows[0]["closes_at"] > clock.now()
+    found = await Round.filter(id=round_id).using_db(connection).get()
+    return _is_open(found)
+
+
+async def store(survey: Survey, parsed: ParsedAnswers, item_keys: Sequence[str]) -> None:
+    """Mark the invitation answered and insert the anonymous response: one transaction, exactly once."""
+    scores = score_response(parsed.values, item_keys)
+    async with in_transaction() as connection:
+        if not await _round_is_open(connection, survey.round_id):
+            raise SurveyClosed(CLOSED_MESSAGE)
+        updated = (
+            await Invitation.filter(id=survey.invitation_id, answered=False).using_db(connection).update(answered=True)
+        )
+        if updated != 1:
+            # Raising inside the block rolls the transaction back.
+            raise LinkAlreadyUsed(USED_LINK_MESSAGE)
+        response = await Response.create(
+            id=uuid.uuid4(),
+            round_id=survey.round_id,
+            department_id=survey.department_id,
+            score_fear=scores["fear"],
+            score_initiative=scores["initiative"],
+            score_consistency=scores["consistency"],
+            score_collaboration=scores["collaboration"],
+            enps=parsed.enps,
+            answered_network=parsed.answered_network,
+            comment=parsed.comment,
+            using_db=connection,
+        )
+        if parsed.values:
+            await Answer.bulk_create(
+                [
+                    Answer(
+                        id=uuid.uuid4(),
+                        response_id=response.id,
+                        round_id=survey.round_id,
+                        department_id=survey.department_id,
+                        item_key=key,
+                        value=value,
+                    )
+                    for key, value in parsed.values.items()
+                ],
+                using_db=connection,
+            )
+        if parsed.helped_by:
+            await HelpMark.bulk_create(
+                [
+                    HelpMark(
+                        id=uuid.uuid4(),
+                        response_id=response.id,
+                        round_id=survey.round_id,
+                        department_id=survey.department_id,
+                        helper_id=helper_id,
+                    )
+                    for helper_id in parsed.helped_by
+                ],
+                using_db=connection,
+            )
+
+
+async def submit(token: str, form: Mapping[str, str | list[str]]) -> None:
+    """Validate and store the answers posted through ``token``.
+
+    Raises UnknownLink, SurveyClosed, LinkAlreadyUsed, or AnswersRejected (an InvalidInput) with every
+    problem; on any of them nothing is stored and, for bad answers, the link stays usable.
+    """
+    survey = await open_survey(token)
+    item_keys = [item.key for item in survey.items]
+    parsed = parse_answers(form, item_keys, [dept_id for dept_id, _ in survey.helper_choices])
+    await store(survey, parsed, item_keys)

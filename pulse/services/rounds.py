@@ -1,0 +1,187 @@
+"""Rounds: opening one (items fixed, one invitation per person in scope), closing it, late joiners.
+
+Opening a round never sends anything: callers enqueue the ``send_invitations`` job (job id
+``invite:<round id>``) so that sending is batched, retried and never done twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from pulse import clock
+from pulse.domain.items import compose_pulse
+from pulse.errors import Conflict, InvalidInput, NotFound
+from pulse.models import Department, Invitation, Organization, Person, Round, RoundStatus, Schedule
+from pulse.services import anonymity
+from pulse.services.tokens import new_token_material
+from pulse.settings import get_settings
+
+log = logging.getLogger("pulse.rounds")
+
+MAX_OPEN_DAYS = 90
+#: Invitations are inserted in chunks so one huge organisation does not build one giant statement.
+INSERT_BATCH = 1000
+#: Two callers may pick the same next round number at once; the unique constraint makes one retry.
+NUMBER_ATTEMPTS = 5
+
+
+async def get_round(round_id: int) -> Round:
+    """The round with ``round_id``; NotFound names the id."""
+    found = await Round.get_or_none(id=round_id)
+    if found is None:
+        raise NotFound(f"no round with id {round_id}")
+    return found
+
+
+async def _scope(organization: Organization, departments: Sequence[str] | None) -> list[int] | None:
+    """Department ids the round covers (None = all), refusing names the organisation does not have."""
+    if departments is None:
+        return None
+    names = list(dict.fromkeys(name.strip() for name in departments if name.strip()))
+    if not names:
+        raise InvalidInput("no department named: give at least one department, or none for the whole organisation")
+    known = {d.name: d.id for d in await Department.filter(organization_id=organization.id)}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        raise InvalidInput(f"unknown department {listed} in organisation {organization.slug!r}")
+    return sorted(known[name] for name in names)
+
+
+async def _people_in_scope(organization_id: int, department_ids: Sequence[int] | None) -> list[tuple[int, int]]:
+    """(person id, department id) of every active person in scope."""
+    query = Person.filter(organization_id=organization_id, active=True)
+    if department_ids is not None:
+        query = query.filter(department_id__in=list(department_ids))
+    rows = await query.order_by("id").values_list("id", "department_id")
+    return [(int(person_id), int(department_id)) for person_id, department_id in rows]
+
+
+def _invitations(round_id: int, people: Sequence[tuple[int, int]], secret_key: str) -> list[Invitation]:
+    result = []
+    for person_id, department_id in people:
+        material = new_token_material(secret_key)
+        result.append(
+            Invitation(
+                round_id=round_id,
+                person_id=person_id,
+                department_id=department_id,
+                token_salt=material.salt,
+                token_hash=material.token_hash,
+            )
+        )
+    return result
+
+
+async def open_round(
+    organization: Organization,
+    *,
+    closes_in_days: int = 7,
+    departments: Sequence[str] | None = None,
+    schedule: Schedule | None = None,
+    occurrence_at: datetime | None = None,
+    remind_after_days: int | None = None,
+) -> Round:
+    """Open the organisation's next round and create one invitation per active person in scope.
+
+    Items come from the engine's pulse composition for the round's number. Everything is written in
+    one transaction. Nothing is sent: enqueue ``send_invitations`` for that. Raises InvalidInput when
+    nobody is in scope or a department is unknown, and Conflict when the schedule occurrence already
+    has a round (so the scheduler can call this idempotently).
+    """
+    if isinstance(closes_in_days, bool) or not 1 <= closes_in_days <= MAX_OPEN_DAYS:
+        raise InvalidInput(f"closes in {closes_in_days} days: a round stays open 1 to {MAX_OPEN_DAYS} days")
+    if remind_after_days is not None and not 0 < remind_after_days < closes_in_days:
+        raise InvalidInput(
+            f"reminder after {remind_after_days} days: it must come after opening and before the round "
+            f"closes ({closes_in_days} days)"
+        )
+    if (schedule is None) != (occurrence_at is None):
+        raise InvalidInput("a scheduled round needs both its schedule and its occurrence time")
+    department_ids = await _scope(organization, departments)
+    people = await _people_in_scope(organization.id, department_ids)
+    if not people:
+        where = "" if departments is None else " in " + ", ".join(repr(d) for d in departments)
+        raise InvalidInput(f"nobody to invite: organisation {organization.slug!r} has no active people{where}")
+
+    secret_key = get_settings().secret_key
+    for _ in range(NUMBER_ATTEMPTS):
+        if schedule is not None and await Round.exists(schedule_id=schedule.id, occurrence_at=occurrence_at):
+            raise Conflict(f"schedule {schedule.id} already has a round for {occurrence_at}")
+        latest = await Round.filter(organization_id=organization.id).order_by("-number").first()
+        number = 1 if latest is None else latest.number + 1
+        opened_at = clock.now()
+        try:
+            async with in_transaction() as connection:
+                created = await Round.create(
+                    organization_id=organization.id,
+                    schedule_id=schedule.id if schedule is not None else None,
+                    occurrence_at=occurrence_at,
+                    number=number,
+                    status=RoundStatus.OPEN,
+                    item_keys=list(compose_pulse(number)),
+                    department_ids=department_ids,
+                    opened_at=opened_at,
+                    closes_at=opened_at + timedelta(days=closes_in_days),
+                    remind_at=opened_at + timedelta(days=remind_after_days) if remind_after_days else None,
+                    using_db=connection,
+                )
+                invitations = _invitations(created.id, people, secret_key)
+                await Invitation.bulk_create(invitations, batch_size=INSERT_BATCH, using_db=connection)
+        except IntegrityError:
+            # Either the schedule occurrence (checked again at the top of the loop) or the round
+            # number was taken by a concurrent caller: try the next number.
+            continue
+        log.info(
+            "round opened",
+            extra={"round_id": created.id, "organization": organization.slug, "invited": len(people)},
+        )
+        return created
+    raise Conflict(f"could not open a round for {organization.slug!r}: round numbers kept colliding, try again")
+
+
+async def close_round(round_id: int) -> Round:
+    """Close the round (links stop working) and shuffle its storage order. Idempotent."""
+    found = await get_round(round_id)
+    if found.status == RoundStatus.OPEN:
+        # On PostgreSQL this UPDATE waits for submissions in flight (they hold FOR SHARE on the row),
+        # and later submissions see the round closed: nothing is stored after the shuffle below.
+        await Round.filter(id=round_id, status=RoundStatus.OPEN).update(
+            status=RoundStatus.CLOSED, closed_at=clock.now()
+        )
+        found = await get_round(round_id)
+        log.info("round closed", extra={"round_id": round_id})
+    if found.shuffled_at is None or (found.closed_at is not None and found.shuffled_at < found.closed_at):
+        await anonymity.shuffle_round_storage(round_id)
+        found = await get_round(round_id)
+    return found
+
+
+async def invite_late_joiners(round_id: int) -> int:
+    """Create invitations for active people in the round's scope who have none yet (people added or
+    reactivated after the round opened). Returns how many were created; nothing is sent."""
+    found = await get_round(round_id)
+    if found.status != RoundStatus.OPEN or found.closes_at <= clock.now():
+        raise InvalidInput(f"round {round_id} is closed: late joiners can only be invited to an open round")
+    people = await _people_in_scope(found.organization_id, found.department_ids)
+    invited_rows = await Invitation.filter(round_id=round_id, person_id__not_isnull=True).values_list("person_id")
+    invited = {int(row[0]) for row in invited_rows}
+    missing = [(person_id, department_id) for person_id, department_id in people if person_id not in invited]
+    if not missing:
+        return 0
+    try:
+        async with in_transaction() as connection:
+            await Invitation.bulk_create(
+                _invitations(round_id, missing, get_settings().secret_key),
+                batch_size=INSERT_BATCH,
+                using_db=connection,
+            )
+    except IntegrityError:
+        raise Conflict(f"late joiners of round {round_id} are being invited by someone else right now") from None
+    log.info("late joiners invited", extra={"round_id": round_id, "invited": len(missing)})
+    return len(missing)
