@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
@@ -10,6 +11,7 @@ from arq.cron import CronJob
 from arq.worker import Function
 
 from pulse.db import close_db, init_db
+from pulse.errors import ConfigurationError
 from pulse.mail import mailer_for
 from pulse.settings import get_settings
 
@@ -29,27 +31,34 @@ def all_cron_jobs() -> list[CronJob]:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    settings = get_settings()
+    settings = ctx.get("settings") or get_settings()
     ctx["settings"] = settings
-    # on_shutdown runs in another task: keep the ORM context here to close exactly that one.
-    ctx["tortoise"] = await init_db(settings)
-    ctx["mailer"] = mailer_for(settings)
-    # Jobs that enqueue follow-up jobs use the worker's own Redis pool.
+    if not ctx.get("database_connected"):  # tests that run a worker next to their own ORM set it
+        # on_shutdown runs in another task: keep the ORM context here to close exactly that one.
+        ctx["tortoise"] = await init_db(settings)
+    ctx.setdefault("mailer", mailer_for(settings))
+    # Jobs that enqueue follow-up jobs use the worker's own Redis pool (and so the worker's queue name).
     from workers.queue import ArqQueue
 
     ctx["queue"] = ArqQueue(ctx["redis"])
-    log.info("worker started", extra={"database": settings.database_url.split("://")[0]})
+    log.info(
+        "worker started",
+        extra={"database": settings.database_url.split("://")[0], "queue": ctx["redis"].default_queue_name},
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await close_db(ctx.get("tortoise"))
+    if ctx.get("tortoise") is not None:
+        await close_db(ctx["tortoise"])
+    log.info("worker stopped")
 
 
 def redis_settings() -> RedisSettings:
     url = get_settings().redis_url
     if not url:
-        raise RuntimeError("PULSE_REDIS_URL is not set: without Redis, jobs run inside `pulse serve`")
-    return RedisSettings.from_dsn(url)
+        raise ConfigurationError("PULSE_REDIS_URL is not set: without Redis, jobs run inside `pulse serve`")
+    # Retry the connection for about a minute at start-up: compose may start us before Redis answers.
+    return replace(RedisSettings.from_dsn(url), conn_retries=30, conn_retry_delay=2)
 
 
 class WorkerSettings:
@@ -61,7 +70,11 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 20
+    #: A job running longer is cancelled and retried. It also bounds how long a job of a worker that
+    #: died (kill -9, lost machine) waits before another worker takes it: job_timeout + 10 s.
     job_timeout = 600
     keep_result = 3600
     # Jobs are retried only when they raise Retry; give every job a sensible ceiling.
     max_tries = 8
+    #: The health key (`<queue>:health-check`) is refreshed this often while the worker lives.
+    health_check_interval = 30
