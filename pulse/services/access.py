@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pulse.errors import NotFound, PermissionDenied
-from pulse.models import Organization, Report, Round, UserRole
+from pulse.models import Organization, Report, Round, Schedule, UserRole
 
 
 class Need(StrEnum):
@@ -96,3 +96,12 @@ async def visible_organizations(principal: Principal) -> list[Organization]:
     if principal.organization_id is None:
         return []
     return await Organization.filter(id=principal.organization_id)
+
+
+async def schedule_for(principal: Principal, schedule_id: int, organization: Organization) -> Schedule:
+    """The schedule ``schedule_id`` of ``organization`` (already checked) for management."""
+    check(principal, organization.id, Need.MANAGE, what=f"schedule with id {schedule_id}")
+    schedule = await Schedule.get_or_none(id=schedule_id, organization_id=organization.id)
+    if schedule is None:
+        raise NotFound(f"no schedule with id {schedule_id}")
+    return schedule

@@ -1,0 +1,225 @@
+"""Who is asking: session cookies and CSRF for pages, bearer API keys for /api/v1.
+
+Sessions are a signed cookie (itsdangerous, keyed with the secret key): HttpOnly, SameSite=Lax, Secure
+when ``settings.secure_cookies``, valid for ``SESSION_MAX_AGE``. The cookie holds the user id, a
+synchroniser CSRF token, and a fingerprint of the user's password hash, so a password change ends every
+other session. Every POST to a page must carry the session's CSRF token in the ``csrf_token`` field.
+
+Every handler is wrapped by ``page`` or ``api`` here: request bodies are limited to
+``settings.max_body_size`` before anything reads them, and no handler runs for an anonymous request.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from pulse.errors import NotAuthenticated, PermissionDenied
+from pulse.models import User, UserRole
+from pulse.services.access import Principal
+from pulse.services.api_keys import authenticate_api_key
+from pulse.settings import Settings
+
+SESSION_COOKIE = "pulse_session"
+SESSION_MAX_AGE = timedelta(hours=12)
+CSRF_FIELD = "csrf_token"
+#: Form fields and files a page accepts; a CSV upload is one file.
+MAX_FORM_FIELDS = 200
+MAX_FORM_FILES = 2
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+async def limit_body(request: Request) -> None:
+    """Read the body (cached on the request) and refuse it with 413 when larger than the setting.
+
+    Checked before any parsing, so a huge upload is never held in memory: the declared length is
+    refused at once, and a body without one is counted as it streams in.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    limit = settings_of(request).max_body_size
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    # Starlette serves form() and body() from this cache instead of reading the stream again.
+    request._body = b"".join(chunks)
+
+
+async def read_form(request: Request) -> FormData:
+    limit = settings_of(request).max_body_size
+    return await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=limit)
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="pulse.session")
+
+
+def load_session(request: Request) -> dict[str, Any]:
+    """The session's data; empty when there is no valid, unexpired cookie."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return {}
+    try:
+        data = _serializer(settings_of(request)).loads(raw, max_age=int(SESSION_MAX_AGE.total_seconds()))
+    except BadSignature:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def store_session(request: Request, response: Response, data: dict[str, Any]) -> None:
+    settings = settings_of(request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        _serializer(settings).dumps(data),
+        max_age=int(SESSION_MAX_AGE.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def clear_session(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings_of(request).secure_cookies
+    )
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def password_fingerprint(settings: Settings, user: User) -> str:
+    """Changes whenever the password does: a session made with the old password stops working."""
+    return hmac.new(settings.secret_key.encode(), user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def session_for(settings: Settings, user: User) -> dict[str, Any]:
+    """A fresh session after sign-in (a new CSRF token too, so one planted before sign-in is useless)."""
+    return {"uid": user.id, "pw": password_fingerprint(settings, user), "csrf": new_csrf_token()}
+
+
+async def session_user(request: Request, session: dict[str, Any]) -> User | None:
+    user_id = session.get("uid")
+    if not isinstance(user_id, int):
+        return None
+    user = await User.get_or_none(id=user_id, active=True)
+    if user is None:
+        return None
+    if not hmac.compare_digest(str(session.get("pw", "")), password_fingerprint(settings_of(request), user)):
+        return None
+    return user
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(actor=user.email, role=UserRole(user.role), organization_id=user.organization_id, user_id=user.id)
+
+
+def csrf_matches(session: dict[str, Any], presented: object) -> bool:
+    expected = session.get("csrf")
+    return isinstance(expected, str) and isinstance(presented, str) and hmac.compare_digest(expected, presented)
+
+
+def safe_next(value: str | None) -> str:
+    """A same-site path to go to after sign-in; anything else becomes the home page."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    next_part = f"?next={quote(target, safe='/')}" if request.method == "GET" and target != "/" else ""
+    return RedirectResponse(f"/login{next_part}", status_code=303)
+
+
+def page(handler: Handler) -> Handler:
+    """Wrap a page handler: signed-in users only (others go to /login), CSRF-checked POSTs, size limit.
+
+    The handler finds ``request.state.user``, ``request.state.principal``, ``request.state.session``
+    and, for POSTs, the parsed ``request.state.form``.
+    """
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        session = load_session(request)
+        user = await session_user(request, session)
+        if user is None:
+            # Nothing of an anonymous body is read: it is refused before it is parsed.
+            return login_redirect(request)
+        await limit_body(request)
+        request.state.user = user
+        request.state.principal = principal_of(user)
+        request.state.session = session
+        if request.method == "POST":
+            form = await read_form(request)
+            if not csrf_matches(session, form.get(CSRF_FIELD)):
+                raise PermissionDenied("the form has expired or did not come from this site: reload the page and retry")
+            request.state.form = form
+        return await handler(request)
+
+    return endpoint
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def api(handler: Handler) -> Handler:
+    """Wrap an API handler: ``Authorization: Bearer <key>`` required; size limit applied.
+
+    The handler finds ``request.state.principal`` (HR rights in the key's organisation) and
+    ``request.state.api_key``.
+    """
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("send an API key: Authorization: Bearer <key>")
+        api_key = await authenticate_api_key(token)
+        await limit_body(request)
+        request.state.api_key = api_key
+        request.state.principal = Principal(
+            actor=f"apikey:{api_key.prefix}",
+            role=UserRole.HR,
+            organization_id=api_key.organization_id,
+            api_key_id=api_key.id,
+        )
+        return await handler(request)
+
+    return endpoint

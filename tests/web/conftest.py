@@ -1,0 +1,128 @@
+"""Web fixtures: the app with its real lifespan (job queue), organisations acme and globex, and users.
+
+* ``alice``: HR of acme; ``bob``: leader of acme; ``charlie``: HR of globex (the outsider);
+  ``admin``: sees every organisation.
+* ``client_for(user)``: an httpx client over the ASGI app, signed in through the real /login form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+
+from pulse.models import Organization, User, UserRole
+from pulse.services.organizations import create_organization
+from pulse.services.people import import_people
+from pulse.services.users import create_user
+from pulse.settings import Settings
+from pulse.web.app import create_app
+
+PASSWORD = "a long enough password"
+BASE_URL = "http://pulse.test"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    if match is None:
+        raise AssertionError("no CSRF token in the page")
+    return match.group(1)
+
+
+def people_csv(departments: dict[str, int], domain: str = "acme.test") -> bytes:
+    lines = ["email,name,department"]
+    for department, size in departments.items():
+        for i in range(size):
+            slug = department.lower().replace(" ", "-")
+            lines.append(f"{slug}{i}@{domain},{department} Person {i},{department}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+class StatefulApp:
+    """Gives every request the lifespan state, as a server does (httpx's ASGITransport does not)."""
+
+    def __init__(self, app: Starlette, state: dict[str, Any]) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "state": dict(self.state)}
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class World:
+    acme: Organization
+    globex: Organization
+    alice: User
+    bob: User
+    charlie: User
+    admin: User
+
+
+@pytest.fixture
+async def app(db: Settings) -> AsyncIterator[StatefulApp]:
+    """The real app (its lifespan creates the job queue; jobs run in-process without Redis)."""
+    application = create_app(db, manage_database=False)
+    async with application.router.lifespan_context(application) as state:
+        yield StatefulApp(application, dict(state or {}))
+
+
+@pytest.fixture
+async def world(db: Settings) -> World:
+    acme = await create_organization("acme", "Acme Retail", timezone="Europe/Paris")
+    globex = await create_organization("globex", "Globex")
+    await import_people(acme, people_csv({"Sales": 6, "Stores": 7, "Logistics": 2}))
+    await import_people(globex, people_csv({"Research": 6}, domain="globex.test"))
+    return World(
+        acme=acme,
+        globex=globex,
+        alice=await create_user("alice@acme.test", PASSWORD, role=UserRole.HR, organization=acme, name="Alice"),
+        bob=await create_user("bob@acme.test", PASSWORD, role=UserRole.LEADER, organization=acme, name="Bob"),
+        charlie=await create_user("charlie@globex.test", PASSWORD, role=UserRole.HR, organization=globex),
+        admin=await create_user("root@pulse.test", PASSWORD, role=UserRole.ADMIN, name="Root"),
+    )
+
+
+ClientFor = Callable[[User | None], Awaitable[httpx.AsyncClient]]
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    form = await client.get("/login")
+    return await client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_of(form.text), "next": "/"}
+    )
+
+
+@pytest.fixture
+async def client_for(app: StatefulApp) -> AsyncIterator[ClientFor]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(user: User | None) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+        clients.append(client)
+        if user is not None:
+            response = await sign_in(client, user.email)
+            if response.status_code != 303:
+                raise AssertionError(f"sign-in of {user.email} failed: {response.status_code}")
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def form_post(
+    client: httpx.AsyncClient, page: str, action: str, data: dict[str, str], **kwargs: Any
+) -> httpx.Response:
+    """Load ``page`` for its CSRF token, then POST ``data`` to ``action`` as the browser would."""
+    token = csrf_of((await client.get(page)).text)
+    return await client.post(action, data={"csrf_token": token, **data}, **kwargs)
