@@ -1,17 +1,23 @@
 """Report model -> HTML (Jinja2, templates/reports/) -> PDF (WeasyPrint), off the event loop.
 
 The PDF is rendered from the stored JSON model (`Report.to_json()`), the same data the JSON and CSV
-exports come from, so the three cannot disagree.
+exports come from, so the three cannot disagree. `report_view` turns the model into what the
+template prints: formatted numbers, colours and charts. It reads only what the model shows:
+a suppressed figure is absent from the model, so it cannot reach the page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from markupsafe import Markup
+
+from pulse import charts
 from pulse.settings import Settings
 from pulse.templating import TEMPLATES_DIR, environment
 
@@ -19,12 +25,368 @@ log = logging.getLogger("pulse.pdf")
 
 REPORT_TEMPLATE = "reports/report.html"
 
+FLAG_LABELS: Mapping[str, str] = {
+    "high_fear": "High fear",
+    "low_initiative": "Low permission to act",
+    "inconsistent_leadership": "Inconsistent leadership",
+    "silo": "Silo",
+}
+REASON_LABELS: Mapping[str, str] = {
+    "below_min_group_size": "too few answers",
+    "complementary_suppression": "protects a smaller group",
+}
+SHORT_LABELS: Mapping[str, str] = {
+    "fear": "Fear of blame",
+    "initiative": "Permission to act",
+    "consistency": "Leadership consistency",
+    "collaboration": "Collaboration",
+}
+
+
+# ---------------------------------------------------------------- number formatting (one place)
+
+
+def whole(value: float | None) -> str:
+    """A score as printed in the body of the report: a whole number."""
+    return "–" if value is None else f"{round(value):d}"
+
+
+def signed(value: float | None) -> str:
+    """A difference with its sign ("+3", "−4", "0"), a true minus sign for print."""
+    if value is None:
+        return "–"
+    number = round(value)
+    if number == 0:
+        return "0"
+    return f"+{number}" if number > 0 else f"\u2212{abs(number)}"
+
+
+def one_decimal(value: float | None) -> str:
+    """A figure in the appendix table: one decimal (the JSON keeps four)."""
+    if value is None:
+        return "–"
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text.replace("-", "\u2212")
+
+
+def signed_decimal(value: float | None) -> str:
+    if value is None:
+        return "–"
+    text = one_decimal(value)
+    return text if text.startswith("\u2212") or text == "0.0" else f"+{text}"
+
+
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{round(rate * 100):d}%"
+
+
+def two_decimals(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}".replace("-", "\u2212")
+
+
+# ---------------------------------------------------------------- the view
+
+
+def _badness(cell: Mapping[str, Any]) -> float:
+    difference = cell.get("difference_from_rest")
+    if difference is None:
+        return 0.0
+    return float(difference) if not cell["higher_is_better"] else -float(difference)
+
+
+def _change_view(change: Mapping[str, Any] | None, higher_is_better: bool) -> dict[str, Any] | None:
+    if not change:
+        return None
+    difference = float(change["difference"])
+    clear = not (change["ci_low"] <= 0 <= change["ci_high"])
+    healthier = (difference > 0) == higher_is_better
+    verdict = "within the margin of error" if not clear else "an improvement" if healthier else "a deterioration"
+    return {
+        "text": signed(difference),
+        "from": change["from_label"],
+        "interval": f"{signed(change['ci_low'])} to {signed(change['ci_high'])}",
+        "verdict": verdict,
+        "tone": "neutral" if not clear else ("good" if healthier else "bad"),
+        "arrow": "\u25b2" if difference > 0.5 else ("\u25bc" if difference < -0.5 else "\u25c6"),
+    }
+
+
+def _summary(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    trends = model["trends"]["organization"]
+    result = []
+    for dimension in model["dimensions"]:
+        key = dimension["key"]
+        score = model["organization"][key]
+        shown = not score["suppressed"] and score["mean"] is not None
+        result.append(
+            {
+                "key": key,
+                "label": dimension["label"],
+                "description": dimension["description"],
+                "higher_is_better": dimension["higher_is_better"],
+                "shown": shown,
+                "score": whole(score["mean"]),
+                "interval": f"{whole(score['ci_low'])}–{whole(score['ci_high'])}" if shown else "",
+                "n": score["n"],
+                "gauge": (
+                    charts.score_gauge(score["mean"], score["ci_low"], score["ci_high"], dimension["higher_is_better"])
+                    if shown
+                    else Markup("")
+                ),
+                "change": _change_view((trends.get(key) or {}).get("since_previous"), dimension["higher_is_better"]),
+            }
+        )
+    return result
+
+
+def _heatmap(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for department in model["departments"]:
+        cells: list[dict[str, Any]] = []
+        for dimension in model["dimensions"]:
+            cell = (department.get("scores") or {}).get(dimension["key"])
+            if department["suppressed"] or cell is None:
+                cells.append({"hidden": True})
+                continue
+            badness = _badness(cell)
+            cells.append(
+                {
+                    "hidden": False,
+                    "score": whole(cell["mean"]),
+                    "difference": signed(cell["difference_from_rest"]),
+                    "background": charts.diverging_colour(badness),
+                    "ink": charts.text_colour(badness),
+                    "flag": FLAG_LABELS.get(cell["flag"] or "", ""),
+                }
+            )
+        rows.append(
+            {
+                "name": department["name"],
+                "suppressed": department["suppressed"],
+                "reason": REASON_LABELS.get(department["suppression_reason"] or "", "hidden"),
+                "cells": cells,
+                "flags": [FLAG_LABELS.get(f, f) for f in department["flags"]],
+            }
+        )
+    return rows
+
+
+def _interval_charts(model: Mapping[str, Any]) -> list[Markup]:
+    result = []
+    for dimension in model["dimensions"]:
+        key = dimension["key"]
+        rows = [
+            charts.IntervalRow(d["name"], c["mean"], c["ci_low"], c["ci_high"], bool(c["flag"]))
+            for d in model["departments"]
+            if (c := (d.get("scores") or {}).get(key)) is not None
+        ]
+        if not rows:
+            continue
+        # Least healthy first, so the eye lands on the problems.
+        rows.sort(key=lambda r: (-r.mean if not dimension["higher_is_better"] else r.mean, r.label))
+        direction = "higher is better" if dimension["higher_is_better"] else "lower is better"
+        title = f"{dimension['label']} ({direction}): score and 95% interval, least healthy first"
+        result.append(charts.interval_chart(rows, model["organization"][key]["mean"], title))
+    return result
+
+
+def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
+    network = model["silo_network"]
+    received: Counter[str] = Counter()
+    given: Counter[str] = Counter()
+    pair_weight: dict[tuple[str, str], float] = {}
+    for edge in network["edges"]:
+        received[edge["helped"]] += 1
+        given[edge["helper"]] += 1
+        pair = (min(edge["helper"], edge["helped"]), max(edge["helper"], edge["helped"]))
+        pair_weight[pair] = pair_weight.get(pair, 0.0) + float(edge["share"])
+    rows = []
+    for department in model["departments"]:
+        if department["suppressed"]:
+            continue
+        cell = (department.get("scores") or {}).get("collaboration")
+        in_network = department["name"] in network["departments"]
+        rows.append(
+            {
+                "name": department["name"],
+                "score": whole(cell["mean"]) if cell else "–",
+                "difference": signed(cell["difference_from_rest"]) if cell else "–",
+                "silo_index": two_decimals(department["silo_index"]),
+                "silo_level": department["silo_index"] or 0.0,
+                "received": received[department["name"]] if in_network else "–",
+                "given": given[department["name"]] if in_network else "–",
+                "flagged": "silo" in department["flags"],
+                "isolated": department["name"] in network["isolated"],
+            }
+        )
+    rows.sort(key=lambda r: (-r["silo_level"], r["name"]))
+    links = [charts.NetworkLink(a, b, w) for (a, b), w in pair_weight.items()]
+    diagram = (
+        charts.network_diagram(network["departments"], links, network["isolated"])
+        if len(network["departments"]) >= 2
+        else Markup("")
+    )
+    others = len(network["departments"]) - 1
+    return {
+        "rows": rows,
+        "diagram": diagram,
+        "isolated": network["isolated"],
+        "pairs": [f"{a} – {b}" for a, b in network["never_helping_pairs"]],
+        "pair_count": network["never_helping_pair_count"],
+        "possible_pairs": len(network["departments"]) * others // 2 if others > 0 else 0,
+        "network_size": len(network["departments"]),
+    }
+
+
+def _points(trend: Mapping[str, Any] | None) -> list[charts.TrendPoint]:
+    if not trend:
+        return []
+    return [charts.TrendPoint(p["label"], p["mean"], p["ci_low"], p["ci_high"]) for p in trend["points"]]
+
+
+def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
+    organization = model["trends"]["organization"]
+    org_charts = [
+        charts.trend_chart(_points(organization.get(d["key"])), d["label"], d["higher_is_better"])
+        for d in model["dimensions"]
+    ]
+    rows = []
+    for name, series in model["trends"]["departments"].items():
+        cells = []
+        for dimension in model["dimensions"]:
+            trend = series.get(dimension["key"])
+            points = _points(trend)
+            change = _change_view((trend or {}).get("since_previous"), dimension["higher_is_better"])
+            cells.append(
+                {
+                    "spark": charts.sparkline([p.mean for p in points]),
+                    "latest": whole(points[-1].mean) if points else "–",
+                    "rounds": len(points),
+                    "change": change,
+                }
+            )
+        rows.append({"name": name, "cells": cells})
+    rounds = sorted({p["label"] for t in organization.values() for p in t["points"]}, key=_round_order)
+    return {"organization": org_charts, "departments": rows, "rounds": rounds}
+
+
+def _round_order(label: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in label if ch.isdigit())
+    return (int(digits) if digits else 0, label)
+
+
+def _participation(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for department in model["departments"]:
+        shown = department["invited"] is not None and department["responded"] is not None
+        rows.append(
+            {
+                "name": department["name"],
+                "shown": shown,
+                "invited": department["invited"],
+                "responded": department["responded"],
+                "rate": percent(department["participation_rate"]),
+                "bar": round(100 * (department["participation_rate"] or 0.0)),
+                "reason": REASON_LABELS.get(department["suppression_reason"] or "", "fewer than k invited"),
+            }
+        )
+    return rows
+
+
+def _comments(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    groups = []
+    for group in model["comments"]:
+        # Identical comments are printed once with a count: the page stays readable, nothing is lost.
+        counted = Counter(group["comments"])
+        groups.append(
+            {
+                "group": group["group"],
+                "count": len(group["comments"]),
+                "comments": [{"text": text, "times": times} for text, times in sorted(counted.items())],
+            }
+        )
+    return groups
+
+
+def _methodology(model: Mapping[str, Any]) -> dict[str, Any]:
+    method = model["methodology"]
+    labels = {d["key"]: d["label"] for d in model["dimensions"]}
+    return {
+        **method,
+        "questions": [{**item, "dimension_label": labels[item["dimension"]]} for item in method["items"]],
+        "quality": [
+            {
+                "label": labels[q["dimension"]],
+                "statements": len(q["items_asked"]),
+                "alpha": two_decimals(q["cronbach_alpha"]),
+                "rwg": two_decimals(q["rwg_median"]),
+                "rwg_departments": q["rwg_departments"],
+                "icc1": two_decimals(q["icc1"]),
+                "icc2": two_decimals(q["icc2"]),
+            }
+            for q in method["quality"]
+        ],
+        "confidence": f"{round(method['confidence_level'] * 100):d}%",
+        "fdr": f"{round(method['false_discovery_rate'] * 100):d}%",
+    }
+
+
+def _figures(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for department in model["departments"]:
+        for dimension in model["dimensions"]:
+            cell = (department.get("scores") or {}).get(dimension["key"])
+            rows.append(
+                {
+                    "department": department["name"],
+                    "dimension": SHORT_LABELS.get(dimension["key"], dimension["label"]),
+                    "hidden": cell is None,
+                    "reason": REASON_LABELS.get(department["suppression_reason"] or "", "hidden"),
+                    "score": one_decimal(cell["mean"]) if cell else "",
+                    "interval": f"{one_decimal(cell['ci_low'])} to {one_decimal(cell['ci_high'])}" if cell else "",
+                    "difference": signed_decimal(cell["difference_from_rest"]) if cell else "",
+                    "n": cell["n"] if cell else "",
+                    "flag": FLAG_LABELS.get((cell or {}).get("flag") or "", ""),
+                }
+            )
+    return rows
+
+
+def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the template prints, formatted, from the JSON report model."""
+    participation = model["participation"]
+    hidden = [d["name"] for d in model["departments"] if d["suppressed"]]
+    return {
+        "model": model,
+        "participation": {
+            "invited": participation["invited"],
+            "responded": participation["responded"],
+            "rate": percent(participation["rate"]),
+        },
+        "summary": _summary(model),
+        "heatmap": _heatmap(model),
+        "legend": charts.colour_legend(),
+        "dimension_labels": [SHORT_LABELS.get(d["key"], d["label"]) for d in model["dimensions"]],
+        "interval_charts": _interval_charts(model),
+        "silos": _silos(model),
+        "trends": _trends(model),
+        "participation_rows": _participation(model),
+        "comments": _comments(model),
+        "guidance": [{**g, "label": FLAG_LABELS.get(g["flag"], g["flag"])} for g in model["guidance"]],
+        "methodology": _methodology(model),
+        "figures": _figures(model),
+        "hidden_departments": hidden,
+        "flag_count": sum(len(d["flags"]) for d in model["departments"]),
+        "shown_departments": sum(1 for d in model["departments"] if not d["suppressed"]),
+        "enps": model["enps"],
+        "signed": signed,
+        "whole": whole,
+    }
+
 
 def render_html(model: Mapping[str, Any]) -> str:
     """The report as one printable HTML document."""
-    from pulse.charts import report_charts
-
-    return environment().get_template(REPORT_TEMPLATE).render(model=model, charts=report_charts(model))
+    return environment().get_template(REPORT_TEMPLATE).render(**report_view(model))
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -41,3 +403,11 @@ async def render_pdf(model: Mapping[str, Any], settings: Settings | None = None)
     html = render_html(model)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, partial(html_to_pdf, html))
+
+
+def render_pdf_sync(model: Mapping[str, Any]) -> bytes:
+    """The PDF of a report model, blocking (benchmarks, scripts)."""
+    return html_to_pdf(render_html(model))
+
+
+__all__: Sequence[str] = ["render_html", "render_pdf", "render_pdf_sync", "report_view"]

@@ -9,8 +9,9 @@ from arq import Retry
 from arq.worker import Function, func
 
 from pulse.errors import NotFound
-from pulse.mail import MailDeliveryError
+from pulse.mail import mailer_for
 from pulse.services import reports
+from workers.jobs import backoff, job
 
 log = logging.getLogger("pulse.jobs.reports")
 
@@ -18,11 +19,7 @@ BUILD_MAX_TRIES = 5
 EMAIL_MAX_TRIES = 8
 
 
-def _backoff(ctx: dict[str, Any], base: float = 10.0) -> float:
-    """Seconds before the next try: 10, 20, 40, … capped at 10 minutes."""
-    return float(min(600.0, base * 2 ** (int(ctx.get("job_try", 1)) - 1)))
-
-
+@job
 async def build_report(ctx: dict[str, Any], round_id: int) -> str:
     """Build and store the report of a round, then queue the leaders' emails (job id report-mail:ID)."""
     settings = ctx["settings"]
@@ -35,19 +32,16 @@ async def build_report(ctx: dict[str, Any], round_id: int) -> str:
         # The failure is recorded on the report (status failed, error); try again later.
         if int(ctx.get("job_try", 1)) >= BUILD_MAX_TRIES:
             raise
-        raise Retry(defer=_backoff(ctx)) from error
+        raise Retry(defer=backoff(ctx)) from error
     await ctx["queue"].enqueue("email_report", int(round_id), job_id=f"report-mail:{round_id}")
     return f"ready ({len(report.pdf or b'')} bytes)"
 
 
+@job
 async def email_report(ctx: dict[str, Any], round_id: int) -> int:
-    """Email the built report of a round to the organisation's leaders, each exactly once."""
-    try:
-        return await reports.email_report(int(round_id), ctx["settings"], ctx["mailer"])
-    except MailDeliveryError as error:
-        if not error.transient or int(ctx.get("job_try", 1)) >= EMAIL_MAX_TRIES:
-            raise
-        raise Retry(defer=_backoff(ctx, 30.0)) from error
+    """Email the built report of a round to the organisation's leaders, each exactly once (a transient
+    mail failure is retried by ``@job``; the deliveries already stamped are skipped on the retry)."""
+    return await reports.email_report(int(round_id), ctx["settings"], ctx.get("mailer") or mailer_for(ctx["settings"]))
 
 
 #: The arq functions of this module (name, coroutine, retries); registered in workers.settings.

@@ -263,9 +263,7 @@ async def collect_input(round_: Round) -> ReportInput:
     )
     previous.reverse()
     round_ids = [round_.id, *(r.id for r in previous)]
-    names: dict[int, str] = dict(
-        await Department.filter(organization_id=organization.id).values_list("id", "name")
-    )
+    names: dict[int, str] = dict(await Department.filter(organization_id=organization.id).values_list("id", "name"))
     sql = _Sql()
     invited = await _invited(sql, round_ids)
     figures = await _response_figures(sql, round_ids)
