@@ -117,7 +117,9 @@ async def test_a_two_weekly_schedule_runs_itself_for_four_cycles_across_the_chan
 
     rounds = await Round.filter(schedule_id=schedule.id).order_by("number")
     shown = "%a %d %b %H:%M"
-    local_times = [(f"{r.opened_at.astimezone(PARIS):{shown}}", f"{r.closes_at.astimezone(PARIS):{shown}}") for r in rounds]
+    local_times = [
+        (f"{r.opened_at.astimezone(PARIS):{shown}}", f"{r.closes_at.astimezone(PARIS):{shown}}") for r in rounds
+    ]
     assert local_times == [
         ("Mon 02 Mar 09:00", "Sat 07 Mar 09:00"),
         ("Mon 16 Mar 09:00", "Sat 21 Mar 09:00"),
