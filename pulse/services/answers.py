@@ -71,6 +71,7 @@ class Survey:
     organization_name: str
     organization_timezone: str
     min_group_size: int
+    comment_threshold: int
     items: tuple[Item, ...]
     #: Other departments of the organisation (id, name), for the help-network question.
     helper_choices: tuple[tuple[int, str], ...]
@@ -121,6 +122,7 @@ async def open_survey(token: str) -> Survey:
         organization_name=organization.name,
         organization_timezone=organization.timezone,
         min_group_size=organization.min_group_size,
+        comment_threshold=max(organization.comment_threshold, organization.min_group_size),
         items=tuple(ITEM_BY_KEY[key] for key in found.item_keys if key in ITEM_BY_KEY),
         helper_choices=tuple(
             (int(dept_id), str(name)) for dept_id, name in departments if dept_id != invitation.department_id

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+
+from pulse.models import Invitation
+from pulse.services.answers import submit
+from pulse.services.participation import round_participation
+from pulse.services.rounds import open_round
+from pulse.services.tokens import token_for
+from pulse.settings import Settings
+from tests.anonymity.population import populate
+
+
+async def _answer(round_id: int, item_key: str, settings: Settings, department: str, how_many: int) -> None:
+    rows = await Invitation.filter(round_id=round_id, department__name=department, answered=False).limit(how_many)
+    for invitation in rows:
+        await submit(token_for(invitation.token_salt, settings.secret_key), {item_key: "3"})
+
+
+async def test_participation_shows_counts_only_for_departments_the_disclosure_gate_allows(db: Settings) -> None:
+    org = await populate({"Stores": 8, "Sales": 6, "Finance": 3, "Legal": 4}, k=5)
+    opened = await open_round(org)
+    key = opened.item_keys[0]
+    await _answer(opened.id, key, db, "Stores", 6)
+    await _answer(opened.id, key, db, "Sales", 5)
+    await _answer(opened.id, key, db, "Finance", 3)
+    await _answer(opened.id, key, db, "Legal", 2)
+    data = await round_participation(opened.id)
+    json.dumps(data)  # JSON-able
+    assert (data["invited"], data["responded"], data["rate"]) == (21, 16, round(16 / 21, 4))
+    shown = {row["name"]: (row["invited"], row["responded"]) for row in data["departments"]}  # type: ignore[attr-defined]
+    # Finance (3 answers) and Legal (2) are below k=5; together they are 5, so no extra department is hidden.
+    assert shown == {"Stores": (8, 6), "Sales": (6, 5)}
+    assert data["departments_hidden"] == 2
+    assert "people" not in data and "answered_by" not in data
+
+
+async def test_a_lone_small_department_hides_another_so_it_cannot_be_subtracted(db: Settings) -> None:
+    org = await populate({"Stores": 8, "Sales": 6, "Finance": 4}, k=5)
+    opened = await open_round(org)
+    key = opened.item_keys[0]
+    await _answer(opened.id, key, db, "Stores", 7)
+    await _answer(opened.id, key, db, "Sales", 5)
+    await _answer(opened.id, key, db, "Finance", 2)
+    data = await round_participation(opened.id)
+    shown = [row["name"] for row in data["departments"]]  # type: ignore[attr-defined]
+    # Finance alone (2) could be recovered as total minus the others: Sales (smallest) is hidden too.
+    assert shown == ["Stores"]
+    hidden_responded = int(data["responded"]) - 7  # type: ignore[call-overload]
+    assert hidden_responded == 0 or hidden_responded >= 5
+
+
+async def test_a_round_smaller_than_k_shows_no_figures_at_all(db: Settings) -> None:
+    org = await populate({"Stores": 4}, k=5)
+    opened = await open_round(org)
+    await _answer(opened.id, opened.item_keys[0], db, "Stores", 4)
+    data = await round_participation(opened.id)
+    assert (data["invited"], data["responded"], data["rate"], data["departments"]) == (None, None, None, [])
