@@ -8,9 +8,16 @@ stopped and started again for real.
 from __future__ import annotations
 
 import asyncio
+import email.message
+import json
+import os
+import re
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,6 +27,7 @@ from arq.worker import Worker, create_worker
 from pulse.models import Department, Organization, Person, PersonRole
 from pulse.services.organizations import create_organization
 from pulse.settings import Settings
+from tests.conftest import SmtpCapture
 from workers.queue import ArqQueue
 from workers.settings import WorkerSettings
 
@@ -136,3 +144,111 @@ async def wait_for(condition: Any, timeout: float = 20.0, interval: float = 0.05
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached in time")
         await asyncio.sleep(interval)
+
+
+LINK = re.compile(r"http://pulse\.test/s/[A-Za-z0-9_\-]+")
+
+
+def recipients(messages: list[email.message.EmailMessage]) -> Counter[str]:
+    """How many messages each address received."""
+    return Counter(str(message["To"]).split("<")[-1].rstrip(">").strip() for message in messages)
+
+
+def survey_links(messages: list[email.message.EmailMessage]) -> dict[str, str]:
+    """The survey link in each invitation, by recipient."""
+    found: dict[str, str] = {}
+    for message in messages:
+        body = message.get_body(preferencelist=("plain",))
+        match = LINK.search(body.get_content() if body is not None else "")
+        if match is not None:
+            found[str(message["To"]).split("<")[-1].rstrip(">").strip()] = match.group(0)
+    return found
+
+
+class SlowSmtp(SmtpCapture):
+    """A real SMTP server's handler that takes ``delay`` seconds to accept each message."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def start_smtp(handler: SmtpCapture, port: int = 0) -> asyncio.Server:
+    """An aiosmtpd server in this event loop on ``port`` (0: a free one); sets ``handler.url``."""
+    from aiosmtpd.smtp import SMTP
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, hostname="pulse.test"), "127.0.0.1", port)
+    handler.port = server.sockets[0].getsockname()[1]
+    handler.url = f"smtp://127.0.0.1:{handler.port}"
+    return server
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The PULSE_* variables that make a `pulse` subprocess use ``settings``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PULSE_")}
+    env.update(
+        {
+            "PULSE_DATABASE_URL": settings.database_url,
+            "PULSE_SECRET_KEY": settings.secret_key,
+            "PULSE_VAR_DIR": str(settings.var_dir),
+            "PULSE_BASE_URL": settings.base_url,
+            "PULSE_MAIL_FROM": settings.mail_from,
+            "PULSE_QUEUE_NAME": settings.queue_name,
+            "PULSE_LOG_LEVEL": "INFO",
+        }
+    )
+    if settings.redis_url:
+        env["PULSE_REDIS_URL"] = settings.redis_url
+    if settings.smtp is not None:
+        env["PULSE_SMTP_URL"] = f"smtp://{settings.smtp.host}:{settings.smtp.port}"
+    return env
+
+
+def start_worker_process(settings: Settings, log_file: Path) -> subprocess.Popen[bytes]:
+    """`pulse worker` as a real process; its JSON log lines go to ``log_file``."""
+    executable = Path(sys.executable).parent / "pulse"
+    with log_file.open("ab") as sink:
+        return subprocess.Popen([str(executable), "worker"], env=environment(settings), stdout=sink, stderr=sink)
+
+
+def stop_process(process: subprocess.Popen[bytes], kill: bool = False) -> None:
+    if process.poll() is None:
+        if kill:
+            process.kill()
+        else:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def log_lines(log_file: Path) -> list[dict[str, Any]]:
+    """The JSON log lines a worker process wrote (other lines, e.g. tracebacks, are skipped)."""
+    lines = []
+    for line in log_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+    return lines
+
+
+async def expire_in_progress(settings: Settings, job_id: str) -> bool:
+    """Let the in-progress lock of a dead worker's job run out now instead of after job_timeout + 10 s."""
+    from redis.asyncio import Redis
+
+    if settings.redis_url is None:
+        raise RuntimeError("these settings have no PULSE_REDIS_URL")
+    client = Redis.from_url(settings.redis_url)
+    try:
+        return bool(await client.pexpire(f"arq:in-progress:{job_id}", 1))
+    finally:
+        await client.aclose()
