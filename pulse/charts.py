@@ -224,8 +224,11 @@ def trend_chart(points: Sequence[TrendPoint], title: str, higher_is_better: bool
     low, high = _nice_range([v for p in points for v in (p.low, p.high)])
     plot_w, plot_h = width - left - right, height - top - bottom
 
+    inset = 16.0  # keeps the first and last value labels clear of the axis labels
+
     def x(i: int) -> float:
-        return left + (plot_w / 2 if len(points) == 1 else plot_w * i / (len(points) - 1))
+        span = plot_w - 2 * inset
+        return left + inset + (span / 2 if len(points) == 1 else span * i / (len(points) - 1))
 
     def y(value: float) -> float:
         return top + plot_h * (1 - (value - low) / (high - low))
@@ -297,9 +300,9 @@ def network_diagram(
 ) -> Markup:
     """Departments on a circle; a line wherever help was reported, thicker for more help; isolated in orange."""
     count = len(departments)
-    height = width * 0.78
-    cx, cy = width / 2, height / 2 + 4
-    radius = min(width, height) / 2 - (120 if count > 24 else 105)
+    radius = 165.0 if count <= 24 else 190.0
+    height = 2 * radius + (60 if count <= 24 else 80)
+    cx, cy = width / 2, height / 2
     font = 8.5 if count <= 20 else (7 if count <= 40 else 6)
     angle = {name: -math.pi / 2 + 2 * math.pi * i / count for i, name in enumerate(departments)}
     position = {name: (cx + radius * math.cos(a), cy + radius * math.sin(a)) for name, a in angle.items()}

@@ -1,14 +1,29 @@
 from __future__ import annotations
 
+import csv
+import email
+import email.message
+import email.policy
+import io
+import json
 import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from pulse.domain.aggregates import Response as SimulatedResponse
+from pulse.domain.aggregates import aggregate_responses
 from pulse.domain.items import DIMENSION_KEYS
+from pulse.domain.report import ReportInput
+from pulse.domain.report import build_report as build_domain_report
 from pulse.domain.scoring import score_response
 from pulse.domain.simulation import DepartmentSpec, simulate_round
+from pulse.domain.stats import Moments
+from pulse.errors import InvalidInput, NotFound
+from pulse.mail import MailDeliveryError, OutboxMailer
 from pulse.models import (
     Answer,
     Department,
@@ -17,13 +32,18 @@ from pulse.models import (
     Organization,
     Person,
     PersonRole,
+    Report,
+    ReportDelivery,
     ReportStatus,
     Response,
     Round,
     RoundStatus,
+    User,
+    UserRole,
 )
 from pulse.services import reports
 from pulse.settings import Settings
+from workers.queue import InProcessQueue
 
 SPECS = [
     DepartmentSpec("Customer Service", 30, 0.8, {"fear": 22.0}),
@@ -121,9 +141,247 @@ async def seed_organization() -> tuple[Organization, dict[str, Department]]:
     return organization, departments
 
 
-async def test_smoke(db: Settings) -> None:
+def _close(a: Moments, b: Moments) -> bool:
+    return a.n == b.n and a.total == pytest.approx(b.total) and a.total_sq == pytest.approx(b.total_sq)
+
+
+async def test_sql_aggregates_equal_the_domain_aggregation_of_the_same_answers(db: Settings) -> None:
     organization, departments = await seed_organization()
-    round_, _ = await seed_round(organization, departments, 1, seed=1)
+    round_, simulated = await seed_round(organization, departments, 1, seed=3)
+    collected = await reports.collect_input(await Round.get(id=round_.id))
+    expected = {d.name: d for d in aggregate_responses(simulated, {s.name: s.invited for s in SPECS}, round_.item_keys)}
+    assert {d.name for d in collected.departments} == set(expected)
+    for got in collected.departments:
+        want = expected[got.name]
+        assert (got.invited, got.responded, got.network_respondents) == (
+            want.invited,
+            want.responded,
+            want.network_respondents,
+        )
+        assert (got.enps_promoters, got.enps_passives, got.enps_detractors) == (
+            want.enps_promoters,
+            want.enps_passives,
+            want.enps_detractors,
+        )
+        assert set(got.dimension_moments) == set(want.dimension_moments)
+        assert all(_close(got.dimension_moments[k], want.dimension_moments[k]) for k in want.dimension_moments)
+        assert {k for k, m in want.item_moments.items() if m.n} == set(got.item_moments)
+        assert all(_close(got.item_moments[k], want.item_moments[k]) for k in got.item_moments)
+        for pair, cross in want.item_cross.items():
+            if cross.n == 0:
+                continue
+            mine = got.item_cross[pair]
+            assert mine.n == cross.n
+            assert (mine.sum_a, mine.sum_b, mine.sum_ab, mine.sum_sq_a, mine.sum_sq_b) == pytest.approx(
+                (cross.sum_a, cross.sum_b, cross.sum_ab, cross.sum_sq_a, cross.sum_sq_b)
+            )
+        assert dict(got.helped_by) == dict(want.helped_by)
+        assert sorted(got.comments) == sorted(want.comments)
+    # The report built from SQL aggregates is the report built from the answers themselves.
+    direct = build_domain_report(
+        ReportInput(**{**collected.__dict__, "departments": list(expected.values())})
+    ).to_json()
+    assert direct == build_domain_report(collected).to_json()
+
+
+async def test_a_small_department_is_hidden_and_a_complementary_one_too_in_the_stored_json(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    round_, _ = await seed_round(organization, departments, 1, seed=4)
     report = await reports.build_report(round_.id, db)
-    assert report.status == ReportStatus.READY
-    assert report.pdf is not None and report.pdf.startswith(b"%PDF")
+    model = report.model
+    assert model is not None
+    by_name = {d["name"]: d for d in model["departments"]}
+    tiny = by_name["Tiny Lab"]
+    assert tiny["suppressed"] and tiny["suppression_reason"] == "below_min_group_size"
+    assert (tiny["invited"], tiny["responded"], tiny["scores"], tiny["silo_index"]) == (None, None, {}, None)
+    # 3 hidden answers could be recovered from the total: the smallest shown department goes too.
+    complementary = [d for d in model["departments"] if d["suppression_reason"] == "complementary_suppression"]
+    assert [d["name"] for d in complementary] == ["Finance"]
+    assert complementary[0]["scores"] == {} and complementary[0]["invited"] is None
+    assert "Tiny Lab" not in model["silo_network"]["departments"]
+    assert "Finance" not in model["trends"]["departments"]
+    shown = [d for d in model["departments"] if not d["suppressed"]]
+    assert all(set(d["scores"]) == set(DIMENSION_KEYS) for d in shown)
+    # Whatever is hidden sums to 0 or at least k responses: the organisation total cannot give it away.
+    hidden = sum(s.invited for s in SPECS if s.name in {"Tiny Lab", "Finance"})
+    assert hidden >= model["min_group_size"]
+
+
+async def test_a_ready_report_is_stored_once_and_rebuilt_only_when_forced(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    round_, _ = await seed_round(organization, departments, 1, seed=5)
+    first = await reports.build_report(round_.id, db)
+    again = await reports.build_report(round_.id, db)
+    assert (again.id, again.attempts, again.built_at) == (first.id, 1, first.built_at)
+    assert first.pdf is not None and bytes(first.pdf).startswith(b"%PDF")
+    forced = await reports.build_report(round_.id, db, force=True)
+    assert forced.attempts == 2 and forced.status == ReportStatus.READY
+    assert await Report.filter(round_id=round_.id).count() == 1
+
+
+async def test_a_report_built_while_the_round_was_open_is_rebuilt_once_it_closes(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    round_, _ = await seed_round(organization, departments, 1, seed=6, closed=False)
+    interim = await reports.build_report(round_.id, db)
+    assert interim.model is not None and interim.model["comments"] == []
+    await Round.filter(id=round_.id).update(status=RoundStatus.CLOSED, closed_at=START + timedelta(days=7))
+    final = await reports.build_report(round_.id, db)
+    assert final.attempts == 2
+    assert final.model is not None and final.model["round"]["closed"] is True
+    comments = [c for group in final.model["comments"] for c in group["comments"]]
+    assert comments, "a closed round releases the comments of large enough groups"
+    assert not any("Jane Roe" in c for c in comments)
+    assert any("[redacted]" in c for c in comments)
+
+
+async def test_previous_closed_rounds_feed_the_trends(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    for number in (1, 2):
+        await seed_round(organization, departments, number, seed=10 + number)
+    current, _ = await seed_round(organization, departments, 3, seed=13)
+    report = await reports.build_report(current.id, db)
+    assert report.model is not None
+    fear = report.model["trends"]["organization"]["fear"]
+    assert [p["label"] for p in fear["points"]] == ["Round 1", "Round 2", "Round 3"]
+    assert fear["since_previous"]["from_label"] == "Round 2"
+    assert [p["label"] for p in report.model["trends"]["departments"]["Sales"]["initiative"]["points"]] == [
+        "Round 1",
+        "Round 2",
+        "Round 3",
+    ]
+
+
+async def test_a_failed_build_is_recorded_and_the_job_retries_it(db: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arq import Retry
+
+    from workers import reports as report_jobs
+
+    organization, departments = await seed_organization()
+    round_, _ = await seed_round(organization, departments, 1, seed=7)
+
+    async def broken(model: object, settings: object = None) -> bytes:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pulse.pdf.render_pdf", broken)
+    with pytest.raises(Retry):
+        await report_jobs.build_report({"settings": db, "job_try": 1, "queue": None}, round_.id)
+    stored = await Report.get(round_id=round_.id)
+    assert stored.status == ReportStatus.FAILED and stored.attempts == 1
+    assert stored.error is not None and "disk full" in stored.error
+    with pytest.raises(reports.ReportNotReady, match=f"round {round_.id} is failed"):
+        await reports.ready_report(round_.id)
+    monkeypatch.undo()
+    queue = InProcessQueue(db, {"mailer": OutboxMailer(db.outbox_dir)})
+    await queue.enqueue("build_report", round_.id, job_id=f"report:{round_.id}")
+    await queue.drain()
+    assert queue.failures == []
+    stored = await Report.get(round_id=round_.id)
+    assert (stored.status, stored.attempts, stored.error) == (ReportStatus.READY, 2, None)
+
+
+async def _leaders(organization: Organization, departments: dict[str, Department]) -> None:
+    sales = departments["Sales"]
+    await Person.create(
+        organization=organization, email="amy@acme.test", name="Amy Leader", department=sales, role=PersonRole.LEADER
+    )
+    await Person.create(
+        organization=organization,
+        email="old@acme.test",
+        name="Old Leader",
+        department=sales,
+        role=PersonRole.LEADER,
+        active=False,
+    )
+    await Person.create(organization=organization, email="emp@acme.test", name="Emp Loyee", department=sales)
+    # Amy also has an account: one email, not two.
+    await User.create(
+        email="AMY@acme.test", name="Amy", password_hash="x", role=UserRole.LEADER, organization=organization
+    )
+    await User.create(
+        email="ceo@acme.test", name="Chief", password_hash="x", role=UserRole.LEADER, organization=organization
+    )
+    await User.create(email="hr@acme.test", name="HR", password_hash="x", role=UserRole.HR, organization=organization)
+    other = await Organization.create(slug="other", name="Other")
+    await User.create(email="lead@other.test", name="Else", password_hash="x", role=UserRole.LEADER, organization=other)
+
+
+def _outbox(settings: Settings) -> list[email.message.EmailMessage]:
+    messages = []
+    for path in sorted(settings.outbox_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        messages.append(message)
+    return messages
+
+
+async def test_each_leader_gets_the_report_email_exactly_once_even_when_the_job_runs_twice(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    await _leaders(organization, departments)
+    round_, _ = await seed_round(organization, departments, 1, seed=8)
+    for _ in range(2):
+        queue = InProcessQueue(db, {"mailer": OutboxMailer(db.outbox_dir)})
+        await queue.enqueue("build_report", round_.id, job_id=f"report:{round_.id}")
+        await queue.drain()
+        assert queue.failures == []
+    messages = _outbox(db)
+    recipients = sorted(str(m["To"]).rsplit("<", 1)[-1].rstrip(">").lower() for m in messages)
+    assert recipients == ["amy@acme.test", "ceo@acme.test", "jane.roe@acme.test"]
+    report = await Report.get(round_id=round_.id)
+    deliveries = await ReportDelivery.filter(report_id=report.id).order_by("email")
+    assert [d.email for d in deliveries] == recipients and all(d.sent_at is not None for d in deliveries)
+    body = messages[0].get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert f"http://pulse.test/reports/{round_.id}" in text
+    assert "Acme Retail" in str(messages[0]["Subject"]) and "round 1" in str(messages[0]["Subject"])
+    assert not any(part.get_content_type() == "application/pdf" for part in messages[0].walk())
+
+
+async def test_with_the_setting_the_pdf_is_attached_and_a_failed_send_is_retried_for_that_leader_only(
+    db: Settings, smtp_server: Any
+) -> None:
+    from pulse.mail import SmtpMailer
+    from pulse.settings import parse_smtp_url
+
+    organization, departments = await seed_organization()
+    await _leaders(organization, departments)
+    round_, _ = await seed_round(organization, departments, 1, seed=9)
+    await reports.build_report(round_.id, db)
+    settings = db.with_overrides(attach_report_pdf=True)
+    smtp = parse_smtp_url(smtp_server.url)
+    assert smtp is not None
+    smtp_server.refuse_next = 1  # the first leader's message is refused (451)
+    with pytest.raises(MailDeliveryError):
+        await reports.email_report(round_.id, settings, SmtpMailer(smtp))
+    assert len(smtp_server.messages) == 0
+    sent = await reports.email_report(round_.id, settings, SmtpMailer(smtp))
+    assert sent == 3 and len(smtp_server.messages) == 3
+    assert await reports.email_report(round_.id, settings, SmtpMailer(smtp)) == 0
+    attachments = [p for p in smtp_server.messages[0].walk() if p.get_content_type() == "application/pdf"]
+    assert len(attachments) == 1 and attachments[0].get_content().startswith(b"%PDF")
+
+
+async def test_exports_come_from_the_stored_model_and_bad_requests_are_refused(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    round_, _ = await seed_round(organization, departments, 1, seed=10)
+    as_json = await reports.export(round_.id, "json", db)
+    model = json.loads(as_json.content)
+    stored = await Report.get(round_id=round_.id)
+    assert model == stored.model and as_json.media_type == "application/json"
+    rows = list(csv.DictReader(io.StringIO((await reports.export(round_.id, "csv", db)).content.decode())))
+    assert len(rows) == len(SPECS) * len(DIMENSION_KEYS)
+    assert tuple(rows[0]) == reports.CSV_COLUMNS
+    pdf = await reports.export(round_.id, "pdf", db)
+    assert pdf.content == bytes(stored.pdf or b"") and pdf.filename.endswith(".pdf")
+    with pytest.raises(InvalidInput, match="'xlsx'"):
+        await reports.export(round_.id, "xlsx", db)
+    with pytest.raises(NotFound, match="no round with id 999999"):
+        await reports.export(999999, "json", db)
+    assert await Report.all().count() == 1
+
+
+def test_csv_rows_of_the_stored_model_are_the_domain_csv_rows() -> None:
+    from pulse.services.demo import simulated_report_input
+
+    report = build_domain_report(simulated_report_input(rounds=1))
+    assert reports.csv_rows(report.to_json()) == report.to_csv_rows()
