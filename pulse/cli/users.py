@@ -1,7 +1,80 @@
-"""``pulse users`` (not built yet)."""
+"""``pulse user`` and ``pulse apikey``: web accounts and API keys."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-COMMANDS: list[click.Command] = []
+from pulse.cli.base import with_database
+from pulse.errors import InvalidInput
+from pulse.models import UserRole
+from pulse.services import api_keys, users
+from pulse.services.organizations import get_organization
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage web accounts (HR, leaders, admins)."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in UserRole]),
+    required=True,
+    help="admin: every organisation; hr: manages one; leader: reads its reports.",
+)
+@click.option("--org", "slug", default=None, help="The organisation (required for hr and leader).")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def create_user(email: str, role: str, slug: str | None, name: str, password_stdin: bool) -> None:
+    """Create the account EMAIL (asks for the password unless --password-stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _create_user(email, role, slug, name, password)
+
+
+@with_database
+async def _create_user(email: str, role: str, slug: str | None, name: str, password: str) -> None:
+    organization = await get_organization(slug) if slug else None
+    if role == UserRole.ADMIN and organization is not None:
+        raise InvalidInput("an admin sees every organisation: leave out --org")
+    user = await users.create_user(email, password, role=role, organization=organization, name=name)
+    where = f" of {organization.slug}" if organization else ""
+    click.echo(f"created {user.role} account {user.email}{where}")
+
+
+@click.group("apikey")
+def apikey_group() -> None:
+    """Manage API keys (one organisation each)."""
+
+
+@apikey_group.command("create")
+@click.argument("slug")
+@click.argument("name")
+@with_database
+async def create_key(slug: str, name: str) -> None:
+    """Create an API key for organisation SLUG, named NAME; the key is printed once, never again."""
+    organization = await get_organization(slug)
+    api_key, key = await api_keys.create_api_key(organization, name)
+    click.echo(
+        f"created API key {api_key.id} ({api_key.name}) for {organization.slug}; store it now, it is not kept:",
+        err=True,
+    )
+    click.echo(key)
+
+
+@apikey_group.command("revoke")
+@click.argument("key_id", type=int)
+@with_database
+async def revoke_key(key_id: int) -> None:
+    """Revoke the API key with id KEY_ID."""
+    api_key = await api_keys.revoke_api_key(key_id)
+    click.echo(f"revoked API key {api_key.id} ({api_key.name}, {api_key.prefix}…)")
+
+
+COMMANDS: list[click.Command] = [user_group, apikey_group]

@@ -53,6 +53,14 @@ class Principal:
         return self.role in (UserRole.ADMIN, UserRole.HR)
 
 
+#: Ids in URLs are database integers; anything outside this range cannot exist (and must not reach SQL).
+MAX_ID = 2**31 - 1
+
+
+def _valid_id(value: int) -> bool:
+    return isinstance(value, int) and 1 <= value <= MAX_ID
+
+
 def check(principal: Principal, organization_id: int, need: Need, *, what: str) -> None:
     """Raise NotFound (other organisation) or PermissionDenied (own organisation, wrong role)."""
     if principal.may(organization_id, need):
@@ -71,9 +79,18 @@ async def organization_for(principal: Principal, slug: str, need: Need) -> Organ
     return organization
 
 
+async def organization_by_id(principal: Principal, organization_id: int, need: Need) -> Organization:
+    """The organisation with this id if the principal may do ``need`` in it (API keys know only the id)."""
+    organization = await Organization.get_or_none(id=organization_id) if _valid_id(organization_id) else None
+    if organization is None or not (principal.is_admin or principal.organization_id == organization.id):
+        raise NotFound(f"no organisation with id {organization_id}")
+    check(principal, organization.id, need, what=f"organisation with id {organization_id}")
+    return organization
+
+
 async def round_for(principal: Principal, round_id: int, need: Need) -> Round:
     """The round ``round_id`` (its organisation loaded) if the principal may do ``need`` in its organisation."""
-    found = await Round.get_or_none(id=round_id).select_related("organization")
+    found = await Round.get_or_none(id=round_id).select_related("organization") if _valid_id(round_id) else None
     if found is None or not (principal.is_admin or principal.organization_id == found.organization_id):
         raise NotFound(f"no round with id {round_id}")
     check(principal, found.organization_id, need, what=f"round with id {round_id}")
@@ -101,6 +118,8 @@ async def visible_organizations(principal: Principal) -> list[Organization]:
 async def schedule_for(principal: Principal, schedule_id: int, organization: Organization) -> Schedule:
     """The schedule ``schedule_id`` of ``organization`` (already checked) for management."""
     check(principal, organization.id, Need.MANAGE, what=f"schedule with id {schedule_id}")
+    if not _valid_id(schedule_id):
+        raise NotFound(f"no schedule with id {schedule_id}")
     schedule = await Schedule.get_or_none(id=schedule_id, organization_id=organization.id)
     if schedule is None:
         raise NotFound(f"no schedule with id {schedule_id}")

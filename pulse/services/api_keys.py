@@ -58,6 +58,8 @@ async def list_api_keys(organization: Organization) -> list[ApiKey]:
 
 async def revoke_api_key(key_id: int, *, organization: Organization | None = None, actor: str = "cli") -> ApiKey:
     """Revoke a key (idempotent). With ``organization`` the key must belong to it."""
+    if not 1 <= key_id <= 2**31 - 1:  # a database integer; larger values must not reach SQL
+        raise NotFound(f"no API key with id {key_id}")
     query = ApiKey.filter(id=key_id)
     if organization is not None:
         query = query.filter(organization=organization)

@@ -39,6 +39,8 @@ CSRF_FIELD = "csrf_token"
 MAX_FORM_FIELDS = 200
 MAX_FORM_FILES = 2
 
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -210,8 +212,11 @@ def api(handler: Handler) -> Handler:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthenticated("send an API key: Authorization: Bearer <key>")
-        api_key = await authenticate_api_key(token)
+            raise HTTPException(401, "send an API key: Authorization: Bearer <key>", headers=BEARER_CHALLENGE)
+        try:
+            api_key = await authenticate_api_key(token)
+        except NotAuthenticated as refused:
+            raise HTTPException(401, str(refused), headers=BEARER_CHALLENGE) from None
         await limit_body(request)
         request.state.api_key = api_key
         request.state.principal = Principal(

@@ -126,3 +126,81 @@ async def form_post(
     """Load ``page`` for its CSRF token, then POST ``data`` to ``action`` as the browser would."""
     token = csrf_of((await client.get(page)).text)
     return await client.post(action, data={"csrf_token": token, **data}, **kwargs)
+
+
+@dataclass
+class Keys:
+    acme: str
+    globex: str
+
+
+@pytest.fixture
+async def keys(world: World) -> Keys:
+    from pulse.services.api_keys import create_api_key
+
+    _, acme = await create_api_key(world.acme, "acme integration")
+    _, globex = await create_api_key(world.globex, "globex integration")
+    return Keys(acme=acme, globex=globex)
+
+
+ApiFor = Callable[[str | None], httpx.AsyncClient]
+
+
+@pytest.fixture
+async def api_for(app: StatefulApp) -> AsyncIterator[ApiFor]:
+    clients: list[httpx.AsyncClient] = []
+
+    def make(key: str | None) -> httpx.AsyncClient:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def survey_tokens(round_id: int, secret_key: str) -> list[str]:
+    """The link tokens of a round's invitations (what only the emails carry), in invitation order."""
+    from pulse.models import Invitation
+    from pulse.services.tokens import token_for
+
+    salts = await Invitation.filter(round_id=round_id).order_by("id").values_list("token_salt", flat=True)
+    return [token_for(str(salt), secret_key) for salt in salts]
+
+
+async def answer(round_id: int, secret_key: str, count: int, value: int = 4) -> None:
+    """Answer the first ``count`` invitations of a round through the survey service."""
+    from pulse.models import Round
+    from pulse.services.answers import submit
+
+    found = await Round.get(id=round_id)
+    for token in (await survey_tokens(round_id, secret_key))[:count]:
+        await submit(token, {key: str(value if i % 2 else 6 - value) for i, key in enumerate(found.item_keys)})
+
+
+@dataclass
+class Rounds:
+    acme_closed: int
+    acme_open: int
+    globex_closed: int
+
+
+@pytest.fixture
+async def rounds(db: Settings, world: World) -> Rounds:
+    """acme: a closed round with a built report (13 answers of 15) and an open one; globex: a closed
+    round with a built report."""
+    from pulse.services.reports import build_report
+    from pulse.services.rounds import close_round, open_round
+
+    acme_closed = await open_round(world.acme)
+    await answer(acme_closed.id, db.secret_key, 13)
+    await close_round(acme_closed.id)
+    await build_report(acme_closed.id, db)
+    globex_closed = await open_round(world.globex)
+    await answer(globex_closed.id, db.secret_key, 6)
+    await close_round(globex_closed.id)
+    await build_report(globex_closed.id, db)
+    acme_open = await open_round(world.acme)
+    return Rounds(acme_closed=acme_closed.id, acme_open=acme_open.id, globex_closed=globex_closed.id)
