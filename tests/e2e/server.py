@@ -1,0 +1,112 @@
+"""A real server for end-to-end, browser and benchmark runs: uvicorn in a subprocess, on a port the
+test bound itself (port 0, handed over as a file descriptor, so parallel runs never collide)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import httpx
+
+from pulse.settings import PROJECT_ROOT, Settings
+
+PYTHON = sys.executable
+
+
+def pulse_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a subprocess needs to load exactly ``settings``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PULSE_")}
+    env.update(
+        {
+            "PULSE_DATABASE_URL": settings.database_url,
+            "PULSE_SECRET_KEY": settings.secret_key,
+            "PULSE_BASE_URL": settings.base_url,
+            "PULSE_MAIL_FROM": settings.mail_from,
+            "PULSE_VAR_DIR": str(settings.var_dir),
+            "PULSE_QUEUE_NAME": settings.queue_name,
+            "PULSE_LOG_LEVEL": "WARNING",
+        }
+    )
+    if settings.redis_url:
+        env["PULSE_REDIS_URL"] = settings.redis_url
+    if settings.smtp is not None:
+        env["PULSE_SMTP_URL"] = f"smtp://{settings.smtp.host}:{settings.smtp.port}"
+    env.update(extra)
+    return env
+
+
+async def run_pulse(env: Mapping[str, str], *args: str, timeout: float = 120) -> tuple[int, str, str]:
+    """Run the real ``pulse`` command; the event loop keeps serving (e.g. the test's SMTP server)."""
+    process = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-c",
+        "from pulse.cli import main; main()",
+        *args,
+        env=dict(env),
+        cwd=str(PROJECT_ROOT),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    return int(process.returncode or 0), out.decode(), err.decode()
+
+
+@contextlib.asynccontextmanager
+async def serve(env: Mapping[str, str], *, workers: int = 1, log: Path | None = None) -> AsyncIterator[str]:
+    """``uvicorn pulse.web.app:create_app`` on a free loopback port; yields its base URL."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    port = listener.getsockname()[1]
+    output = open(log, "wb") if log is not None else None  # noqa: SIM115 - closed below
+    process = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "pulse.web.app:create_app",
+        "--fd",
+        str(listener.fileno()),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        env=dict(env),
+        cwd=str(PROJECT_ROOT),
+        pass_fds=(listener.fileno(),),
+        stdout=output or asyncio.subprocess.DEVNULL,
+        stderr=output or asyncio.subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+            for _ in range(300):
+                if process.returncode is not None:
+                    raise RuntimeError(f"uvicorn exited with {process.returncode}")
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("uvicorn did not answer /healthz within 15 s")
+        yield base_url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        listener.close()
+        if output is not None:
+            output.close()
