@@ -62,7 +62,9 @@ async def import_command(slug: str, file: Path, deactivate_missing: bool) -> Non
         click.echo(f"pulse: error: {rejected.summary}", err=True)
         for problem in rejected.problems:
             click.echo(f"  {problem}", err=True)
-        raise click.exceptions.Exit(1) from None
+        # SystemExit, not click's Exit: `pulse` runs click without standalone mode, which would turn
+        # Exit(1) into a return value and exit 0.
+        raise SystemExit(1) from None
     progress.finish()
     click.echo(f"{organization.slug}: {summary}")
 
