@@ -45,6 +45,8 @@ _TRANSIENT_DB = (
     asyncpg.exceptions.TransactionRollbackError,  # class 40: serialization failure, deadlock
     asyncpg.exceptions.InterfaceError,  # "connection is closed" on the client side
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    # What asyncpg raises for a query on a connection the server dropped while it was being used.
+    asyncpg.exceptions.InternalClientError,
     DBConnectionError,
     ConnectionError,
     TimeoutError,

@@ -22,6 +22,6 @@ async def tick(ctx: dict[str, Any]) -> dict[str, Any]:
 #: The arq functions of this module (name, coroutine, retries); registered in workers.settings.
 FUNCTIONS: list[Function] = [func(tick, name="tick", max_tries=3, timeout=300)]
 CRON_JOBS: list[object] = [
-    # max_tries=1: a failed minute is simply redone by the next minute's tick.
-    cron(tick, name="tick_cron", second=0, unique=True, run_at_startup=True, timeout=300, max_tries=1),
+    # A transient failure is retried within the minute (5 s, 10 s); past that, the next minute redoes it.
+    cron(tick, name="tick_cron", second=0, unique=True, run_at_startup=True, timeout=300, max_tries=3),
 ]

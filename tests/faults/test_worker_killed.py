@@ -27,6 +27,7 @@ from tests.workers.harness import (
     enqueue,
     expire_in_progress,
     log_lines,
+    logged,
     organisation,
     recipients,
     start_smtp,
@@ -63,7 +64,7 @@ async def test_a_worker_killed_mid_batch_leaves_the_rest_to_the_next_without_dup
         assert await expire_in_progress(settings, f"invite:{opened.id}")
         second = start_worker_process(settings, tmp_path / "second.log")
         await wait_for(lambda: _all_sent(opened.id), timeout=30)
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: logged(tmp_path / "second.log", "job done", job="send_invitations"), timeout=10)
     finally:
         stop_process(first, kill=True)
         if second is not None:

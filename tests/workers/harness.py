@@ -252,3 +252,15 @@ async def expire_in_progress(settings: Settings, job_id: str) -> bool:
         return bool(await client.pexpire(f"arq:in-progress:{job_id}", 1))
     finally:
         await client.aclose()
+
+
+def logged(path: Path, message: str, **fields: Any) -> Any:
+    """An awaitable for ``wait_for``: has the process logged ``message`` with these ``fields``?"""
+
+    async def check() -> bool:
+        return path.exists() and any(
+            line.get("message") == message and all(line.get(k) == v for k, v in fields.items())
+            for line in log_lines(path)
+        )
+
+    return check()
