@@ -20,7 +20,13 @@ from typing import IO, Any
 from pulse.settings import Settings
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+#: uvicorn's color_message is the message again with terminal colour codes.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
