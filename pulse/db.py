@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,9 +72,15 @@ async def database(settings: Settings | None = None) -> AsyncIterator[TortoiseCo
 
 async def upgrade(settings: Settings | None = None) -> list[str]:
     """Apply every migration the database lacks; returns the names of those applied."""
+    settings = settings or get_settings()
+    # aerich leaves its closed ORM context in the calling task's context variables, where a second
+    # upgrade in the same task would find it and fail: give every upgrade a context of its own.
+    return await asyncio.get_running_loop().create_task(_upgrade(settings), context=contextvars.Context())
+
+
+async def _upgrade(settings: Settings) -> list[str]:
     from aerich import Command
 
-    settings = settings or get_settings()
     _forget_cached_queries()
     command = Command(tortoise_config(settings.database_url), app="models", location=str(MIGRATIONS_DIR))
     await command.init()
