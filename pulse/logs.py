@@ -62,5 +62,9 @@ def setup(settings: Settings, stream: IO[str] | None = None) -> None:
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
-    # Tortoise logs every SQL statement at DEBUG; that is noise even when debugging Pulse.
-    logging.getLogger("tortoise").setLevel(max(logging.INFO, logging.getLevelName(settings.log_level)))
+    # Tortoise logs every SQL statement at DEBUG, WeasyPrint every layout step at INFO, fontTools its
+    # subsetting: noise even when debugging Pulse.
+    quiet = max(logging.INFO, logging.getLevelName(settings.log_level))
+    logging.getLogger("tortoise").setLevel(quiet)
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, quiet))

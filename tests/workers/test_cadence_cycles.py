@@ -44,7 +44,7 @@ def subjects(smtp: SmtpCapture, start: int) -> Counter[tuple[str, str]]:
     return found
 
 
-async def test_a_two_weekly_schedule_runs_itself_for_four_cycles_across_the_change_to_summer_time(
+async def test_a_two_weekly_schedule_runs_itself_for_three_cycles_across_the_change_to_summer_time(
     pg_worker_settings: Settings,
     smtp_server: SmtpCapture,
     monkeypatch: pytest.MonkeyPatch,
@@ -72,7 +72,7 @@ async def test_a_two_weekly_schedule_runs_itself_for_four_cycles_across_the_chan
         assert worker.jobs_failed == 0
 
     caplog.set_level(logging.INFO, logger="pulse.jobs")
-    mondays = [datetime(2026, 3, 2), datetime(2026, 3, 16), datetime(2026, 3, 30), datetime(2026, 4, 13)]
+    mondays = [datetime(2026, 3, 2), datetime(2026, 3, 16), datetime(2026, 3, 30)]
     for cycle, monday in enumerate(mondays, start=1):
         d = monday
         # A minute before 9:00 local nothing happens.
@@ -124,10 +124,9 @@ async def test_a_two_weekly_schedule_runs_itself_for_four_cycles_across_the_chan
         ("Mon 02 Mar 09:00", "Sat 07 Mar 09:00"),
         ("Mon 16 Mar 09:00", "Sat 21 Mar 09:00"),
         ("Mon 30 Mar 09:00", "Sat 04 Apr 09:00"),  # summer time since Sunday 29 March
-        ("Mon 13 Apr 09:00", "Sat 18 Apr 09:00"),
     ]
-    assert [r.opened_at.astimezone(UTC).hour for r in rounds] == [8, 8, 7, 7]
-    assert (await Schedule.get(id=schedule.id)).next_run_at == local(2026, 4, 27, 9, 0)
+    assert [r.opened_at.astimezone(UTC).hour for r in rounds] == [8, 8, 7]
+    assert (await Schedule.get(id=schedule.id)).next_run_at == local(2026, 4, 13, 9, 0)
     # Every tick left one structured log line saying what it did and how long it took.
     ticks = [r for r in caplog.records if getattr(r, "job", None) == "tick" and r.getMessage() == "job done"]
     assert len(ticks) >= step and all(getattr(r, "outcome", None) == "ok" for r in ticks)

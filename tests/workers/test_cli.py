@@ -143,13 +143,21 @@ def test_worker_check_says_what_does_not_answer(sqlite_settings: Settings, redis
     assert dead_redis.returncode == 1
     assert dead_redis.stderr.startswith("pulse worker: unhealthy: Redis at redis://127.0.0.1:1/0 does not answer")
     assert dead_redis.stderr.count("\n") == 1
-    no_db = _pulse(
-        _env(sqlite_settings, PULSE_REDIS_URL=redis_url, PULSE_DATABASE_URL="postgres://postgres@127.0.0.1:1/none"),
-        "worker",
-        "--check",
-    )
-    assert no_db.returncode == 1 and "PostgreSQL does not answer" in no_db.stderr
-    no_redis = _pulse(_env(sqlite_settings), "worker")
-    assert no_redis.returncode == 1
-    assert no_redis.stderr.startswith("pulse: error: PULSE_REDIS_URL is not set: `pulse worker` needs Redis")
-    assert no_redis.stderr.count("\n") == 1
+
+
+async def test_worker_check_names_a_database_that_does_not_answer(sqlite_settings: Settings, redis_url: str) -> None:
+    from pulse.cli.worker import health
+
+    broken = sqlite_settings.with_overrides(redis_url=redis_url, database_url="postgres://postgres@127.0.0.1:1/none")
+    problem = await health(broken)
+    assert problem is not None and problem.startswith("PostgreSQL does not answer: ")
+    assert await health(sqlite_settings.with_overrides(redis_url=redis_url)) is None
+
+
+def test_worker_without_redis_says_so_in_one_line(
+    sqlite_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["worker"], capsys)
+    assert code == 1 and out == ""
+    assert err.startswith("pulse: error: PULSE_REDIS_URL is not set: `pulse worker` needs Redis")
+    assert err.count("\n") == 1
