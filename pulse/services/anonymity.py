@@ -56,7 +56,7 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
 async def _rewrite_responses(round_id: int) -> int:
     async with in_transaction() as connection:
         if _is_postgres(connection):
-            # Blocks new submissions (they take FOR SHARE on the round) until this commits, and waits
+            # Blocks new submissions (they take a key-share lock on the round) until this commits, and waits
             # for those in flight, so no response is written between our read and our delete.
             await connection.execute_query('SELECT id FROM "round" WHERE id = $1 FOR UPDATE', [round_id])
         responses = await Response.filter(round_id=round_id).using_db(connection).values(*RESPONSE_FIELDS)

@@ -149,11 +149,16 @@ async def close_round(round_id: int) -> Round:
     """Close the round (links stop working) and shuffle its storage order. Idempotent."""
     found = await get_round(round_id)
     if found.status == RoundStatus.OPEN:
-        # On PostgreSQL this UPDATE waits for submissions in flight (they hold FOR SHARE on the row),
-        # and later submissions see the round closed: nothing is stored after the shuffle below.
-        await Round.filter(id=round_id, status=RoundStatus.OPEN).update(
-            status=RoundStatus.CLOSED, closed_at=clock.now()
-        )
+        async with in_transaction() as connection:
+            if connection.capabilities.dialect == "postgres":
+                # Waits for submissions in flight (they hold a key-share lock on the row) and makes later
+                # ones wait and then see the round closed: nothing is stored after the shuffle below.
+                await connection.execute_query('SELECT "id" FROM "round" WHERE "id" = $1 FOR UPDATE', [round_id])
+            await (
+                Round.filter(id=round_id, status=RoundStatus.OPEN)
+                .using_db(connection)
+                .update(status=RoundStatus.CLOSED, closed_at=clock.now())
+            )
         found = await get_round(round_id)
         log.info("round closed", extra={"round_id": round_id})
     if found.shuffled_at is None or (found.closed_at is not None and found.shuffled_at < found.closed_at):

@@ -134,23 +134,24 @@ async def survey_page(request: Request) -> Response:
     """The form at the emailed link (GET), and its answers (POST)."""
     t = strings_for(request.headers.get("accept-language"))
     token = request.path_params["token"]
-    try:
-        survey = await answers.open_survey(token)
-    except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
-        return _refusal(t, error)
     if request.method != "POST":
-        return _form_page(t, survey)
+        try:
+            return _form_page(t, await answers.open_survey(token))
+        except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
+            return _refusal(t, error)
     try:
         form = await _read_form(request)
     except _TooLarge:
         return _message(t, 413, t.too_large_title, t.too_large_body)
-    item_keys = [item.key for item in survey.items]
     try:
-        parsed = answers.parse_answers(_as_answers(form), item_keys, [dept_id for dept_id, _ in survey.helper_choices])
-        await answers.store(survey, parsed, item_keys)
+        await answers.submit(token, _as_answers(form))
     except AnswersRejected as rejected:
+        try:
+            survey = await answers.open_survey(token)
+        except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
+            return _refusal(t, error)
         return _form_page(t, survey, status=422, kept=form, problems=rejected.problems)
-    except (LinkAlreadyUsed, SurveyClosed) as error:
+    except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
         return _refusal(t, error)
     return RedirectResponse("/s/thanks", status_code=303, headers=NO_STORE)
 

@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -56,9 +57,22 @@ async def run_pulse(env: Mapping[str, str], *args: str, timeout: float = 120) ->
     return int(process.returncode or 0), out.decode(), err.decode()
 
 
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    pid: int
+
+
 @contextlib.asynccontextmanager
 async def serve(env: Mapping[str, str], *, workers: int = 1, log: Path | None = None) -> AsyncIterator[str]:
     """``uvicorn pulse.web.app:create_app`` on a free loopback port; yields its base URL."""
+    async with serve_process(env, workers=workers, log=log) as server:
+        yield server.base_url
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: Mapping[str, str], *, workers: int = 1, log: Path | None = None) -> AsyncIterator[Server]:
+    """Like ``serve``, yielding the process id too (benchmarks measure its CPU time)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -98,7 +112,7 @@ async def serve(env: Mapping[str, str], *, workers: int = 1, log: Path | None = 
                 await asyncio.sleep(0.05)
             else:
                 raise RuntimeError("uvicorn did not answer /healthz within 15 s")
-        yield base_url
+        yield Server(base_url, process.pid)
     finally:
         if process.returncode is None:
             process.terminate()
