@@ -152,10 +152,17 @@ def _header(cells: Sequence[str]) -> tuple[list[str], list[str]]:
     return names, problems
 
 
+def _delimiter(text: str) -> str:
+    """Spreadsheets in many European locales save "CSV" with semicolons: accept that when the header
+    has semicolons and no comma."""
+    header = text.split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
+
+
 def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]:
     """Validate an import file; raise ImportRejected listing every problem by row number."""
     text = _decode(data)
-    records = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     problems: list[str] = []
     rows: list[PersonRow] = []
     try:
@@ -245,7 +252,7 @@ def _chunks(items: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[A
 
 async def import_people(
     organization: Organization,
-    data: bytes,
+    data: bytes | str | IO[bytes] | IO[str],
     *,
     deactivate_missing: bool = False,
     progress: Progress | None = None,

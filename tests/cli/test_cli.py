@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import pty
 import sqlite3
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from click.testing import CliRunner
 
 from pulse.cli import cli
 from pulse.domain.items import ITEMS
-from tests.cli.conftest import Pulse, pulse_env, run_pulse
+from tests.cli.conftest import PULSE, Pulse, pulse_env, run_pulse
 from tests.conftest import POSTGRES_ADMIN_DSN, RUN_ID, postgres_url
 
 PEOPLE_CSV = (
@@ -208,3 +212,29 @@ def test_items_list_json_is_the_item_bank(pulse: Pulse) -> None:
     assert table.returncode == 0
     assert table.stdout.split()[:5] == ["key", "dimension", "reverse", "anchor", "text"]
     assert all(i.key in table.stdout for i in ITEMS)
+
+
+def test_a_terminal_sees_the_import_progress(acme: Path, tmp_path: Path) -> None:
+    env = pulse_env(tmp_path, f"sqlite://{tmp_path / 'pulse.sqlite3'}")
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [str(PULSE), "people", "import", "acme", str(acme)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        seen = b""
+        with contextlib.suppress(OSError):  # EIO once everything written to the terminal is read
+            while chunk := os.read(controller, 4096):
+                seen += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 0
+    assert "writing people: 3/3 (100%)" in seen.decode()
+    assert done.stdout == "acme: 3 created, 0 updated, 0 unchanged; 2 departments created\n"

@@ -86,6 +86,17 @@ async def test_emails_are_normalised_and_headers_and_departments_are_forgiving(d
     assert (again.created, again.unchanged) == (0, 1)
 
 
+async def test_windows_line_ends_and_semicolon_separated_files_are_read(db: object) -> None:
+    org = await _org()
+    semicolons = "email;name;department;role\r\nada@example.org;Lovelace, Ada;Engineering;leader\r\n"
+    summary = await import_people(org, semicolons.encode())
+    assert summary.created == 1
+    ada = await Person.get(organization=org, email="ada@example.org")
+    assert (ada.name, ada.role) == ("Lovelace, Ada", PersonRole.LEADER)
+    commas = 'email,name,department,role\r\nada@example.org,"Lovelace, Ada",Engineering,leader\r\n'
+    assert str(await import_people(org, commas.encode())) == "0 created, 0 updated, 1 unchanged"
+
+
 async def test_a_changed_file_moves_and_updates_people(db: object) -> None:
     org = await _org()
     await import_people(org, BASE.encode())
