@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from pulse import clock
 from pulse.errors import ImportRejected, InvalidInput, NotFound, PermissionDenied, PulseError
 from pulse.models import Department, Organization, Person, Report, ReportStatus, Round, RoundStatus, UserRole
-from pulse.services import api_keys, people, reports, rounds, schedules, users
+from pulse.services import api_keys, deactivation, people, reports, rounds, schedules, users
 from pulse.services.access import (
     Need,
     Principal,
@@ -150,7 +151,11 @@ async def login(request: Request) -> Response:
         request.state.session = session
         return render(request, "admin/login.html", next_url=next_url, email="", error=None)
     await limit_body(request)
-    form = await read_form(request)
+    async with read_form(request) as form:
+        return await _sign_in(request, session, form)
+
+
+async def _sign_in(request: Request, session: dict[str, Any], form: FormData) -> Response:
     request.state.session = session
     email = str(form.get("email", "")).strip()
     next_url = safe_next(str(form.get("next", "")) or None)
@@ -322,14 +327,19 @@ async def people_import(request: Request) -> Response:
 
 
 @page
-async def people_deactivate(request: Request) -> Response:
+async def people_status(request: Request) -> Response:
+    """Deactivate (no more invitations) or reactivate one person."""
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
+    active = request.url.path.endswith("/reactivate")
     email = _form_text(request, "email")
-    deactivate = getattr(people, "deactivate_person", None)
-    if deactivate is None:
-        raise PermissionDenied("deactivating a person is not available yet")
-    await deactivate(organization, email, actor=_principal(request).actor)
-    return redirect(request, f"/orgs/{organization.slug}/people", f"{email} was deactivated: no more invitations.")
+    person = await deactivation.set_person_active(organization, email, active, actor=_principal(request).actor)
+    if active:
+        message = f"{person.name} ({person.email}) is active again: invited from the next round."
+    else:
+        message = f"{person.name} ({person.email}) was deactivated: no more invitations."
+    back = f"/orgs/{organization.slug}/people"
+    query = _form_text(request, "q")
+    return redirect(request, f"{back}?q={quote(query)}" if query else back, message)
 
 
 # ---------------------------------------------------------------- departments
@@ -756,7 +766,8 @@ routes: list[BaseRoute] = [
     Route("/orgs/{slug}", overview, name="overview"),
     Route("/orgs/{slug}/people", people_page, name="people"),
     Route("/orgs/{slug}/people/import", people_import, methods=["POST"], name="people_import"),
-    Route("/orgs/{slug}/people/deactivate", people_deactivate, methods=["POST"], name="people_deactivate"),
+    Route("/orgs/{slug}/people/deactivate", people_status, methods=["POST"], name="people_deactivate"),
+    Route("/orgs/{slug}/people/reactivate", people_status, methods=["POST"], name="people_reactivate"),
     Route("/orgs/{slug}/departments", departments_page, name="departments"),
     Route("/orgs/{slug}/schedules", schedules_page, methods=["GET", "POST"], name="schedules"),
     Route(

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette._utils import AwaitableOrContextManager
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -75,9 +76,10 @@ async def limit_body(request: Request) -> None:
     request._body = b"".join(chunks)
 
 
-async def read_form(request: Request) -> FormData:
+def read_form(request: Request) -> AwaitableOrContextManager[FormData]:
+    """The form, parsed with the size limits; ``async with`` it so uploaded files are closed."""
     limit = settings_of(request).max_body_size
-    return await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=limit)
+    return request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=limit)
 
 
 # ---------------------------------------------------------------- sessions
@@ -187,12 +189,17 @@ def page(handler: Handler) -> Handler:
         request.state.user = user
         request.state.principal = principal_of(user)
         request.state.session = session
-        if request.method == "POST":
-            form = await read_form(request)
+        if request.method != "POST":
+            return await handler(request)
+        form = await read_form(request)
+        try:
             if not csrf_matches(session, form.get(CSRF_FIELD)):
                 raise PermissionDenied("the form has expired or did not come from this site: reload the page and retry")
             request.state.form = form
-        return await handler(request)
+            return await handler(request)
+        finally:
+            # Uploaded files are spooled to temporary files: close them whatever happened.
+            await form.close()
 
     return endpoint
 

@@ -170,13 +170,13 @@ async def survey_tokens(round_id: int, secret_key: str) -> list[str]:
     return [token_for(str(salt), secret_key) for salt in salts]
 
 
-async def answer(round_id: int, secret_key: str, count: int, value: int = 4) -> None:
-    """Answer the first ``count`` invitations of a round through the survey service."""
+async def answer(round_id: int, secret_key: str, count: int, value: int = 4, *, start: int = 0) -> None:
+    """Answer ``count`` invitations of a round (from the ``start``-th) through the survey service."""
     from pulse.models import Round
     from pulse.services.answers import submit
 
     found = await Round.get(id=round_id)
-    for token in (await survey_tokens(round_id, secret_key))[:count]:
+    for token in (await survey_tokens(round_id, secret_key))[start : start + count]:
         await submit(token, {key: str(value if i % 2 else 6 - value) for i, key in enumerate(found.item_keys)})
 
 
@@ -204,3 +204,33 @@ async def rounds(db: Settings, world: World) -> Rounds:
     await build_report(globex_closed.id, db)
     acme_open = await open_round(world.acme)
     return Rounds(acme_closed=acme_closed.id, acme_open=acme_open.id, globex_closed=globex_closed.id)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with test-sized costs: the production parameters are slow on purpose, and every web test
+    creates four accounts and signs in. The code path (hash, verify, rehash check) is the same."""
+    from argon2 import PasswordHasher
+
+    from pulse.services import users
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def quick_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports rendered as a one-page real PDF naming the organisation and round, instead of the full
+    chart-heavy layout (about 5 s each on this machine). For tests about who may fetch a report,
+    not about what it looks like; test_api and the browser test download the real layout."""
+    import asyncio
+
+    import pulse.pdf
+
+    async def render(model: Any, settings: Any = None) -> bytes:
+        from html import escape
+
+        title = f"{model['organization_name']} round {model['round']['number']}"
+        html = f"<html><body><h1>{escape(title)}</h1></body></html>"
+        return await asyncio.to_thread(pulse.pdf.html_to_pdf, html)
+
+    monkeypatch.setattr(pulse.pdf, "render_pdf", render)

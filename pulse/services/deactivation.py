@@ -1,0 +1,31 @@
+"""Deactivating one person from the web app: no more invitations, nothing deleted.
+
+(The people import deactivates in bulk with ``deactivate_missing``; erasure is ``people.erase_person``.)
+Rounds already open keep the person's invitation, so the link in their inbox still works and the
+round's participation counts do not change under HR's feet.
+"""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from pulse import clock
+from pulse.errors import NotFound
+from pulse.models import AuditEvent, Organization, Person
+from pulse.services.people import normalize_email
+
+
+async def set_person_active(organization: Organization, email: str, active: bool, *, actor: str = "web") -> Person:
+    """Deactivate (or reactivate) the person with ``email`` in ``organization``; idempotent."""
+    address = normalize_email(email)
+    person = await Person.get_or_none(organization_id=organization.id, email=address)
+    if person is None:
+        raise NotFound(f"no person with email {address!r} in organisation {organization.slug!r}")
+    if person.active != active:
+        async with in_transaction():
+            await Person.filter(id=person.id).update(active=active, updated_at=clock.now())
+            # Counts only, like the import's audit record: the audit log names nobody.
+            action = "people.reactivate" if active else "people.deactivate"
+            await AuditEvent.create(organization=organization, actor=actor, action=action, detail={"people": 1})
+        person.active = active
+    return person

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from tests.web.conftest import ClientFor, Rounds, World
+
+
+async def test_a_leader_reads_the_headline_numbers_and_downloads_every_format(
+    client_for: ClientFor, world: World, rounds: Rounds
+) -> None:
+    bob = await client_for(world.bob)
+    listing = await bob.get("/orgs/acme/reports")
+    assert listing.status_code == 200 and f'href="/reports/{rounds.acme_closed}"' in listing.text
+    page = await bob.get(f"/reports/{rounds.acme_closed}")
+    assert page.status_code == 200
+    assert "<dt>Answered</dt><dd>13</dd>" in page.text
+    assert "Fear" in page.text or "fear" in page.text
+    # Logistics has 2 people: hidden, with no figure.
+    assert "Logistics" in page.text and "hidden: too few answers" in page.text
+    for fmt, media, start in [
+        ("pdf", "application/pdf", b"%PDF"),
+        ("json", "application/json", b"{"),
+        ("csv", "text/csv", b"department,"),
+    ]:
+        download = await bob.get(f"/reports/{rounds.acme_closed}/download/{fmt}")
+        assert download.status_code == 200
+        assert download.headers["content-type"].startswith(media)
+        assert "attachment" in download.headers["content-disposition"]
+        assert download.content.startswith(start)
+    assert (await bob.get(f"/reports/{rounds.acme_closed}/download/docx")).status_code == 404
+
+
+async def test_a_report_not_built_yet_says_so(client_for: ClientFor, world: World, rounds: Rounds) -> None:
+    alice = await client_for(world.alice)
+    assert (await alice.get(f"/reports/{rounds.acme_open}")).status_code == 404
+    assert (await alice.get(f"/reports/{rounds.acme_open}/download/pdf")).status_code == 404
+
+
+async def test_the_overview_links_the_latest_report(client_for: ClientFor, world: World, rounds: Rounds) -> None:
+    alice = await client_for(world.alice)
+    page = await alice.get("/orgs/acme")
+    assert f'href="/reports/{rounds.acme_closed}"' in page.text and "87% answered" in page.text

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import re
+
+from pulse.models import Round, RoundStatus
+from pulse.settings import Settings
+from tests.web.conftest import ClientFor, StatefulApp, World, answer, form_post
+
+
+async def test_hr_opens_a_round_watches_participation_reminds_and_closes_it(
+    app: StatefulApp, client_for: ClientFor, world: World, db: Settings
+) -> None:
+    alice = await client_for(world.alice)
+    opened = await form_post(alice, "/orgs/acme/rounds", "/orgs/acme/rounds", {"closes_in_days": "5"})
+    assert opened.status_code == 303
+    round_id = int(opened.headers["location"].rsplit("/", 1)[1])
+    queue = app.state["queue"]
+    await queue.drain()
+    assert not queue.failures
+    page = await alice.get(f"/rounds/{round_id}")
+    assert "invitations are being sent" in page.text
+    assert re.search(r"<dt>Invited</dt><dd>15</dd>", page.text) and re.search(r"<dt>Answered</dt><dd>0</dd>", page.text)
+
+    await answer(round_id, db.secret_key, 6)  # Sales: 6 of 6
+    page = await alice.get(f"/rounds/{round_id}")
+    assert re.search(r"<dt>Answered</dt><dd>6</dd>", page.text)
+    assert "<td>Sales</td>" in page.text  # 6 >= k answers and 6 >= k invited: shown
+    assert "<td>Stores</td>" not in page.text and "2 departments not shown separately" in page.text
+    assert "@acme.test" not in page.text  # never who
+
+    reminded = await form_post(alice, f"/rounds/{round_id}", f"/rounds/{round_id}/remind", {})
+    assert reminded.status_code == 303
+    await queue.drain()
+    closed = await form_post(alice, f"/rounds/{round_id}", f"/rounds/{round_id}/close", {})
+    assert closed.status_code == 303
+    assert (await Round.get(id=round_id)).status == RoundStatus.CLOSED
+    await queue.drain()
+    assert not queue.failures
+    listing = await alice.get("/orgs/acme/rounds")
+    assert f'href="/reports/{round_id}"' in listing.text
+
+
+async def test_opening_a_round_with_bad_values_explains_and_opens_nothing(client_for: ClientFor, world: World) -> None:
+    alice = await client_for(world.alice)
+    response = await form_post(alice, "/orgs/acme/rounds", "/orgs/acme/rounds", {"closes_in_days": "400"})
+    assert response.status_code == 422 and "a round stays open 1 to 90 days" in response.text
+    words = await form_post(alice, "/orgs/acme/rounds", "/orgs/acme/rounds", {"closes_in_days": "soon"})
+    assert words.status_code == 422 and "is not a whole number" in words.text
+    assert await Round.all().count() == 0
+
+
+async def test_the_overview_shows_the_current_round_and_next_scheduled_date(
+    client_for: ClientFor, world: World
+) -> None:
+    from pulse.services.rounds import open_round
+    from pulse.services.schedules import add_schedule
+
+    await add_schedule("acme", "FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9")
+    current = await open_round(world.acme)
+    alice = await client_for(world.alice)
+    page = await alice.get("/orgs/acme")
+    assert f'href="/rounds/{current.id}"' in page.text and "Round 1" in page.text
+    assert "Mon " in page.text and "09:00" in page.text
+    assert "No report yet" in page.text
