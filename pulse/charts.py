@@ -295,10 +295,21 @@ class NetworkLink:
     weight: float
 
 
+#: More lines than this make a hairball: only the strongest are drawn (the caption says so).
+MAX_NETWORK_LINKS = 120
+
+
+def strongest_links(links: Sequence[NetworkLink], limit: int = MAX_NETWORK_LINKS) -> list[NetworkLink]:
+    """The `limit` strongest links (ties broken by name, so the drawing is reproducible)."""
+    return sorted(links, key=lambda link: (-link.weight, link.a, link.b))[:limit]
+
+
 def network_diagram(
     departments: Sequence[str], links: Sequence[NetworkLink], isolated: Sequence[str], width: float = 640
 ) -> Markup:
-    """Departments on a circle; a line wherever help was reported, thicker for more help; isolated in orange."""
+    """Departments on a circle; a line wherever help was reported (the strongest `MAX_NETWORK_LINKS`),
+    thicker for more help; isolated departments in orange."""
+    links = strongest_links(links)
     count = len(departments)
     radius = 165.0 if count <= 24 else 190.0
     height = 2 * radius + (60 if count <= 24 else 80)

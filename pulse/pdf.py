@@ -35,6 +35,8 @@ REASON_LABELS: Mapping[str, str] = {
     "below_min_group_size": "too few answers",
     "complementary_suppression": "protects a smaller group",
 }
+#: Pairs that never help each other, listed in the PDF (the JSON keeps the model's longer list).
+MAX_LISTED_PAIRS = 40
 SHORT_LABELS: Mapping[str, str] = {
     "fear": "Fear of blame",
     "initiative": "Permission to act",
@@ -221,6 +223,7 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
         )
     rows.sort(key=lambda r: (-r["silo_level"], r["name"]))
     links = [charts.NetworkLink(a, b, w) for (a, b), w in pair_weight.items()]
+    drawn = len(charts.strongest_links(links))
     diagram = (
         charts.network_diagram(network["departments"], links, network["isolated"])
         if len(network["departments"]) >= 2
@@ -231,7 +234,9 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
         "rows": rows,
         "diagram": diagram,
         "isolated": network["isolated"],
-        "pairs": [f"{a} – {b}" for a, b in network["never_helping_pairs"]],
+        "pairs": [f"{a} – {b}" for a, b in network["never_helping_pairs"][:MAX_LISTED_PAIRS]],
+        "links": len(links),
+        "drawn": drawn,
         "pair_count": network["never_helping_pair_count"],
         "possible_pairs": len(network["departments"]) * others // 2 if others > 0 else 0,
         "network_size": len(network["departments"]),

@@ -210,6 +210,12 @@ async def _comments(sql: _Sql, round_id: int) -> dict[int, list[str]]:
     return result
 
 
+async def _directory_terms(sql: _Sql, organization_id: int) -> list[str]:
+    """People's names and emails (erased people are gone from the table, so never needed here)."""
+    rows = await sql.rows("SELECT name, email FROM person WHERE organization_id = ?", [organization_id])
+    return [str(term) for row in rows for term in (row["name"], row["email"]) if term]
+
+
 # ---------------------------------------------------------------- aggregates -> ReportInput
 
 
@@ -302,8 +308,8 @@ async def collect_input(round_: Round) -> ReportInput:
         )
         for r in previous
     ]
-    terms = await Person.filter(organization_id=organization.id).values_list("name", "email")
-    directory_terms = [term for pair in terms for term in pair if term]
+    # The directory is only needed to redact comments: skip loading it (it can be 100,000 people) otherwise.
+    directory_terms = await _directory_terms(sql, organization.id) if any(comments.values()) else []
     return ReportInput(
         organization_name=organization.name,
         organization_slug=organization.slug,
