@@ -45,6 +45,7 @@ ERASED = "[erased]"
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is the mail server's job;
 # this only catches columns mixed up or addresses mangled by a spreadsheet.
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A simple language tag: "en", "fr-CA", "pt-BR", "zh-Hant".
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
@@ -165,6 +166,7 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
     records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     problems: list[str] = []
     rows: list[PersonRow] = []
+    number = 1  # the row being read, for a CSV error before the loop below starts
     try:
         header = next(records, None)
         if header is None or not any(cell.strip() for cell in header):
@@ -182,6 +184,11 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
             if len(cells) != len(names):
                 problems.append(f"row {number}: expected {len(names)} fields, found {len(cells)}")
                 continue
+            controls = [name for name, cell in zip(names, cells, strict=True) if CONTROL_CHARACTERS.search(cell)]
+            if controls:
+                # PostgreSQL refuses NUL in text, and no name or address legitimately holds one.
+                problems.append(f"row {number}: control characters in {', '.join(controls)}")
+                continue
             values = dict(zip(names, cells, strict=True))
             email = normalize_email(values["email"])
             first = first_row_of.setdefault(email, number) if email else number
@@ -192,7 +199,7 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
                 rows.append(person)
     except csv.Error as error:
         # An unbalanced quote swallows the rest of the file: nothing after it can be checked.
-        problems.append(f"line {records.line_num}: malformed CSV ({error})")
+        problems.append(f"row {number + 1}: malformed CSV ({error}); check the quotes from this row on")
     if problems:
         raise ImportRejected(
             f"people import rejected: {len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing was changed",

@@ -231,7 +231,16 @@ BAD_FILES: list[tuple[str, bytes, list[str]]] = [
         b"email,name,department\neve@example.org,Eve,Sales,extra\n",
         ["row 2: expected 3 fields, found 4"],
     ),
-    ("unbalanced quote", b'email,name,department\neve@example.org,"Eve,Sales\n', ["malformed CSV"]),
+    (
+        "unbalanced quote",
+        b'email,name,department\nx@example.org,X,Ops\neve@example.org,"Eve,Sales\nzed@example.org,Zed,Ops\n',
+        ["row 3: malformed CSV"],
+    ),
+    (
+        "control character",
+        b"email,name,department\neve@example.org,Eve\x00,Sales\n",
+        ["row 2: control characters in name"],
+    ),
     (
         "several problems at once",
         b"email,name,department,role\n,Eve,Sales,\nok@example.org,Ok,Sales,\nzed@example.org,,,chief\n",
