@@ -8,6 +8,7 @@ control (participation, the stored report model); no page lists who answered.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -386,6 +387,30 @@ def build_rrule(frequency: str, weekday: str, hour: int, minute: int = 0) -> str
     raise InvalidInput(f"unknown frequency {frequency!r} (use weekly, biweekly or monthly)")
 
 
+_FRIENDLY_RULE = re.compile(
+    r"^FREQ=(?P<freq>WEEKLY|MONTHLY)(?:;INTERVAL=(?P<interval>\d+))?;BYDAY=(?P<nth>1?)(?P<day>MO|TU|WE|TH|FR|SA|SU)"
+    r";BYHOUR=(?P<hour>\d+);BYMINUTE=(?P<minute>\d+)(?:;BYSECOND=0)?$"
+)
+
+
+def describe_rule(rule: str) -> str | None:
+    """Words for the rules the form builds ("Every 2 weeks on Monday at 09:00"); None for other rules."""
+    match = _FRIENDLY_RULE.match(rule)
+    if match is None:
+        return None
+    day = dict(WEEKDAYS)[match["day"]]
+    at = f"{int(match['hour']):02d}:{int(match['minute']):02d}"
+    interval = int(match["interval"] or 1)
+    if match["freq"] == "MONTHLY":
+        if not match["nth"] or interval != 1:
+            return None
+        return f"First {day} of every month at {at}"
+    if match["nth"]:
+        return None
+    every = "Every week" if interval == 1 else f"Every {interval} weeks"
+    return f"{every} on {day} at {at}"
+
+
 def _schedule_choices(values: Mapping[str, str]) -> dict[str, Any]:
     def number(name: str, default: int) -> int:
         text = (values.get(name) or "").strip()
@@ -420,6 +445,7 @@ async def _schedules(
             {
                 "id": schedule.id,
                 "rrule": schedule.rrule,
+                "described": describe_rule(schedule.rrule),
                 "active": schedule.active,
                 "open_days": schedule.open_days,
                 "remind_after_days": schedule.remind_after_days,
@@ -455,6 +481,7 @@ async def _schedules(
         error=error,
         weekdays=WEEKDAYS,
         frequencies=FREQUENCIES,
+        describe=describe_rule,
     )
 
 
@@ -784,4 +811,4 @@ routes: list[BaseRoute] = [
     Route("/reports/{round_id:int}/download/{fmt}", report_download, name="report_download"),
 ]
 
-__all__ = ["build_rrule", "principal_of", "routes"]
+__all__ = ["build_rrule", "describe_rule", "principal_of", "routes"]

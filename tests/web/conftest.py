@@ -188,9 +188,9 @@ class Rounds:
 
 
 @pytest.fixture
-async def rounds(db: Settings, world: World) -> Rounds:
+async def rounds(db: Settings, world: World, quick_pdf: None) -> Rounds:
     """acme: a closed round with a built report (13 answers of 15) and an open one; globex: a closed
-    round with a built report."""
+    round with a built report. The report models are real; their PDFs are the quick one-page kind."""
     from pulse.services.reports import build_report
     from pulse.services.rounds import close_round, open_round
 

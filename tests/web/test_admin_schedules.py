@@ -4,7 +4,7 @@ import pytest
 
 from pulse.errors import InvalidInput
 from pulse.models import Schedule
-from pulse.web.admin import build_rrule
+from pulse.web.admin import build_rrule, describe_rule
 from tests.web.conftest import ClientFor, World, form_post
 
 
@@ -83,3 +83,17 @@ async def test_a_schedule_whose_rounds_would_overlap_is_refused_with_the_reason(
     )
     assert response.status_code == 422 and "rounds would overlap" in response.text
     assert not await Schedule.exists(organization_id=world.acme.id)
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=WEEKLY;BYDAY=TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0", "Every week on Tuesday at 10:00"),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9;BYMINUTE=30", "Every 2 weeks on Monday at 09:30"),
+        ("FREQ=MONTHLY;BYDAY=1FR;BYHOUR=14;BYMINUTE=0;BYSECOND=0", "First Friday of every month at 14:00"),
+        ("FREQ=DAILY;BYHOUR=9", None),
+        ("FREQ=MONTHLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0", None),
+    ],
+)
+def test_rules_the_form_builds_are_described_in_words(rule: str, words: str | None) -> None:
+    assert describe_rule(rule) == words

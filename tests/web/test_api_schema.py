@@ -81,7 +81,7 @@ async def _send(client: httpx.AsyncClient, case: Any, key: str) -> httpx.Respons
 
 @pytest.mark.slow
 async def test_generated_requests_get_no_server_error_and_responses_match_the_schema(
-    app: StatefulApp, keys: Keys, quick_pdf: None, rounds: Rounds
+    app: StatefulApp, keys: Keys, rounds: Rounds
 ) -> None:
     cases = _generate()
     # Generated ids almost never exist: also aim some of each id-taking operation at real objects.

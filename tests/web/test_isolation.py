@@ -75,7 +75,7 @@ class Targets:
 
 
 @pytest.fixture
-async def targets(quick_pdf: None, world: World, keys: Keys, rounds: Rounds) -> Targets:
+async def targets(world: World, keys: Keys, rounds: Rounds) -> Targets:
     schedule = await add_schedule("acme", "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
     key = await ApiKey.get(organization_id=world.acme.id)
     return Targets("acme", rounds.acme_closed, rounds.acme_open, schedule.id, key.id)
