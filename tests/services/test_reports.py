@@ -390,3 +390,13 @@ def test_csv_rows_of_the_stored_model_are_the_domain_csv_rows() -> None:
 
     report = build_domain_report(simulated_report_input(rounds=1))
     assert reports.csv_rows(report.to_json()) == report.to_csv_rows()
+
+
+async def test_a_round_nobody_answered_gets_a_report_that_shows_nothing(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    round_, _ = await seed_round(organization, departments, 1, seed=11, specs=[DepartmentSpec("Sales", 12, 0.0)])
+    model = _model(await reports.build_report(round_.id, db))
+    assert model["participation"]["responded"] == 0
+    assert all(score["suppressed"] for score in model["organization"].values())
+    assert [d["suppressed"] for d in model["departments"]] == [True]
+    assert model["comments"] == [] and model["enps"] is None
