@@ -32,9 +32,16 @@ FAILURE_WINDOW = timedelta(minutes=15)
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so that a miss costs as long as a wrong password and
-# response times do not tell which addresses have accounts.
-_DUMMY_HASH = _hasher.hash("pulse-dummy-password-for-timing")
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that a miss costs as long as a wrong password
+    and response times do not tell which addresses have accounts (made on first use, not at import)."""
+    parameters = f"{_hasher.time_cost}:{_hasher.memory_cost}:{_hasher.parallelism}"
+    if parameters not in _dummy_hashes:
+        _dummy_hashes[parameters] = _hasher.hash("pulse-dummy-password-for-timing")
+    return _dummy_hashes[parameters]
 
 
 class SignInThrottled(Throttled):
@@ -163,7 +170,7 @@ async def authenticate(email: str, password: str, *, client: str = "unknown") ->
     if wait is not None:
         raise SignInThrottled(wait)
     user = await User.get_or_none(email=normalize_email(email))
-    ok = await _verify(user.password_hash if user is not None else _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    ok = await _verify(user.password_hash if user is not None else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
     if user is None or not ok or not user.active:
         await _record_failure(keys)
         raise NotAuthenticated("wrong email or password")

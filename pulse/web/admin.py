@@ -7,9 +7,10 @@ control (participation, the stored report model); no page lists who answered.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -135,6 +136,32 @@ def _local(moment: Any, timezone: str) -> str:
     return f"{schedules.to_local(moment, schedules.zone(timezone)):%a %d %b %Y, %H:%M}"
 
 
+def admin_page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """``auth.page`` plus refusals shown inside the app (header, navigation, a way back), not on a
+    bare error page."""
+
+    @functools.wraps(handler)
+    async def with_error_page(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (PermissionDenied, NotFound) as refused:
+            principal = _principal(request)
+            home = "/"
+            if principal.role is UserRole.LEADER:
+                organizations = await visible_organizations(principal)
+                home = f"/orgs/{organizations[0].slug}/reports" if organizations else "/"
+            return render(
+                request,
+                "admin/refused.html",
+                status_code=refused.status_code,
+                message=str(refused),
+                forbidden=isinstance(refused, PermissionDenied),
+                home=home,
+            )
+
+    return page(with_error_page)
+
+
 # ---------------------------------------------------------------- sign-in
 
 
@@ -191,14 +218,14 @@ async def _sign_in(request: Request, session: dict[str, Any], form: FormData) ->
     return signed_in
 
 
-@page
+@admin_page
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     clear_session(request, response)
     return response
 
 
-@page
+@admin_page
 async def home(request: Request) -> Response:
     """Admins pick an organisation; HR goes to theirs; leaders to their reports."""
     principal = _principal(request)
@@ -222,7 +249,7 @@ async def _round_participation(round_id: int) -> dict[str, Any]:
     return dict(await round_participation(round_id))
 
 
-@page
+@admin_page
 async def overview(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
     active = [s for s in await schedules.list_schedules(organization.slug) if s.active]
@@ -253,7 +280,7 @@ async def overview(request: Request) -> Response:
 # ---------------------------------------------------------------- people
 
 
-@page
+@admin_page
 async def people_page(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
     return await _people(request, organization)
@@ -302,7 +329,7 @@ async def _people(
     )
 
 
-@page
+@admin_page
 async def people_import(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
     upload = request.state.form.get("file")
@@ -327,7 +354,7 @@ async def people_import(request: Request) -> Response:
     return redirect(request, f"/orgs/{organization.slug}/people", f"Imported {upload.filename}: {summary}.")
 
 
-@page
+@admin_page
 async def people_status(request: Request) -> Response:
     """Deactivate (no more invitations) or reactivate one person."""
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
@@ -346,7 +373,7 @@ async def people_status(request: Request) -> Response:
 # ---------------------------------------------------------------- departments
 
 
-@page
+@admin_page
 async def departments_page(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
     # Directory sizes (who is on the list), not answers: HR maintains this list and may see it.
@@ -485,7 +512,7 @@ async def _schedules(
     )
 
 
-@page
+@admin_page
 async def schedules_page(request: Request) -> Response:
     """GET: the list and the form, with the preview of the dates the form's choices give.
     POST: create the schedule."""
@@ -516,7 +543,7 @@ async def schedules_page(request: Request) -> Response:
     )
 
 
-@page
+@admin_page
 async def schedule_action(request: Request) -> Response:
     principal = _principal(request)
     organization = await organization_for(principal, request.path_params["slug"], Need.MANAGE)
@@ -539,7 +566,7 @@ async def schedule_action(request: Request) -> Response:
 # ---------------------------------------------------------------- rounds
 
 
-@page
+@admin_page
 async def rounds_page(request: Request) -> Response:
     """GET: every round. POST: open a round now (invitations go out in the background)."""
     principal = _principal(request)
@@ -585,7 +612,7 @@ async def _rounds(
     )
 
 
-@page
+@admin_page
 async def round_page(request: Request) -> Response:
     found = await round_for(_principal(request), request.path_params["round_id"], Need.MANAGE)
     organization = found.organization
@@ -608,7 +635,7 @@ async def round_page(request: Request) -> Response:
     )
 
 
-@page
+@admin_page
 async def round_remind(request: Request) -> Response:
     found = await round_for(_principal(request), request.path_params["round_id"], Need.MANAGE)
     if found.status != RoundStatus.OPEN:
@@ -620,7 +647,7 @@ async def round_remind(request: Request) -> Response:
     return redirect(request, f"/rounds/{found.id}", message)
 
 
-@page
+@admin_page
 async def round_close(request: Request) -> Response:
     found = await round_for(_principal(request), request.path_params["round_id"], Need.MANAGE)
     await rounds.close_round(found.id)
@@ -680,7 +707,7 @@ def _participation_rate(model: Mapping[str, Any] | None) -> Any:
     return participation.get("rate") if isinstance(participation, dict) else None
 
 
-@page
+@admin_page
 async def reports_page(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.REPORTS)
     stored = (
@@ -699,7 +726,7 @@ async def reports_page(request: Request) -> Response:
     return render(request, "admin/reports.html", org=organization, section="reports", reports=rows)
 
 
-@page
+@admin_page
 async def report_page(request: Request) -> Response:
     principal = _principal(request)
     report = await report_for(principal, request.path_params["round_id"])
@@ -718,7 +745,7 @@ async def report_page(request: Request) -> Response:
     )
 
 
-@page
+@admin_page
 async def report_download(request: Request) -> Response:
     fmt = request.path_params["fmt"]
     report = await report_for(_principal(request), request.path_params["round_id"])
@@ -735,7 +762,7 @@ async def report_download(request: Request) -> Response:
 # ---------------------------------------------------------------- API keys
 
 
-@page
+@admin_page
 async def keys_page(request: Request) -> Response:
     principal = _principal(request)
     organization = await organization_for(principal, request.path_params["slug"], Need.MANAGE)
@@ -774,7 +801,7 @@ async def keys_page(request: Request) -> Response:
     )
 
 
-@page
+@admin_page
 async def key_revoke(request: Request) -> Response:
     principal = _principal(request)
     organization = await organization_for(principal, request.path_params["slug"], Need.MANAGE)

@@ -4,7 +4,7 @@ import json
 
 from pulse.models import AuditEvent, Person, Round, Schedule
 from pulse.settings import Settings
-from tests.web.conftest import ApiFor, Keys, Rounds, StatefulApp, World, people_csv
+from tests.web.conftest import ApiFor, ClientFor, Keys, Rounds, StatefulApp, World, people_csv
 
 
 async def test_without_a_valid_key_every_call_is_refused_with_a_json_401(api_for: ApiFor, keys: Keys) -> None:
@@ -190,3 +190,10 @@ async def test_the_openapi_schema_describes_exactly_the_api_routes(api_for: ApiF
             routed |= {(path, m) for m in (route.methods or set()) if m != "HEAD"}
     assert documented == routed
     assert await Round.all().count() == 0
+
+
+async def test_a_signed_in_session_does_not_open_the_api(client_for: ClientFor, world: World) -> None:
+    # The API takes bearer keys only, so a browser's cookies can never be used against it cross-site.
+    alice = await client_for(world.alice)
+    response = await alice.get("/api/v1/people")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
