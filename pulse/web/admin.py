@@ -8,7 +8,6 @@ control (participation, the stored report model); no page lists who answered.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -21,8 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from pulse import clock
 from pulse.errors import ImportRejected, InvalidInput, NotFound, PermissionDenied, PulseError
-from pulse.models import Department, Organization, Person, Report, ReportStatus, Round, RoundStatus, UserRole
-from pulse.services import api_keys, deactivation, people, reports, rounds, schedules, users
+from pulse.models import Organization, Person, Report, ReportStatus, Round, RoundStatus, UserRole
+from pulse.services import api_keys, deactivation, directory, people, reports, rounds, schedules, users
 from pulse.services.access import (
     Need,
     Principal,
@@ -295,33 +294,23 @@ async def _people(
     problems: list[str] | None = None,
     problem_title: str | None = None,
 ) -> Response:
-    query = request.query_params.get("q", "").strip()
+    query = request.query_params.get("q", "").strip()[: directory.MAX_QUERY_LENGTH]
     try:
         page_number = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page_number = 1
-    records = await people.list_people(organization)
-    if query:
-        needle = query.casefold()
-        records = [
-            r
-            for r in records
-            if needle in r.email.casefold() or needle in r.name.casefold() or needle in r.department.casefold()
-        ]
-    pages = max(1, math.ceil(len(records) / PEOPLE_PER_PAGE))
-    page_number = min(page_number, pages)
-    shown = records[(page_number - 1) * PEOPLE_PER_PAGE : page_number * PEOPLE_PER_PAGE]
+    found = await directory.people_page(organization, query=query, page=page_number, per_page=PEOPLE_PER_PAGE)
     return render(
         request,
         "admin/people.html",
         status_code=status_code,
         org=organization,
         section="people",
-        people=shown,
-        total=len(records),
+        people=found.people,
+        total=found.total,
         query=query,
-        page=page_number,
-        pages=pages,
+        page=found.page,
+        pages=found.pages,
         summary=summary,
         problems=problems or [],
         problem_title=problem_title,
@@ -377,11 +366,7 @@ async def people_status(request: Request) -> Response:
 async def departments_page(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.MANAGE)
     # Directory sizes (who is on the list), not answers: HR maintains this list and may see it.
-    rows = []
-    for department in await Department.filter(organization_id=organization.id).order_by("name"):
-        active = await Person.filter(department_id=department.id, active=True).count()
-        inactive = await Person.filter(department_id=department.id, active=False).count()
-        rows.append({"name": department.name, "active": active, "inactive": inactive})
+    rows = await directory.department_sizes(organization)
     return render(
         request,
         "admin/departments.html",

@@ -11,7 +11,6 @@ Each endpoint is declared once, as an ``Endpoint``: its route and its part of th
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,13 +21,13 @@ from starlette.routing import BaseRoute, Route
 
 from pulse.errors import ImportRejected, InvalidInput
 from pulse.models import Organization, Round, RoundStatus
-from pulse.services import people, reports, rounds, schedules
+from pulse.services import directory, people, reports, rounds, schedules
 from pulse.services.access import Need, Principal, organization_by_id, round_for, schedule_for
 from pulse.web import jobs
 from pulse.web.auth import api, settings_of
 
 PREFIX = "/api/v1"
-MAX_PER_PAGE = 500
+MAX_PER_PAGE = directory.MAX_PER_PAGE
 DEFAULT_PER_PAGE = 100
 
 
@@ -187,18 +186,15 @@ async def list_people(request: Request) -> Response:
     organization = await _organization(request)
     page = _query_int(request, "page", 1, 1, 1_000_000)
     per_page = _query_int(request, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    query = request.query_params.get("q", "").strip().casefold()
-    records = await people.list_people(organization)
-    if query:
-        records = [r for r in records if query in f"{r.email}\n{r.name}\n{r.department}".casefold()]
-    start = (page - 1) * per_page
+    query = request.query_params.get("q", "")
+    found = await directory.people_page(organization, query=query, page=page, per_page=per_page)
     return JSONResponse(
         {
-            "total": len(records),
-            "page": page,
-            "per_page": per_page,
-            "pages": max(1, math.ceil(len(records) / per_page)),
-            "people": [asdict(r) for r in records[start : start + per_page]],
+            "total": found.total,
+            "page": found.page,
+            "per_page": found.per_page,
+            "pages": found.pages,
+            "people": [asdict(r) for r in found.people],
         }
     )
 
