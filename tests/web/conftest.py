@@ -234,3 +234,27 @@ def quick_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
         return await asyncio.to_thread(pulse.pdf.html_to_pdf, html)
 
     monkeypatch.setattr(pulse.pdf, "render_pdf", render)
+
+
+@pytest.fixture
+async def alice(client_for: ClientFor, world: World) -> httpx.AsyncClient:
+    """Signed in as Alice, HR of acme."""
+    return await client_for(world.alice)
+
+
+@pytest.fixture
+async def bob(client_for: ClientFor, world: World) -> httpx.AsyncClient:
+    """Signed in as Bob, leader of acme (reports only)."""
+    return await client_for(world.bob)
+
+
+@pytest.fixture
+async def charlie(client_for: ClientFor, world: World) -> httpx.AsyncClient:
+    """Signed in as Charlie, HR of globex: the outsider to acme."""
+    return await client_for(world.charlie)
+
+
+@pytest.fixture
+async def admin(client_for: ClientFor, world: World) -> httpx.AsyncClient:
+    """Signed in as an admin (every organisation)."""
+    return await client_for(world.admin)

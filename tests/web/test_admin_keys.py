@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from pulse.models import ApiKey
 from tests.web.conftest import ApiFor, ClientFor, World, form_post
 
@@ -22,8 +24,7 @@ async def test_hr_creates_a_key_shown_once_and_revokes_it(client_for: ClientFor,
     assert (await api_for(key).get("/api/v1/organization")).status_code == 401
 
 
-async def test_a_key_without_a_name_is_refused(client_for: ClientFor, world: World) -> None:
-    alice = await client_for(world.alice)
+async def test_a_key_without_a_name_is_refused(alice: httpx.AsyncClient) -> None:
     response = await form_post(alice, "/orgs/acme/keys", "/orgs/acme/keys", {"name": "  "})
     assert response.status_code == 422 and "needs a name" in response.text
     assert await ApiKey.all().count() == 0

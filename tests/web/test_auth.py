@@ -122,15 +122,13 @@ async def test_cookies_are_secure_when_served_over_https(db: Settings, world: Wo
         assert "script-src 'self'" in response.headers["content-security-policy"]
 
 
-async def test_an_admin_sees_every_organisation(client_for: ClientFor, world: World) -> None:
-    admin = await client_for(world.admin)
+async def test_an_admin_sees_every_organisation(admin: httpx.AsyncClient) -> None:
     home = await admin.get("/")
     assert home.status_code == 200 and "Acme Retail" in home.text and "Globex" in home.text
     assert (await admin.get("/orgs/globex/people")).status_code == 200
 
 
-async def test_a_leader_is_sent_to_reports_and_refused_everything_else(client_for: ClientFor, world: World) -> None:
-    bob = await client_for(world.bob)
+async def test_a_leader_is_sent_to_reports_and_refused_everything_else(bob: httpx.AsyncClient) -> None:
     home = await bob.get("/")
     assert home.headers["location"] == "/orgs/acme/reports"
     assert (await bob.get("/orgs/acme/reports")).status_code == 200
