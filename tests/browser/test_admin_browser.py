@@ -64,8 +64,9 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-#: Chromium logs every 4xx page as a console error; these are the ones the tests cause on purpose.
-EXPECTED_STATUS = re.compile(r"status of (403|422) ")
+#: Chromium logs every 4xx page as a console error; these are the refusals the tests cause on purpose
+#: (pages only: a missing stylesheet or script is still a problem).
+EXPECTED_STATUS = re.compile(r"status of (403|404|422) ")
 
 
 async def _page(browser: Browser, problems: list[str]) -> Page:
@@ -73,8 +74,10 @@ async def _page(browser: Browser, problems: list[str]) -> Page:
 
     def console(message: ConsoleMessage) -> None:
         # The shared error page (templates/error.html) names no icon, so Chromium asks for /favicon.ico.
-        favicon = str(message.location.get("url", "")).endswith("/favicon.ico")
-        if message.type == "error" and not EXPECTED_STATUS.search(message.text) and not favicon:
+        url = str(message.location.get("url", ""))
+        favicon = url.endswith("/favicon.ico")
+        refused_page = EXPECTED_STATUS.search(message.text) is not None and "/static/" not in url
+        if message.type == "error" and not refused_page and not favicon:
             problems.append(f"{message.text} ({message.location.get('url')})")
 
     page.on("console", console)
@@ -238,4 +241,23 @@ async def test_a_leader_reads_reports_and_nothing_else(site: Site, browser: Brow
         response = await page.goto(f"{site.base_url}{path}")
         assert response is not None and response.status == 403, path
     await _shoot(page, tmp_path, "leader-forbidden")
+    assert problems == []
+
+
+async def test_an_admin_picks_an_organisation_from_the_list(site: Site, browser: Browser, tmp_path: Path) -> None:
+    async with pulse_db.database(site.settings):
+        await create_organization("globex", "Globex Stores")
+        await create_user("root@pulse.test", PASSWORD, role=UserRole.ADMIN, name="Root")
+    problems: list[str] = []
+    page = await _page(browser, problems)
+    await _sign_in(page, site, "root@pulse.test")
+    await expect(page.get_by_role("heading", name="Organisations")).to_be_visible()
+    await _shoot(page, tmp_path, "admin-home")
+    await page.get_by_role("link", name="Globex Stores").click()
+    await page.wait_for_url("**/orgs/globex")
+    await expect(page.get_by_role("heading", name="Globex Stores")).to_be_visible()
+    response = await page.goto(f"{site.base_url}/rounds/999999")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("link", name="Back to the start page")).to_be_visible()
+    await _shoot(page, tmp_path, "not-found")
     assert problems == []
