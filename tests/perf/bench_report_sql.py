@@ -1,7 +1,7 @@
 """Benchmark: the report model of a round of 1,000,000 answers (100,000 responses x 10 items) over 200
 departments on PostgreSQL, beside the bare SQL aggregation on the same data.
 
-Run: .venv/bin/pytest tests/perf/bench_report_sql.py -p no:xdist -s -o norecursedirs=
+Run: .venv/bin/pytest tests/perf/bench_report_sql.py -p no:xdist -s -o 'norecursedirs=.*'
 
 The data is generated inside PostgreSQL (INSERT ... SELECT generate_series) in a database created for
 the run and dropped afterwards: 125,000 people and invitations, 100,000 responses with 1,000,000
