@@ -31,10 +31,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tortoise.expressions import Q
+from tortoise.functions import Max
 
 from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotFound
-from pulse.models import Invitation, ReportStatus, Round, RoundStatus, Schedule
+from pulse.models import Invitation, Person, ReportStatus, Round, RoundStatus, Schedule
 from pulse.services import rounds
 from pulse.services.invitations import MAX_SEND_ATTEMPTS
 from pulse.services.schedules import Cadence, to_local
@@ -218,10 +219,24 @@ async def _close_due_rounds(queue: Queue, now: datetime, result: TickResult) -> 
 
 
 async def _recover_invitations(queue: Queue, now: datetime, result: TickResult) -> None:
-    open_ids = await _ids(Round.filter(status=RoundStatus.OPEN, closes_at__gt=now).values_list("id", flat=True))
-    for round_id in open_ids:
+    open_rounds = await Round.filter(status=RoundStatus.OPEN, closes_at__gt=now).values_list(
+        "id", "organization_id", "opened_at"
+    )
+    # Late joiners are people added or reactivated (so updated) after the round opened: one query for
+    # the latest change per organisation spares looking at everyone in every open round every minute.
+    changed: dict[int, datetime] = {
+        int(row["organization_id"]): row["last"]
+        for row in await Person.filter(active=True, organization_id__in=list({r[1] for r in open_rounds}))
+        .annotate(last=Max("updated_at"))
+        .group_by("organization_id")
+        .values("organization_id", "last")
+    }
+    for round_id, organization_id, opened_at in open_rounds:
+        last = changed.get(int(organization_id))
+        if last is None or last < opened_at:
+            continue
         try:
-            result.late_joiners += await rounds.invite_late_joiners(round_id)
+            result.late_joiners += await rounds.invite_late_joiners(int(round_id))
         except (Conflict, InvalidInput, NotFound):
             continue  # another worker is inviting them, or the round closed meanwhile
     unsent = await _ids(
