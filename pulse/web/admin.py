@@ -255,11 +255,12 @@ async def overview(request: Request) -> Response:
     next_run = min((s.next_run_at for s in active if s.next_run_at is not None), default=None)
     current = await Round.filter(organization_id=organization.id, status=RoundStatus.OPEN).order_by("-number").first()
     participation = await _round_participation(current.id) if current is not None else None
+    # values(): the stored PDF (megabytes) is not needed here, only the model's headline.
     latest = (
         await Report.filter(round__organization_id=organization.id, status=ReportStatus.READY)
         .order_by("-round__number")
-        .select_related("round")
         .first()
+        .values("round_id", "model", number="round__number")
     )
     return render(
         request,
@@ -271,7 +272,7 @@ async def overview(request: Request) -> Response:
         current_closes=_local(current.closes_at, organization.timezone) if current else None,
         participation=participation,
         latest=latest,
-        headline=_headline(latest.model) if latest is not None and latest.model else None,
+        headline=_headline(latest["model"]) if latest is not None and latest["model"] else None,
         people_count=await Person.filter(organization_id=organization.id, active=True).count(),
     )
 
@@ -695,16 +696,19 @@ def _participation_rate(model: Mapping[str, Any] | None) -> Any:
 @admin_page
 async def reports_page(request: Request) -> Response:
     organization = await organization_for(_principal(request), request.path_params["slug"], Need.REPORTS)
+    # values(): every report's headline without loading the stored PDFs.
     stored = (
-        await Report.filter(round__organization_id=organization.id).select_related("round").order_by("-round__number")
+        await Report.filter(round__organization_id=organization.id)
+        .order_by("-round__number")
+        .values("round_id", "status", "built_at", "model", number="round__number")
     )
     rows = [
         {
-            "round_id": r.round_id,
-            "number": r.round.number,
-            "status": r.status,
-            "built": _local(r.built_at, organization.timezone) if r.built_at else None,
-            "rate": _participation_rate(r.model),
+            "round_id": r["round_id"],
+            "number": r["number"],
+            "status": r["status"],
+            "built": _local(r["built_at"], organization.timezone) if r["built_at"] else None,
+            "rate": _participation_rate(r["model"]),
         }
         for r in stored
     ]
