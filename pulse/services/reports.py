@@ -90,6 +90,12 @@ class _Sql:
         result: list[dict[str, Any]] = await self.connection.execute_query_dict(self._placeholders(sql), list(params))
         return result
 
+    async def tuples(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        """Rows as the driver returns them (indexable records): no dict per row, for long results."""
+        _, rows = await self.connection.execute_query(self._placeholders(sql), list(params))
+        records: Sequence[Sequence[Any]] = rows  # asyncpg Records and sqlite3 Rows are sequences
+        return records
+
 
 def _moments(n: Any, total: Any, total_sq: Any) -> Moments:
     return Moments(int(n or 0), float(total or 0.0), float(total_sq or 0.0))
@@ -200,20 +206,20 @@ async def _help_marks(sql: _Sql, round_id: int) -> dict[int, dict[int, int]]:
 
 
 async def _comments(sql: _Sql, round_id: int) -> dict[int, list[str]]:
-    rows = await sql.rows(
+    rows = await sql.tuples(
         "SELECT department_id, comment FROM response WHERE round_id = ? AND comment IS NOT NULL AND comment <> ''",
         [round_id],
     )
     result: dict[int, list[str]] = {}
-    for row in rows:
-        result.setdefault(int(row["department_id"]), []).append(str(row["comment"]))
+    for department_id, comment in rows:
+        result.setdefault(int(department_id), []).append(str(comment))
     return result
 
 
 async def _directory_terms(sql: _Sql, organization_id: int) -> list[str]:
     """People's names and emails (erased people are gone from the table, so never needed here)."""
-    rows = await sql.rows("SELECT name, email FROM person WHERE organization_id = ?", [organization_id])
-    return [str(term) for row in rows for term in (row["name"], row["email"]) if term]
+    rows = await sql.tuples("SELECT name, email FROM person WHERE organization_id = ?", [organization_id])
+    return [str(term) for row in rows for term in (row[0], row[1]) if term]
 
 
 # ---------------------------------------------------------------- aggregates -> ReportInput

@@ -164,13 +164,18 @@ async def test_report_model_of_a_million_answers_against_the_bare_sql(
     _settings, round_id, dsn = big_round
     # Record the statements the service sends, to replay them bare.
     statements: list[tuple[str, list[Any]]] = []
-    original = reports._Sql.rows
+    original_rows, original_tuples = reports._Sql.rows, reports._Sql.tuples
 
-    async def recording(self: reports._Sql, sql: str, params: Any) -> list[dict[str, Any]]:
+    async def recording_rows(self: reports._Sql, sql: str, params: Any) -> list[dict[str, Any]]:
         statements.append((self._placeholders(sql), list(params)))
-        return await original(self, sql, params)
+        return await original_rows(self, sql, params)
 
-    monkeypatch.setattr(reports._Sql, "rows", recording)
+    async def recording_tuples(self: reports._Sql, sql: str, params: Any) -> Any:
+        statements.append((self._placeholders(sql), list(params)))
+        return await original_tuples(self, sql, params)
+
+    monkeypatch.setattr(reports._Sql, "rows", recording_rows)
+    monkeypatch.setattr(reports._Sql, "tuples", recording_tuples)
     await reports.report_model(round_id)  # warm-up: caches, plans, the statements
     monkeypatch.undo()
 
