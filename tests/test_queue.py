@@ -156,8 +156,8 @@ async def arq_queue(redis_url: str, queue_name: str) -> AsyncIterator[ArqQueue]:
     try:
         yield queue
     finally:
-        # Job and result keys carry this test's unique job ids; the queue key carries its unique name.
-        keys = [key async for key in queue.pool.scan_iter(match="arq:*:test-*")]
+        # Job and result keys carry the unique queue name and job ids.
+        keys = [key async for key in queue.pool.scan_iter(match=f"arq:*{queue_name}:test-*")]
         await queue.pool.delete(queue_name, f"{queue_name}{health_check_key_suffix}", *keys)
         await queue.close()
 
@@ -203,6 +203,24 @@ async def test_arq_refuses_a_duplicate_job_id_while_queued_and_while_its_result_
     await _run_worker(arq_queue, queue_name)
     assert await arq_queue.enqueue("test_record", 3, job_id=job_id) is False
     assert CALLS == [("record", 1, (1,))]
+
+
+@pytest.mark.redis
+async def test_deployments_sharing_a_redis_do_not_block_each_others_job_ids(
+    arq_queue: ArqQueue, redis_url: str, queue_name: str
+) -> None:
+    job_id = _job_id()
+    other = await ArqQueue.connect(redis_url, f"{queue_name}:other")
+    try:
+        assert await arq_queue.enqueue("test_record", "ours", job_id=job_id) is True
+        assert await other.enqueue("test_record", "theirs", job_id=job_id) is True
+        assert await other.enqueue("test_record", "theirs again", job_id=job_id) is False
+    finally:
+        keys = [key async for key in other.pool.scan_iter(match=f"arq:*{queue_name}:other:*")]
+        await other.pool.delete(f"{queue_name}:other", *keys)
+        await other.close()
+    assert await _run_worker(arq_queue, queue_name) == 1
+    assert CALLS == [("record", 1, ("ours",))]
 
 
 @pytest.mark.redis

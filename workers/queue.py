@@ -108,6 +108,16 @@ class InProcessQueue:
         await self.drain()
 
 
+def arq_job_id(queue_name: str, job_id: str) -> str:
+    """The id arq knows a Pulse job by (its Redis keys are ``arq:job:<id>``, ``arq:in-progress:<id>``…).
+
+    arq keys jobs and kept results by job id alone, across queues: without the queue name in it,
+    "invite:1" of one deployment (or of another test database) would block "invite:1" of another
+    sharing the Redis for as long as the result is kept.
+    """
+    return f"{queue_name}:{job_id}"
+
+
 class ArqQueue:
     """Enqueues to Redis for ``pulse worker`` processes."""
 
@@ -119,7 +129,8 @@ class ArqQueue:
         return cls(await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=queue_name))
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None, defer_by: float = 0) -> bool:
-        job = await self.pool.enqueue_job(name, *args, _job_id=job_id, _defer_by=defer_by or None)
+        scoped = None if job_id is None else arq_job_id(self.pool.default_queue_name, job_id)
+        job = await self.pool.enqueue_job(name, *args, _job_id=scoped, _defer_by=defer_by or None)
         return job is not None
 
     async def close(self) -> None:

@@ -28,7 +28,7 @@ from pulse.models import Department, Organization, Person, PersonRole
 from pulse.services.organizations import create_organization
 from pulse.settings import Settings
 from tests.conftest import SmtpCapture
-from workers.queue import ArqQueue
+from workers.queue import ArqQueue, arq_job_id
 from workers.settings import WorkerSettings
 
 #: arq (through redis-py 5) calls the deprecated Redis.close() when a worker shuts down.
@@ -249,7 +249,7 @@ async def expire_in_progress(settings: Settings, job_id: str) -> bool:
         raise RuntimeError("these settings have no PULSE_REDIS_URL")
     client = Redis.from_url(settings.redis_url)
     try:
-        return bool(await client.pexpire(f"arq:in-progress:{job_id}", 1))
+        return bool(await client.pexpire(f"arq:in-progress:{arq_job_id(settings.queue_name, job_id)}", 1))
     finally:
         await client.aclose()
 
