@@ -131,11 +131,14 @@ async def test_the_worker_carries_on_after_its_database_connections_are_dropped(
 
     counts = recipients(slow.messages)
     assert len(counts) == 31  # everyone invited
-    assert sum(counts.values()) - len(counts) <= 1  # at most the message in flight at the drop, twice
     lines = log_lines(tmp_path / "worker.log")
     assert any(line.get("job") == "tick" and line.get("outcome") == "ok" for line in lines)
     sends = [line for line in lines if line.get("job") == "send_invitations"]
     assert sends and sends[-1]["outcome"] == "ok"
+    # A try that failed on a dropped connection may have had one message accepted but not yet marked
+    # sent: the retry sends that one again. So: at most one extra message per retried try.
+    retried = [line for line in sends if line["outcome"] == "retry"]
+    assert sum(counts.values()) - len(counts) <= len(retried) <= 3
     # A job hit by a drop was retried (outcome "retry"), none failed for good.
     assert not [line for line in lines if line.get("outcome") == "failed"]
 
