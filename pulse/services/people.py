@@ -447,7 +447,7 @@ async def erase_person(organization: Organization, email: str, *, actor: str = "
 
     Invitations keep their row with no person (the foreign key sets it to NULL), so participation
     counts of past rounds do not change; answers never pointed to anyone. Other people's
-    ``manager_email`` and audit records that named the address lose it too.
+    ``manager_email`` and audit records (actor or detail) that named the address lose it too.
     """
     address = normalize_email(email)
     person = await Person.get_or_none(organization=organization, email=address)
@@ -456,11 +456,12 @@ async def erase_person(organization: Organization, email: str, *, actor: str = "
     async with in_transaction():
         await person.delete()
         await Person.filter(organization=organization, manager_email=address).update(manager_email=None)
-        for event in await AuditEvent.filter(organization=organization, detail__not_isnull=True):
-            scrubbed = _scrub(event.detail, address)
-            if scrubbed != event.detail:
-                event.detail = scrubbed
-                await event.save(update_fields=["detail"])
+        # Audit records are few next to people; scanning them in Python works the same on both databases.
+        for event in await AuditEvent.filter(organization=organization):
+            detail, actor_text = _scrub(event.detail, address), _scrub(event.actor, address)
+            if (detail, actor_text) != (event.detail, event.actor):
+                event.detail, event.actor = detail, actor_text
+                await event.save(update_fields=["detail", "actor"])
         # The record of the erasure itself names nobody.
         await AuditEvent.create(organization=organization, actor=actor, action="people.erase", detail=None)
 
