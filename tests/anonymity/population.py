@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -31,7 +33,7 @@ async def populate(
                 Person(
                     organization=organization,
                     department=department,
-                    email=f"{department_name.lower()}-{i}@{slug}.test",
+                    email=f"{department_name.lower().replace(' ', '-')}-{i}@{slug}.test",
                     name=f"{department_name} Person {i}",
                 )
                 for i in range(count)
@@ -72,7 +74,11 @@ class RecordingSession:
         self.mailer = mailer
 
     async def send(self, message: EmailMessage) -> None:
-        self.mailer.messages.append(message)
+        # Keep what a mail server would receive: the serialised message, parsed again.
+        parsed = email.message_from_bytes(bytes(message), policy=email.policy.default)
+        if not isinstance(parsed, EmailMessage):
+            raise TypeError("not an email")
+        self.mailer.messages.append(parsed)
 
 
 class RecordingMailer:

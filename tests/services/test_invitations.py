@@ -216,3 +216,17 @@ async def test_the_job_retries_a_transient_failure_with_backoff_and_sends_everyt
     assert len(smtp_server.messages) == 4
     assert len(tokens_by_recipient(smtp_server.messages)) == 4
     assert await Invitation.filter(sent_at__isnull=True).count() == 0
+
+
+async def test_names_and_organisations_outside_ascii_arrive_intact_over_smtp(db: Settings, smtp_server: Any) -> None:
+    org = await populate({"Cuisine": 2}, name="Café Zoë Ångström")
+    await Person.filter(email="cuisine-0@acme.test").update(name="Zoë Müller-Øst")
+    opened = await open_round(org)
+    mailer = SmtpMailer(parse_smtp_url(smtp_server.url))  # type: ignore[arg-type]
+    await send_invitations(opened.id, db, mailer)
+    message = next(m for m in smtp_server.messages if "cuisine-0" in str(m["To"]))
+    assert str(message["To"]) == "Zoë Müller-Øst <cuisine-0@acme.test>"
+    assert str(message["Subject"]).startswith("Café Zoë Ångström:")
+    assert "Hi Zoë Müller-Øst," in text_of(message)
+    assert "Café Zoë Ångström" in html_of(message)
+    assert str(message["Auto-Submitted"]) == "auto-generated" and message["Message-ID"]
