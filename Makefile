@@ -34,7 +34,7 @@ test-fast: install ## the suite without lint, for quick iterations
 	$(BIN)/pytest -n 2 --dist loadgroup -x $(PYTEST_ARGS)
 
 bench: install ## benchmarks (not part of make test)
-	$(BIN)/pytest tests/perf -p no:xdist -s -o norecursedirs= $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist -p no:randomly -s $(PYTEST_ARGS) $(wildcard tests/perf/bench_*.py)
 
 serve: install ## the web app (and, without Redis, the in-process worker)
 	$(BIN)/pulse serve
