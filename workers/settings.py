@@ -48,9 +48,11 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    if ctx.get("tortoise") is not None:
-        await close_db(ctx["tortoise"])
-    log.info("worker stopped")
+    # pop: `pulse worker` calls this again when arq could not (Redis gone); close only once.
+    context = ctx.pop("tortoise", None)
+    if context is not None:
+        await close_db(context)
+        log.info("worker stopped")
 
 
 def redis_settings() -> RedisSettings:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sys
+import time
 from dataclasses import replace
 from typing import Any, cast
 
@@ -14,6 +17,10 @@ from pulse.errors import ConfigurationError
 from pulse.settings import Settings, get_settings
 
 CHECK_TIMEOUT_SECONDS = 5.0
+#: Pause between losing Redis and trying again (the new worker then waits up to a minute for it).
+RECONNECT_SECONDS = 1.0
+
+log = logging.getLogger("pulse.worker")
 
 
 async def health(settings: Settings) -> str | None:
@@ -62,21 +69,46 @@ def worker(check: bool, burst: bool) -> None:
         click.echo("pulse worker: Redis and the database answer")
         return
     logs.setup(settings)
+    run_until_stopped(settings, burst=burst)
+
+
+def run_until_stopped(settings: Settings, *, burst: bool = False) -> None:
+    """Run arq's worker; when Redis goes away under it, start a new one as soon as Redis answers.
+
+    arq's worker stops with an error when its Redis connection breaks. Jobs and their state live in
+    the database and in Redis, not in the worker, so starting over is safe: a job that was running is
+    taken up again by arq once its lock expires, and the tick catches up on whatever is due.
+    """
+    import redis.exceptions
     from arq.worker import create_worker
 
-    from workers.settings import WorkerSettings, redis_settings
+    from workers.settings import WorkerSettings, redis_settings, shutdown
 
     # arq's Worker takes the current event loop when it is built; give it a fresh one.
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    arq_worker = create_worker(
-        cast(Any, WorkerSettings),
-        redis_settings=redis_settings(),
-        queue_name=settings.queue_name,
-        health_check_key=f"{settings.queue_name}:health-check",
-        burst=burst,
-        ctx={"settings": settings},
-    )
-    arq_worker.run()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    while True:
+        arq_worker = create_worker(
+            cast(Any, WorkerSettings),
+            redis_settings=redis_settings(),
+            queue_name=settings.queue_name,
+            health_check_key=f"{settings.queue_name}:health-check",
+            burst=burst,
+            ctx={"settings": settings},
+        )
+        try:
+            arq_worker.run()
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as error:
+            log.error(
+                "lost Redis: starting again when it answers",
+                extra={"reason": f"{type(error).__name__}: {error}", "retry_in": RECONNECT_SECONDS},
+            )
+        # arq could not finish its own shutdown without Redis: close what it left open.
+        loop.run_until_complete(shutdown(arq_worker.ctx))
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(arq_worker.pool.aclose())
+        time.sleep(RECONNECT_SECONDS)
 
 
 COMMANDS = [worker]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from pulse import clock
-from pulse.models import Invitation, Report, ReportStatus, Response, Round, RoundStatus
+from pulse.models import Invitation, Report, ReportStatus, Response, Round, RoundStatus, Schedule
 from pulse.services import schedules
 from pulse.settings import Settings
 from pulse.web.app import create_app
@@ -21,10 +22,14 @@ from tests.workers.harness import (
     ARQ_CLOSE_WARNING,
     RedisServer,
     enqueue,
+    logged,
     organisation,
     recipients,
     run_burst,
+    start_worker_process,
+    stop_process,
     survey_links,
+    wait_for,
 )
 
 pytestmark = [POSTGRES_ONLY, pytest.mark.redis, pytest.mark.filterwarnings(ARQ_CLOSE_WARNING)]
@@ -92,3 +97,38 @@ async def test_answers_work_without_redis_and_the_tick_catches_up_when_it_return
     reports = [m for m in after if "report" in str(m["Subject"])]
     assert set(recipients(invitations).values()) == {1} and len(invitations) == 7
     assert recipients(reports) == {"leader@acme.test": 1}
+
+
+async def test_a_running_worker_outlives_a_redis_restart_and_catches_up(
+    pg_worker_settings: Settings, private_redis: RedisServer, smtp_server: SmtpCapture, tmp_path: Path
+) -> None:
+    settings = pg_worker_settings
+    await organisation(4)
+    # A daily schedule whose occurrence of today (00:00 local, real clock) is due and still open.
+    yesterday = schedules.to_local(clock.now(), PARIS).date() - timedelta(days=1)
+    schedule = await schedules.add_schedule(
+        "acme", "FREQ=DAILY;BYHOUR=0;BYMINUTE=0", start=f"{yesterday}T00:00", open_days=1
+    )
+    log_file = tmp_path / "worker.log"
+    process = start_worker_process(settings, log_file)
+    try:
+        await wait_for(lambda: logged(log_file, "worker started"), timeout=30)
+        private_redis.stop()
+        await wait_for(lambda: logged(log_file, "lost Redis: starting again when it answers"), timeout=30)
+        # The occurrence becomes due while Redis is down.
+        due = schedules.Cadence.of(schedule, "Europe/Paris").latest_at_or_before(clock.now())
+        await Schedule.filter(id=schedule.id).update(next_run_at=due)
+        private_redis.start()
+        await wait_for(lambda: logged(log_file, "worker started", times=2), timeout=30)  # started again
+        assert await enqueue(settings, "tick", job_id="tick:redis-back")
+        await wait_for(lambda: _invited(4 + 1), timeout=30)
+        assert process.poll() is None  # the same process all along
+    finally:
+        stop_process(process)
+    opened = await Round.get(schedule_id=schedule.id)
+    assert opened.occurrence_at == due
+    assert set(recipients(smtp_server.messages).values()) == {1}
+
+
+async def _invited(count: int) -> bool:
+    return await Invitation.filter(sent_at__isnull=False).count() >= count

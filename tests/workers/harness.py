@@ -254,11 +254,12 @@ async def expire_in_progress(settings: Settings, job_id: str) -> bool:
         await client.aclose()
 
 
-def logged(path: Path, message: str, **fields: Any) -> Any:
-    """An awaitable for ``wait_for``: has the process logged ``message`` with these ``fields``?"""
+def logged(path: Path, message: str, *, times: int = 1, **fields: Any) -> Any:
+    """An awaitable for ``wait_for``: has the process logged ``message`` with these ``fields``
+    (at least ``times`` times)?"""
 
     async def check() -> bool:
-        return path.exists() and any(
+        return path.exists() and times <= sum(
             line.get("message") == message and all(line.get(k) == v for k, v in fields.items())
             for line in log_lines(path)
         )
