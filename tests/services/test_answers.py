@@ -144,3 +144,37 @@ async def test_unknown_links_and_closed_rounds_are_refused(db: Settings) -> None
     with pytest.raises(SurveyClosed):
         await submit(links[0], _full_form(opened))
     assert await Response.all().count() == 0
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_closing_while_answers_arrive_leaves_nothing_stored_after_the_shuffle(db: Settings) -> None:
+    from tortoise import connections
+
+    from pulse.services.rounds import close_round
+
+    org = await populate({"Stores": 30, "Sales": 20}, slug="race")
+    opened = await open_round(org)
+    links = await _links(opened.id, db.secret_key)
+
+    async def answer(token: str) -> str:
+        try:
+            await submit(token, _full_form(opened))
+        except (SurveyClosed, LinkAlreadyUsed) as error:
+            return type(error).__name__
+        return "stored"
+
+    before = [await answer(token) for token in links[:10]]
+    tasks = [asyncio.create_task(answer(token)) for token in links[10:]]
+    await asyncio.sleep(0.02)
+    await close_round(opened.id)
+    outcomes = before + list(await asyncio.gather(*tasks))
+    stored = outcomes.count("stored")
+    assert stored >= 10
+    assert set(outcomes) <= {"stored", "SurveyClosed"}
+    assert await Response.filter(round_id=opened.id).count() == stored
+    assert await Invitation.filter(round_id=opened.id, answered=True).count() == stored
+    # Every response was written by the one shuffle transaction: none arrived after it.
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT DISTINCT xmin::text AS x FROM response WHERE round_id = $1", [opened.id]
+    )
+    assert len(rows) == 1
