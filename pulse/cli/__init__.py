@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from pulse.cli import db, demo, items, org, people, report, rounds, schedule, serve, users, worker
 from pulse.errors import PulseError
@@ -33,6 +35,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except PulseError as error:
         click.echo(f"pulse: error: {error}", err=True)
+        sys.exit(1)
+    except (DBConnectionError, ConnectionError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        click.echo(f"pulse: error: cannot reach the database ({first_line}): check PULSE_DATABASE_URL", err=True)
+        sys.exit(1)
+    except OperationalError as error:
+        # A schema that is missing is the user's to fix; any other database error is a bug: traceback.
+        if not re.search(r"no such table|relation .* does not exist", str(error)):
+            raise
+        click.echo(f"pulse: error: the database has no Pulse tables ({error}): run `pulse db upgrade`", err=True)
         sys.exit(1)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)

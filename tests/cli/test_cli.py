@@ -238,3 +238,18 @@ def test_a_terminal_sees_the_import_progress(acme: Path, tmp_path: Path) -> None
     assert done.returncode == 0
     assert "writing people: 3/3 (100%)" in seen.decode()
     assert done.stdout == "acme: 3 created, 0 updated, 0 unchanged; 2 departments created\n"
+
+
+def test_a_database_without_the_schema_is_a_one_line_error_that_says_what_to_run(pulse: Pulse) -> None:
+    done = pulse("org", "create", "acme", "--name", "Acme")
+    assert done.returncode == 1
+    assert "run `pulse db upgrade`" in _one_line_error(done.stderr)
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    env = pulse_env(tmp_path, "postgres://postgres@127.0.0.1:1/pulse")
+    for args in (("people", "list", "acme"), ("db", "upgrade")):
+        done = run_pulse(env, *args)
+        assert done.returncode == 1, done.stderr
+        assert "cannot reach the database" in _one_line_error(done.stderr)
