@@ -115,3 +115,37 @@ def _readme_variables() -> set[str]:
 
 def test_the_readme_configuration_table_lists_exactly_the_known_variables() -> None:
     assert _readme_variables() == set(VARIABLES)
+
+
+def _readme_commands() -> set[tuple[str, ...]]:
+    """Command paths in the README's command-line block; ``pause|resume|remove`` counts for each."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## The command line", 1)[1].split("```", 2)[1]
+    paths: set[tuple[str, ...]] = set()
+    for line in block.splitlines():
+        words = line.split()
+        if not words or words[0] != "pulse":
+            continue
+        path: list[str] = []
+        for word in words[1:]:
+            if not re.fullmatch(r"[a-z][a-z-]*(\|[a-z][a-z-]*)*", word):
+                break
+            path.append(word)
+        if path:
+            for last in path[-1].split("|"):
+                paths.add((*path[:-1], last))
+    return paths
+
+
+def test_the_readme_lists_every_command() -> None:
+    commands: set[tuple[str, ...]] = set()
+
+    def walk(group: click.Group, prefix: tuple[str, ...]) -> None:
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                walk(command, (*prefix, name))
+            else:
+                commands.add((*prefix, name))
+
+    walk(cli, ())
+    assert {" ".join(path) for path in commands - _readme_commands()} == set()
