@@ -1,6 +1,6 @@
 """Benchmark: importing 50,000 people; the same file again; 10% moved; everyone moved; half deactivated.
 
-Run: .venv/bin/pytest tests/perf/bench_people_import.py -p no:xdist -s -o norecursedirs=
+Run: .venv/bin/pytest -p no:xdist -s tests/perf/bench_people_import.py   (or: make bench)
 """
 
 from __future__ import annotations
