@@ -67,6 +67,8 @@ def test_schedule_add_list_pause_resume_remove(acme: Settings, capsys: pytest.Ca
     code, out, _ = run(["schedule", "list", "acme", "--json"], capsys)
     listed = json.loads(out)
     assert code == 0 and listed[0]["next_run_local"] == "2030-03-04T09:00:00" and listed[0]["departments"] == ["Sales"]
+    code, out, _ = run(["schedule", "preview", "1", "--count", "2", "--json"], capsys)
+    assert code == 0 and [o["local"] for o in json.loads(out)] == ["2030-03-04T09:00:00", "2030-03-18T09:00:00"]
     assert run(["schedule", "pause", "1"], capsys)[:2] == (0, "paused schedule 1\n")
     assert "paused" in run(["schedule", "list", "acme"], capsys)[1]
     assert run(["schedule", "resume", "1"], capsys)[0] == 0
@@ -161,3 +163,21 @@ def test_worker_without_redis_says_so_in_one_line(
     assert code == 1 and out == ""
     assert err.startswith("pulse: error: PULSE_REDIS_URL is not set: `pulse worker` needs Redis")
     assert err.count("\n") == 1
+
+
+def test_worker_burst_runs_what_is_queued_then_exits(sqlite_settings: Settings, tmp_path: Path) -> None:
+    from tests.workers.harness import RedisServer, enqueue
+
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        settings = sqlite_settings.with_overrides(redis_url=redis.url, queue_name="pulse:burst")
+        assert asyncio.run(enqueue(settings, "tick", job_id="tick:burst"))
+        env = _env(sqlite_settings, PULSE_REDIS_URL=redis.url, PULSE_QUEUE_NAME="pulse:burst")
+        done = _pulse(env, "worker", "--burst")
+    finally:
+        redis.stop()
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    ticks = [line for line in lines if line.get("job") == "tick" and line.get("job_id") == "pulse:burst:tick:burst"]
+    assert ticks and ticks[0]["outcome"] == "ok"
