@@ -311,8 +311,8 @@ def network_diagram(
     thicker for more help; isolated departments in orange."""
     links = strongest_links(links)
     count = len(departments)
-    radius = 165.0 if count <= 24 else 190.0
-    height = 2 * radius + (60 if count <= 24 else 80)
+    radius = 132.0 if count <= 24 else 190.0
+    height = 2 * radius + (50 if count <= 24 else 80)
     cx, cy = width / 2, height / 2
     font = 8.5 if count <= 20 else (7 if count <= 40 else 6)
     angle = {name: -math.pi / 2 + 2 * math.pi * i / count for i, name in enumerate(departments)}
