@@ -75,7 +75,10 @@ class WorkerSettings:
     #: A job running longer is cancelled and retried. It also bounds how long a job of a worker that
     #: died (kill -9, lost machine) waits before another worker takes it: job_timeout + 10 s.
     job_timeout = 600
-    keep_result = 3600
+    #: Results are not kept (nobody reads them): a finished job's id is free at once, so the tick can
+    #: queue ``invite:ID`` again for late joiners or ``report:ID`` after a failure without waiting
+    #: for a kept result to expire. Ids still keep a job from being queued twice while it waits or runs.
+    keep_result = 0
     # Jobs are retried only when they raise Retry; give every job a sensible ceiling.
     max_tries = 8
     #: The health key (`<queue>:health-check`) is refreshed this often while the worker lives.
