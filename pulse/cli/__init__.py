@@ -2,25 +2,69 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
+from typing import Any
 
 import click
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from pulse.cli import db, demo, items, org, people, report, rounds, schedule, serve, users, worker
 from pulse.errors import PulseError
 
+#: Command name -> module that defines it. Modules are imported only when their command runs: the
+#: report, demo and web modules pull in numpy, scipy and Starlette, which a `pulse round remind`
+#: should not wait for.
+COMMAND_MODULES: dict[str, str] = {
+    "db": "pulse.cli.db",
+    "org": "pulse.cli.org",
+    "people": "pulse.cli.people",
+    "items": "pulse.cli.items",
+    "round": "pulse.cli.rounds",
+    "report": "pulse.cli.report",
+    "schedule": "pulse.cli.schedule",
+    "serve": "pulse.cli.serve",
+    "worker": "pulse.cli.worker",
+    "demo": "pulse.cli.demo",
+    "user": "pulse.cli.users",
+    "apikey": "pulse.cli.users",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module the first time the command is needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: dict[str, click.Command] = {}
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        return {name: self._load(name) for name in COMMAND_MODULES}
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._loaded = dict(value)
+
+    def _load(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module = importlib.import_module(COMMAND_MODULES[name])
+            for command in module.COMMANDS:
+                if command.name is not None:
+                    self._loaded[command.name] = command
+        return self._loaded[name]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name) if cmd_name in COMMAND_MODULES else None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="pulse")
 def cli() -> None:
     """Pulse: anonymous pulse surveys and culture-health reports."""
-
-
-for module in (db, org, people, items, rounds, report, schedule, serve, worker, demo, users):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:
