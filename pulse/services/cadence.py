@@ -163,20 +163,28 @@ async def _open_schedule(queue: Queue, schedule: Schedule, now: datetime, result
         existing = await Round.get_or_none(schedule_id=schedule.id, occurrence_at=occurrence)
         if existing is None:
             return False  # round numbers collided with a concurrent opening: try again next tick
-        # Opened by a concurrent tick (or by this one before a crash): make sure it is being sent.
+        # Opened by a concurrent tick (or by this one before a crash): make sure its times follow the
+        # local clock (the same values: idempotent) and that it is being sent.
+        await _follow_local_clock(existing.id, cadence, occurrence)
         await _enqueue(queue, "send_invitations", existing.id, "invite")
         return True
     except InvalidInput as error:
         # Nobody to invite, or a department was renamed since: nothing can open; say so and move on.
         log.error("scheduled round not opened: %s", error, extra=context)
         return True
-    # The rounds service counts whole days from now in UTC; a scheduled round follows the local
-    # wall clock instead (9:00 stays 9:00 across a DST change) and the occurrence, not the tick time.
-    await Round.filter(id=opened.id).update(closes_at=closes_at, remind_at=cadence.remind_at(occurrence))
+    await _follow_local_clock(opened.id, cadence, occurrence)
     result.opened.append(opened.id)
     log.info("scheduled round opened", extra={**context, "round_id": opened.id})
     await _enqueue(queue, "send_invitations", opened.id, "invite")
     return True
+
+
+async def _follow_local_clock(round_id: int, cadence: Cadence, occurrence: datetime) -> None:
+    # The rounds service counts whole days from now in UTC; a scheduled round follows the local
+    # wall clock instead (9:00 stays 9:00 across a DST change) and the occurrence, not the tick time.
+    await Round.filter(id=round_id, status=RoundStatus.OPEN).update(
+        closes_at=cadence.closes_at(occurrence), remind_at=cadence.remind_at(occurrence)
+    )
 
 
 async def _queue_reminders(queue: Queue, now: datetime, result: TickResult) -> None:

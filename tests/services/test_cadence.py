@@ -19,6 +19,7 @@ from pulse.models import (
     Schedule,
 )
 from pulse.services import cadence, schedules
+from pulse.services import rounds as rounds_service
 from pulse.services.organizations import create_organization
 
 BIWEEKLY = "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9"
@@ -195,3 +196,20 @@ async def test_unsent_invitations_and_late_joiners_are_picked_up(db: object, mom
     assert result.late_joiners == 1 and result.invitations_queued == [opened.id]
     assert await Invitation.filter(round_id=opened.id, person_id=late.id, sent_at__isnull=True).count() == 1
     assert queue.ids() == [f"invite:{opened.id}"]
+
+
+async def test_a_round_opened_before_a_crash_is_finished_by_the_next_tick(db: object, moment: list[datetime]) -> None:
+    organization = await _org()
+    schedule = await schedules.add_schedule("acme", "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", start="2026-03-23T00:00")
+    occurrence = datetime(2026, 3, 23, 8, tzinfo=UTC)  # Monday 9:00 winter time
+    moment[0] = occurrence + timedelta(seconds=3)
+    # The process died right after the rounds service opened it: 7 × 24 h, queued nothing, schedule not moved.
+    crashed = await rounds_service.open_round(organization, schedule=schedule, occurrence_at=occurrence)
+    assert crashed.closes_at == moment[0] + timedelta(days=7)
+    queue = RecordingQueue()
+    result = await cadence.tick(queue)
+    assert result.opened == [] and await Round.all().count() == 1
+    assert queue.ids() == [f"invite:{crashed.id}"]
+    # Monday 30 March 9:00 local is 07:00 UTC (summer time), not 08:00:03.
+    assert (await Round.get(id=crashed.id)).closes_at == datetime(2026, 3, 30, 7, tzinfo=UTC)
+    assert (await Schedule.get(id=schedule.id)).next_run_at == datetime(2026, 3, 30, 7, tzinfo=UTC)
