@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -48,6 +49,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str, ensure_ascii=False)
 
 
+_SURVEY_PATH = re.compile(r"/s/[^/?\s]+")
+
+
+def redact_survey_path(path: str) -> str:
+    """A survey link's token is a credential tied to one person: never write it to a log."""
+    return _SURVEY_PATH.sub(lambda m: m.group(0) if m.group(0) == "/s/thanks" else "/s/[link]", path)
+
+
+class SurveyAccessFilter(logging.Filter):
+    """Drops the token and the client address from access-log lines of survey pages.
+
+    uvicorn's access record args are (client address, method, path, HTTP version, status). A line
+    "203.0.113.7 POST /s/<token> 303" at 09:14 would tie an answer's moment and a device to a person.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and args[2].startswith("/s/"):
+            record.args = ("-", args[1], redact_survey_path(args[2]), args[3], args[4])
+        return True
+
+
 def setup(settings: Settings, stream: IO[str] | None = None) -> None:
     """Send every log line (Pulse's, arq's, uvicorn's) through the JSON formatter at the configured level."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -62,6 +85,9 @@ def setup(settings: Settings, stream: IO[str] | None = None) -> None:
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, SurveyAccessFilter) for existing in access.filters):
+        access.addFilter(SurveyAccessFilter())
     # Tortoise logs every SQL statement at DEBUG, WeasyPrint every layout step at INFO, fontTools its
     # subsetting: noise even when debugging Pulse.
     quiet = max(logging.INFO, logging.getLevelName(settings.log_level))

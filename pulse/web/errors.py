@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from pulse.errors import PulseError
+from pulse.logs import redact_survey_path
 from pulse.templating import environment
 
 log = logging.getLogger("pulse.web")
@@ -44,7 +45,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, redact_survey_path(request.url.path))
     return error_response(request, 500, "internal", "Something went wrong on our side. Nothing was saved.")
 
 

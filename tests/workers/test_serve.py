@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,9 @@ async def test_the_web_lifespan_ticks_only_without_redis(
         assert "tick_task" not in dict(state or {})  # the workers tick
 
 
+LEAKY_TOKEN = "tokenThatMustNeverBeLogged123"
+
+
 def test_pulse_serve_answers_and_says_it_ticks_in_process(sqlite_settings: Settings, tmp_path: Path) -> None:
     port = free_port()
     log_file = tmp_path / "serve.log"
@@ -104,6 +108,11 @@ def test_pulse_serve_answers_and_says_it_ticks_in_process(sqlite_settings: Setti
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise
                 time.sleep(0.1)
+        # A survey link (unknown here: 404) must reach the access log without its token or the client.
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/s/{LEAKY_TOKEN}", timeout=5)
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 404
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
@@ -115,6 +124,9 @@ def test_pulse_serve_answers_and_says_it_ticks_in_process(sqlite_settings: Setti
     assert "Application shutdown complete." in messages
     assert any(line.get("job") == "tick" and line.get("outcome") == "ok" for line in lines)
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    assert LEAKY_TOKEN not in log_file.read_text()
+    survey_lines = [m for m in messages if "/s/" in m]
+    assert survey_lines and all("/s/[link]" in m and "127.0.0.1" not in m for m in survey_lines), survey_lines
 
 
 async def _sent(count: int) -> bool:
