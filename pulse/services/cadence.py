@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tortoise.expressions import Q
@@ -35,8 +35,9 @@ from tortoise.functions import Max
 
 from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotFound
-from pulse.models import Invitation, Person, ReportStatus, Round, RoundStatus, Schedule
+from pulse.models import Invitation, Person, ReportStatus, Response, Round, RoundStatus, Schedule
 from pulse.services import rounds
+from pulse.services.anonymity import shuffle_round_storage
 from pulse.services.invitations import MAX_SEND_ATTEMPTS
 from pulse.services.schedules import Cadence, to_local
 
@@ -59,6 +60,8 @@ class TickResult:
     reports_queued: list[int] = field(default_factory=list)
     invitations_queued: list[int] = field(default_factory=list)
     late_joiners: int = 0
+    #: Open rounds whose storage order was shuffled by this tick.
+    shuffled: list[int] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +72,7 @@ class TickResult:
             "reports_queued": self.reports_queued,
             "invitations_queued": self.invitations_queued,
             "late_joiners": self.late_joiners,
+            "shuffled": self.shuffled,
         }
 
     @property
@@ -82,6 +86,7 @@ class TickResult:
                 self.reports_queued,
                 self.invitations_queued,
                 self.late_joiners,
+                self.shuffled,
             )
         )
 
@@ -109,7 +114,29 @@ async def tick(queue: Queue, now: datetime | None = None) -> TickResult:
     await _queue_reminders(queue, now, result)
     await _close_due_rounds(queue, now, result)
     await _recover_invitations(queue, now, result)
+    await _shuffle_open_rounds(now, result)
     return result
+
+
+#: How often an open round's anonymous rows are rewritten in random order. A copy of the database
+#: taken during a round (a nightly backup, a dump) then keeps the answer order only of the answers
+#: since the last shuffle; closing the round shuffles everything once more.
+SHUFFLE_OPEN_ROUNDS_EVERY = timedelta(hours=1)
+
+
+async def _shuffle_open_rounds(now: datetime, result: TickResult) -> None:
+    due = await _ids(
+        Round.filter(
+            Q(shuffled_at__isnull=True) | Q(shuffled_at__lte=now - SHUFFLE_OPEN_ROUNDS_EVERY),
+            status=RoundStatus.OPEN,
+            closes_at__gt=now,
+        ).values_list("id", flat=True)
+    )
+    for round_id in due:
+        if not await Response.exists(round_id=round_id):
+            continue  # nothing to hide yet
+        await shuffle_round_storage(round_id)
+        result.shuffled.append(round_id)
 
 
 async def _open_due_rounds(queue: Queue, now: datetime, result: TickResult) -> None:

@@ -14,6 +14,7 @@ from pulse.models import (
     Person,
     Report,
     ReportStatus,
+    Response,
     Round,
     RoundStatus,
     Schedule,
@@ -213,3 +214,28 @@ async def test_a_round_opened_before_a_crash_is_finished_by_the_next_tick(db: ob
     # Monday 30 March 9:00 local is 07:00 UTC (summer time), not 08:00:03.
     assert (await Round.get(id=crashed.id)).closes_at == datetime(2026, 3, 30, 7, tzinfo=UTC)
     assert (await Schedule.get(id=schedule.id)).next_run_at == datetime(2026, 3, 30, 7, tzinfo=UTC)
+
+
+async def test_open_rounds_with_answers_are_shuffled_hourly_so_a_backup_keeps_little_answer_order(
+    db: object, moment: list[datetime]
+) -> None:
+    organization = await _org()
+    opened = await rounds_service.open_round(organization, closes_in_days=7)
+    assert (await cadence.tick(RecordingQueue())).shuffled == []  # no answers yet: nothing to hide
+    sales = await Department.get(name="Sales")
+    for score in (20.0, 40.0, 60.0):
+        await Response.create(round_id=opened.id, department=sales, score_fear=score)
+    before = set(await Response.filter(round_id=opened.id).values_list("id", flat=True))
+
+    result = await cadence.tick(RecordingQueue())
+
+    assert result.shuffled == [opened.id]
+    after = await Response.filter(round_id=opened.id).values_list("id", "score_fear")
+    assert not before & {row[0] for row in after}  # every response got a fresh random id
+    assert sorted(row[1] for row in after) == [20.0, 40.0, 60.0]  # and kept its answers
+    assert (await Round.get(id=opened.id)).shuffled_at == moment[0]
+
+    moment[0] += timedelta(minutes=59)
+    assert (await cadence.tick(RecordingQueue())).shuffled == []
+    moment[0] += timedelta(minutes=2)
+    assert (await cadence.tick(RecordingQueue())).shuffled == [opened.id]
