@@ -23,7 +23,7 @@ from tortoise.exceptions import IntegrityError
 
 from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, Throttled
-from pulse.models import Organization, SignInFailure, User, UserRole
+from pulse.models import AuditEvent, Organization, SignInFailure, User, UserRole
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -182,6 +182,30 @@ async def authenticate(email: str, password: str, *, client: str = "unknown") ->
     # a guesser working through many addresses.
     await SignInFailure.filter(key=keys[0]).delete()
     return user
+
+
+async def change_password(user: User, current: str, new: str, *, client: str = "unknown") -> None:
+    """Replace a signed-in user's password after checking their current one.
+
+    A wrong current password counts as a failed sign-in for the user's email and ``client`` (so a
+    session left open is no shortcut for guessing), and is refused with SignInThrottled once too many
+    failed. Raises NotAuthenticated for a wrong current password and InvalidInput for a new one that is
+    too short, too long or the same as the current one; nothing is changed then. Ends the user's other
+    sessions (their cookies hold a fingerprint of the old hash: see pulse.web.auth).
+    """
+    keys = _keys(SignInAttempt(email=user.email, client=client))
+    wait = await _retry_after(keys)
+    if wait is not None:
+        raise SignInThrottled(wait)
+    if not await _verify(user.password_hash, current[:MAX_PASSWORD_LENGTH]):
+        await _record_failure(keys)
+        raise NotAuthenticated("the current password is wrong")
+    if new == current:
+        raise InvalidInput("the new password is the same as the current one: choose a different one")
+    await set_password(user, new)
+    await SignInFailure.filter(key=keys[0]).delete()
+    # No detail: the audit log names the account (actor) and never holds anything about the password.
+    await AuditEvent.create(organization_id=user.organization_id, actor=user.email, action="user.password_change")
 
 
 async def deactivate_user(user: User) -> None:
