@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from pulse import db as pulse_db
 from pulse.models import Person, Report, ReportStatus, Round, RoundStatus, Schedule, UserRole
@@ -27,14 +27,6 @@ from tests.web.conftest import answer, people_csv
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "a long enough password"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WIDTHS = {"desktop": 1280, "tablet": 820}
 
 
@@ -52,16 +44,6 @@ async def site(sqlite_settings: Settings) -> AsyncIterator[Site]:
         await create_user("bob@acme.test", PASSWORD, role=UserRole.LEADER, organization=acme, name="Bob Leroy")
     async with serve(pulse_env(sqlite_settings)) as base_url:
         yield Site(base_url, sqlite_settings)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 #: Chromium logs every 4xx page as a console error; these are the refusals the tests cause on purpose

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from pulse import db as pulse_db
 from pulse.models import Answer, Department, HelpMark, Invitation, Response, Round
@@ -22,15 +22,6 @@ from tests.anonymity.population import populate
 from tests.e2e.server import pulse_env, serve
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass
@@ -50,16 +41,6 @@ async def site(sqlite_settings: Settings) -> AsyncIterator[Site]:
         links = [token_for(str(salt), sqlite_settings.secret_key) for salt in salts]
         async with serve(pulse_env(sqlite_settings)) as base_url:
             yield Site(base_url, opened, links, sqlite_settings)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def _page(browser: Browser, width: int, problems: list[str]) -> Page:
