@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from aerich.utils import compress_dict, decompress_dict
 from tortoise import Tortoise
@@ -21,7 +20,7 @@ from tortoise.fields.relational import ForeignKeyFieldInstance, OneToOneFieldIns
 
 from pulse import db as pulse_db
 from pulse.settings import PROJECT_ROOT, Settings
-from tests.conftest import POSTGRES_ADMIN_DSN, make_settings, postgres_url
+from tests.conftest import POSTGRES_ADMIN_DSN, make_settings, postgres_admin, postgres_url
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
 MIGRATION_FILES = sorted(p.name for p in (MIGRATIONS / "models").glob("*.py"))
@@ -109,14 +108,6 @@ async def _columns(settings: Settings) -> dict[str, dict[str, bool]]:
     return result
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 def _expected_columns() -> dict[str, dict[str, bool]]:
     """{table: {column: nullable}} as pulse.models (and aerich's own model) declare them."""
     expected: dict[str, dict[str, bool]] = {}
@@ -150,7 +141,7 @@ def test_upgrading_an_empty_database_applies_every_migration_once(tmp_path: Path
     if backend == "sqlite":
         settings = make_settings(tmp_path, f"sqlite://{tmp_path / 'empty.sqlite3'}")
     else:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(postgres_admin(f'CREATE DATABASE "{name}"'))
         settings = make_settings(tmp_path, postgres_url(name))
     try:
 
@@ -161,4 +152,4 @@ def test_upgrading_an_empty_database_applies_every_migration_once(tmp_path: Path
         assert (first, second) == (MIGRATION_FILES, [])
     finally:
         if backend == "postgres":
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from pulse.cli import cli
 from pulse.domain.items import ITEMS
 from tests.cli.conftest import PULSE, Pulse, pulse_env, run_pulse
-from tests.conftest import POSTGRES_ADMIN_DSN, RUN_ID, postgres_url
+from tests.conftest import RUN_ID, postgres_admin, postgres_url
 
 PEOPLE_CSV = (
     "email,name,department,manager_email,role\n"
@@ -83,14 +83,6 @@ def test_db_upgrade_creates_the_schema_on_an_empty_sqlite_file_and_is_safe_to_re
     assert (again.returncode, again.stdout) == (0, "the database is up to date\n")
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 async def _tables(url: str) -> set[str]:
     connection = await asyncpg.connect(url)
     try:
@@ -103,7 +95,7 @@ async def _tables(url: str) -> set[str]:
 @pytest.mark.postgres
 def test_db_upgrade_creates_the_schema_on_an_empty_postgres_database(tmp_path: Path) -> None:
     name = f"pulse_cli_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(postgres_admin(f'CREATE DATABASE "{name}"'))
     try:
         env = pulse_env(tmp_path, postgres_url(name))
         first = run_pulse(env, "db", "upgrade")
@@ -117,7 +109,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgres_database(tmp_path: P
         created = run_pulse(env, "org", "create", "acme", "--name", "Acme")
         assert created.returncode == 0, created.stderr
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_org_create_creates_and_refuses_a_group_size_below_three(pulse: Pulse) -> None:

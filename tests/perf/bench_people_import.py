@@ -6,19 +6,12 @@ Run: .venv/bin/pytest -p no:xdist -s tests/perf/bench_people_import.py   (or: ma
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import asyncpg
-import pytest
 
 from pulse import db as pulse_db
 from pulse.models import Person
 from pulse.services.organizations import create_organization
 from pulse.services.people import import_people
 from pulse.settings import Settings
-from tests.conftest import POSTGRES_ADMIN_DSN, make_settings, postgres_url
 
 PEOPLE = 50_000
 DEPARTMENTS = 120
@@ -34,27 +27,6 @@ def _csv(shift: int = 0, changed_every: int = 0) -> bytes:
         manager = f"person{i - i % 10}@example.org" if i % 10 else ""
         lines.append(f"person{i}@example.org,Person Number {i},Department {department:03d},{manager},{ROLES[i % 6]},en")
     return ("\n".join(lines) + "\n").encode()
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def bench_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    if request.param == "sqlite":
-        yield make_settings(tmp_path, f"sqlite://{tmp_path / 'bench.sqlite3'}")
-        return
-    name = f"pulse_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_settings(tmp_path, postgres_url(name))
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_import_50000_people(bench_settings: Settings) -> None:

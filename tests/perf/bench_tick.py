@@ -10,13 +10,9 @@ unsent invitations), then the tick that closes the 100 rounds (storage shuffle, 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from pulse import clock
@@ -25,7 +21,6 @@ from pulse.models import Department, Invitation, Person
 from pulse.services import cadence, schedules
 from pulse.services.organizations import create_organization
 from pulse.settings import Settings, configure
-from tests.conftest import POSTGRES_ADMIN_DSN, make_settings, postgres_url
 
 ORGANISATIONS = 100
 PEOPLE = 200
@@ -38,27 +33,6 @@ class Queue:
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None, defer_by: float = 0) -> bool:
         self.jobs += 1
         return True
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def bench_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    if request.param == "sqlite":
-        yield make_settings(tmp_path, f"sqlite://{tmp_path / 'bench.sqlite3'}")
-        return
-    name = f"pulse_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_settings(tmp_path, postgres_url(name))
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_tick_with_100_organisations(bench_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
