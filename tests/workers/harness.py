@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import email.message
 import json
-import os
 import re
 import signal
 import socket
@@ -28,6 +27,7 @@ from pulse.models import Department, Organization, Person, PersonRole
 from pulse.services.organizations import create_organization
 from pulse.settings import Settings
 from tests.conftest import SmtpCapture
+from tests.e2e.server import pulse_env
 from workers.queue import ArqQueue, arq_job_id
 from workers.settings import WorkerSettings
 
@@ -189,24 +189,9 @@ async def start_smtp(handler: SmtpCapture, port: int = 0) -> asyncio.Server:
 
 
 def environment(settings: Settings) -> dict[str, str]:
-    """The PULSE_* variables that make a `pulse` subprocess use ``settings``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PULSE_")}
-    env.update(
-        {
-            "PULSE_DATABASE_URL": settings.database_url,
-            "PULSE_SECRET_KEY": settings.secret_key,
-            "PULSE_VAR_DIR": str(settings.var_dir),
-            "PULSE_BASE_URL": settings.base_url,
-            "PULSE_MAIL_FROM": settings.mail_from,
-            "PULSE_QUEUE_NAME": settings.queue_name,
-            "PULSE_LOG_LEVEL": "INFO",
-        }
-    )
-    if settings.redis_url:
-        env["PULSE_REDIS_URL"] = settings.redis_url
-    if settings.smtp is not None:
-        env["PULSE_SMTP_URL"] = f"smtp://{settings.smtp.host}:{settings.smtp.port}"
-    return env
+    """The PULSE_* variables that make a `pulse` subprocess use ``settings``, logging at INFO (the
+    tests read the worker's job lines)."""
+    return pulse_env(settings, PULSE_LOG_LEVEL="INFO")
 
 
 def start_worker_process(settings: Settings, log_file: Path) -> subprocess.Popen[bytes]:
