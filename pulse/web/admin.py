@@ -624,9 +624,7 @@ async def round_page(request: Request) -> Response:
 @admin_page
 async def round_remind(request: Request) -> Response:
     found = await round_for(_principal(request), request.path_params["round_id"], Need.MANAGE)
-    if found.status != RoundStatus.OPEN:
-        raise InvalidInput(f"round {found.id} is closed: reminders go only to open rounds")
-    queued = await jobs.remind(request, found.id)
+    queued = await jobs.remind(request, found)
     message = (
         "Reminders are being sent to people who have not answered." if queued else "Reminders are already on their way."
     )

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pulse.errors import ImportRejected, InvalidInput
-from pulse.models import Organization, Round, RoundStatus
+from pulse.models import Organization, Round
 from pulse.services import directory, people, reports, rounds, schedules
 from pulse.services.access import Need, Principal, organization_by_id, round_for, schedule_for
 from pulse.web import jobs
@@ -288,9 +288,7 @@ async def get_round(request: Request) -> Response:
 @api
 async def remind_round(request: Request) -> Response:
     found = await round_for(_principal(request), request.path_params["round_id"], Need.MANAGE)
-    if found.status != RoundStatus.OPEN:
-        raise InvalidInput(f"round {found.id} is closed: reminders go only to open rounds")
-    queued = await jobs.remind(request, found.id)
+    queued = await jobs.remind(request, found)
     return JSONResponse({"round_id": found.id, "queued": queued}, status_code=202)
 
 

@@ -10,6 +10,8 @@ from typing import cast
 
 from starlette.requests import Request
 
+from pulse.errors import InvalidInput
+from pulse.models import Round, RoundStatus
 from workers.queue import JobQueue
 
 
@@ -25,9 +27,12 @@ async def after_open(request: Request, round_id: int) -> bool:
     return await queue_of(request).enqueue("send_invitations", round_id, job_id=f"invite:{round_id}")
 
 
-async def remind(request: Request, round_id: int) -> bool:
-    """Remind people who have not answered; False when reminders for the round are already queued."""
-    return await queue_of(request).enqueue("send_reminders", round_id, job_id=f"remind:{round_id}")
+async def remind(request: Request, found: Round) -> bool:
+    """Remind people who have not answered; False when reminders for the round are already queued.
+    Refused for a closed round, whose links no longer work."""
+    if found.status != RoundStatus.OPEN:
+        raise InvalidInput(f"round {found.id} is closed: reminders go only to open rounds")
+    return await queue_of(request).enqueue("send_reminders", found.id, job_id=f"remind:{found.id}")
 
 
 async def after_close(request: Request, round_id: int) -> bool:
