@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from pulse.models import AuditEvent, Person, Round, Schedule
+from pulse.models import AuditEvent, Invitation, Person, Round, Schedule
 from pulse.settings import Settings
 from tests.web.conftest import ApiFor, ClientFor, Keys, Rounds, StatefulApp, World, people_csv
 
@@ -138,6 +138,15 @@ async def test_a_round_is_opened_reminded_and_closed_and_its_jobs_are_queued(
     assert [r["id"] for r in (await client.get("/api/v1/rounds")).json()["rounds"]] == [round_id]
     actions = [event.action for event in await AuditEvent.filter(organization_id__not_isnull=True)]
     assert "people.import" in actions
+
+
+async def test_a_closed_round_cannot_be_reminded(app: StatefulApp, api_for: ApiFor, keys: Keys, rounds: Rounds) -> None:
+    refused = await api_for(keys.acme).post(f"/api/v1/rounds/{rounds.acme_closed}/remind")
+    assert refused.status_code == 422
+    assert (
+        refused.json()["error"]["message"] == f"round {rounds.acme_closed} is closed: reminders go only to open rounds"
+    )
+    assert await Invitation.filter(round_id=rounds.acme_closed, reminded_at__not_isnull=True).count() == 0
 
 
 async def test_participation_is_counts_only_within_the_disclosure_rules(
