@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint format bench serve worker clean migration
+.PHONY: install machine demo test test-fast lint format bench serve worker clean migration
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,13 @@ format: install
 	$(BIN)/ruff check --fix pulse workers tests migrations/make_migration.py
 	$(BIN)/ruff format pulse workers tests migrations/make_migration.py
 
-test: lint ## lint, then the whole suite on SQLite and the real PostgreSQL/Redis/SMTP/Chromium
+machine: ## install (Debian packages) and start what the suite needs: Chromium, poppler, PostgreSQL, Redis
+	@bash .ci/machine
+
+test: machine lint ## set up the machine, lint, then the whole suite on SQLite and the real PostgreSQL/Redis/SMTP/Chromium
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-test-fast: install ## the suite without lint, for quick iterations
+test-fast: machine install ## the suite without lint, for quick iterations
 	$(BIN)/pytest -n 2 --dist loadgroup -x $(PYTEST_ARGS)
 
 bench: install ## benchmarks (not part of make test)
