@@ -4,7 +4,7 @@ import pytest
 
 from pulse.errors import InvalidInput
 from pulse.models import Schedule
-from pulse.web.admin import build_rrule, describe_rule
+from pulse.web.admin.schedules import build_rrule, describe_rule
 from tests.web.conftest import ClientFor, World, form_post
 
 

@@ -1,0 +1,128 @@
+"""Reports: the list, one report page and its downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pulse.errors import NotFound
+from pulse.models import Report, ReportStatus, Round
+from pulse.services import reports
+from pulse.services.access import (
+    Need,
+    organization_for,
+    report_for,
+)
+from pulse.web.admin.pages import admin_page, local_time, principal_from, render
+from pulse.web.auth import (
+    settings_of,
+)
+
+REPORT_FORMATS = {"pdf": "PDF", "json": "JSON", "csv": "CSV"}
+
+
+def headline(model: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report page shows in HTML: participation, the organisation's scores, flagged departments."""
+    participation = model.get("participation") or {}
+    organization = model.get("organization") or {}
+    dimensions = []
+    for info in model.get("dimensions") or []:
+        score = organization.get(info["key"]) or {}
+        dimensions.append(
+            {
+                "key": info["key"],
+                "label": info["label"],
+                "higher_is_better": info["higher_is_better"],
+                "suppressed": score.get("suppressed", True),
+                "mean": score.get("mean"),
+                "ci_low": score.get("ci_low"),
+                "ci_high": score.get("ci_high"),
+            }
+        )
+    departments = []
+    for department in model.get("departments") or []:
+        departments.append(
+            {
+                "name": department["name"],
+                "suppressed": department.get("suppressed", True),
+                "responded": department.get("responded"),
+                "invited": department.get("invited"),
+                "flags": list(department.get("flags") or []),
+                "scores": {key: (cell or {}).get("mean") for key, cell in (department.get("scores") or {}).items()},
+            }
+        )
+    round_info = model.get("round") or {}
+    return {
+        "invited": participation.get("invited"),
+        "responded": participation.get("responded"),
+        "rate": participation.get("rate"),
+        "min_group_size": model.get("min_group_size"),
+        "dimensions": dimensions,
+        "departments": departments,
+        "findings": [f.get("summary") or f.get("text") for f in model.get("findings") or [] if isinstance(f, dict)],
+        "label": round_info.get("label") or f"Round {round_info.get('number', '')}",
+        "closed": bool(round_info.get("closed")),
+    }
+
+
+def participation_rate(model: Mapping[str, Any] | None) -> Any:
+    participation = (model or {}).get("participation")
+    return participation.get("rate") if isinstance(participation, dict) else None
+
+
+@admin_page
+async def reports_page(request: Request) -> Response:
+    organization = await organization_for(principal_from(request), request.path_params["slug"], Need.REPORTS)
+    # values(): every report's headline without loading the stored PDFs.
+    stored = (
+        await Report.filter(round__organization_id=organization.id)
+        .order_by("-round__number")
+        .values("round_id", "status", "built_at", "model", number="round__number")
+    )
+    rows = [
+        {
+            "round_id": r["round_id"],
+            "number": r["number"],
+            "status": r["status"],
+            "built": local_time(r["built_at"], organization.timezone) if r["built_at"] else None,
+            "rate": participation_rate(r["model"]),
+        }
+        for r in stored
+    ]
+    return render(request, "admin/reports.html", org=organization, section="reports", reports=rows)
+
+
+@admin_page
+async def report_page(request: Request) -> Response:
+    principal = principal_from(request)
+    report = await report_for(principal, request.path_params["round_id"])
+    found = await Round.get(id=report.round_id).select_related("organization")
+    ready = report.status == ReportStatus.READY and report.model is not None
+    return render(
+        request,
+        "admin/report.html",
+        org=found.organization,
+        section="reports",
+        report=report,
+        round=found,
+        ready=ready,
+        headline=headline(report.model) if ready and report.model else None,
+        formats=REPORT_FORMATS,
+    )
+
+
+@admin_page
+async def report_download(request: Request) -> Response:
+    fmt = request.path_params["fmt"]
+    report = await report_for(principal_from(request), request.path_params["round_id"])
+    if fmt not in REPORT_FORMATS:
+        raise NotFound(f"no report format {fmt!r} (use pdf, json or csv)")
+    exported = await reports.export(report.round_id, fmt, settings_of(request), build=False)
+    return Response(
+        exported.content,
+        media_type=exported.media_type,
+        headers={"content-disposition": f'attachment; filename="{exported.filename}"', "cache-control": "no-store"},
+    )

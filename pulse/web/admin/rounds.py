@@ -1,0 +1,106 @@
+"""Rounds: the list, opening one, its page, reminders and closing."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pulse import clock
+from pulse.errors import InvalidInput
+from pulse.models import Organization, Report, ReportStatus, Round, RoundStatus
+from pulse.services import rounds
+from pulse.services.access import (
+    Need,
+    organization_for,
+    round_for,
+)
+from pulse.web import jobs
+from pulse.web.admin.overview import round_participation_of
+from pulse.web.admin.pages import admin_page, form_text, local_time, optional_int, principal_from, redirect, render
+
+
+@admin_page
+async def rounds_page(request: Request) -> Response:
+    """GET: every round. POST: open a round now (invitations go out in the background)."""
+    principal = principal_from(request)
+    organization = await organization_for(principal, request.path_params["slug"], Need.MANAGE)
+    if request.method == "POST":
+        try:
+            closes_in = optional_int(form_text(request, "closes_in_days"), "closes in days") or 7
+            remind_after = optional_int(form_text(request, "remind_after_days"), "remind after days")
+            opened = await rounds.open_round(organization, closes_in_days=closes_in, remind_after_days=remind_after)
+        except InvalidInput as problem:
+            return await _rounds(request, organization, status_code=422, error=str(problem))
+        await jobs.after_open(request, opened.id)
+        return redirect(request, f"/rounds/{opened.id}", f"Round {opened.number} is open: invitations are being sent.")
+    return await _rounds(request, organization)
+
+
+async def _rounds(
+    request: Request, organization: Organization, *, status_code: int = 200, error: str | None = None
+) -> Response:
+    found = await Round.filter(organization_id=organization.id).order_by("-number")
+    ready = Report.filter(round__organization_id=organization.id, status=ReportStatus.READY)
+    has_report = {report.round_id for report in await ready.only("id", "round_id")}
+    rows = [
+        {
+            "id": r.id,
+            "number": r.number,
+            "status": r.status,
+            "opened": local_time(r.opened_at, organization.timezone),
+            "closes": local_time(r.closed_at or r.closes_at, organization.timezone),
+            "report": r.id in has_report,
+        }
+        for r in found
+    ]
+    return render(
+        request,
+        "admin/rounds.html",
+        status_code=status_code,
+        org=organization,
+        section="rounds",
+        rounds=rows,
+        error=error,
+        any_open=any(r.status == RoundStatus.OPEN for r in found),
+    )
+
+
+@admin_page
+async def round_page(request: Request) -> Response:
+    found = await round_for(principal_from(request), request.path_params["round_id"], Need.MANAGE)
+    organization = found.organization
+    participation = await round_participation_of(found.id)
+    report = await Report.get_or_none(round_id=found.id)
+    return render(
+        request,
+        "admin/round.html",
+        org=organization,
+        section="rounds",
+        round=found,
+        is_open=found.status == RoundStatus.OPEN,
+        opened=local_time(found.opened_at, organization.timezone),
+        closes=local_time(found.closes_at, organization.timezone),
+        closed=local_time(found.closed_at, organization.timezone) if found.closed_at else None,
+        reminded=local_time(found.reminded_at, organization.timezone) if found.reminded_at else None,
+        participation=participation,
+        report=report,
+        now=clock.now(),
+    )
+
+
+@admin_page
+async def round_remind(request: Request) -> Response:
+    found = await round_for(principal_from(request), request.path_params["round_id"], Need.MANAGE)
+    queued = await jobs.remind(request, found)
+    message = (
+        "Reminders are being sent to people who have not answered." if queued else "Reminders are already on their way."
+    )
+    return redirect(request, f"/rounds/{found.id}", message)
+
+
+@admin_page
+async def round_close(request: Request) -> Response:
+    found = await round_for(principal_from(request), request.path_params["round_id"], Need.MANAGE)
+    await rounds.close_round(found.id)
+    await jobs.after_close(request, found.id)
+    return redirect(request, f"/rounds/{found.id}", "Round closed: the report is being built.")
