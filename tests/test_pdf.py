@@ -58,14 +58,54 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
 
 
 def lines_of(text: str, name: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip().startswith(name + " ")]
+    """The table rows that start with `name`, each as one line.
+
+    pdftotext -layout keeps a row on one line, except a cell that wraps: a first-column cell too
+    narrow for `name` ("Customer Service" in the heatmap, laid out in DejaVu Sans) puts its first
+    words on the row's line and the rest at the same column on the lines below. Such a row is
+    joined back: the whole name, then the rest of the first line, then the rest of the others.
+    """
+    raw = text.splitlines()
+    words = name.split()
+    rows = []
+    for i, line in enumerate(raw):
+        stripped = line.strip()
+        if stripped.startswith(name + " ") or stripped == name:
+            rows.append(stripped)
+            continue
+        column = len(line) - len(line.lstrip())
+        for k in range(1, len(words)):
+            head = " ".join(words[:k])
+            if not stripped.startswith(head + " "):
+                continue
+            rests, taken, j = [stripped[len(head) :]], k, i + 1
+            while taken < len(words) and j < len(raw):
+                below = raw[j]
+                below_words = below.split()
+                if len(below) - len(below.lstrip()) != column or not below_words:
+                    break
+                n = 0
+                while n < len(below_words) and taken + n < len(words) and below_words[n] == words[taken + n]:
+                    n += 1
+                if n == 0:
+                    break
+                rests.append(below.strip()[len(" ".join(below_words[:n])) :])
+                taken, j = taken + n, j + 1
+            if taken == len(words):
+                rows.append(" ".join([name, *(rest.strip() for rest in rests if rest.strip())]))
+                break
+    return rows
 
 
 def hidden_lines_have_no_figures(text: str, model: dict[str, Any]) -> None:
     for department in model["departments"]:
         if not department["suppressed"]:
             continue
-        found = [line for line in text.splitlines() if department["name"] in line]
+        name = department["name"]
+        # Every line naming it, and its rows joined back where the name wraps (see lines_of).
+        found = [line for line in text.splitlines() if name in line] + [
+            row for row in lines_of(text, name) if row not in {line.strip() for line in text.splitlines()}
+        ]
         assert found, f"{department['name']} should be listed as not shown"
         for line in found:
             assert "not shown" in line, line
