@@ -11,6 +11,7 @@ from arq.worker import Function, func
 from pulse.errors import NotFound
 from pulse.mail import mailer_for
 from pulse.services import reports
+from pulse.services.release import RoundStillOpen
 from workers.jobs import backoff, job
 
 log = logging.getLogger("pulse.jobs.reports")
@@ -28,6 +29,9 @@ async def build_report(ctx: dict[str, Any], round_id: int) -> str:
     except NotFound:
         log.warning("report of round %s not built: the round does not exist", round_id)
         return "missing"
+    except RoundStillOpen as refused:
+        log.warning("report of round %s not built: %s", round_id, refused)
+        return "open"
     except Exception as error:
         # The failure is recorded on the report (status failed, error); try again later.
         if int(ctx.get("job_try", 1)) >= BUILD_MAX_TRIES:

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from pulse.errors import NotFound, PermissionDenied
 from pulse.models import Organization, Report, Round, Schedule, UserRole
+from pulse.services.release import require_closed
 
 
 class Need(StrEnum):
@@ -98,8 +99,10 @@ async def round_for(principal: Principal, round_id: int, need: Need) -> Round:
 
 
 async def report_for(principal: Principal, round_id: int) -> Report:
-    """The stored report of round ``round_id`` if the principal may read its organisation's reports."""
+    """The stored report of round ``round_id`` if the principal may read its organisation's reports and
+    the round is closed (RoundStillOpen otherwise: see ``pulse.services.release``)."""
     found = await round_for(principal, round_id, Need.REPORTS)
+    await require_closed(found)
     report = await Report.get_or_none(round_id=found.id)
     if report is None:
         raise NotFound(f"round {round_id} has no report yet")

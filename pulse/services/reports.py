@@ -43,6 +43,7 @@ from pulse.models import (
     User,
     UserRole,
 )
+from pulse.services.release import require_closed
 from pulse.settings import Settings
 
 log = logging.getLogger("pulse.reports")
@@ -338,8 +339,9 @@ async def collect_input(round_: Round) -> ReportInput:
 
 
 async def report_model(round_id: int) -> dict[str, Any]:
-    """Compute the report model (JSON-able) of a round without storing anything."""
+    """Compute the report model (JSON-able) of a closed round without storing anything."""
     round_ = await _round(round_id)
+    await require_closed(round_)
     return build_report_model(await collect_input(round_)).to_json()
 
 
@@ -360,7 +362,8 @@ def _is_current(report: Report, round_: Round) -> bool:
 
 
 async def build_report(round_id: int, settings: Settings, *, force: bool = False) -> Report:
-    """Build and store the report (model JSON + PDF) of a round; a current ready report is returned as is.
+    """Build and store the report (model JSON + PDF) of a closed round; a current ready report is returned
+    as is. An open round is refused (``pulse.services.release``).
 
     On failure the stored report is marked failed with the error and the error is raised again, so
     the job can retry it.
@@ -368,6 +371,7 @@ async def build_report(round_id: int, settings: Settings, *, force: bool = False
     from pulse.pdf import render_pdf
 
     round_ = await _round(round_id)
+    await require_closed(round_)
     try:
         report, _ = await Report.get_or_create(round_id=round_.id)
     except IntegrityError:  # built concurrently by another worker: use theirs
@@ -397,8 +401,11 @@ async def build_report(round_id: int, settings: Settings, *, force: bool = False
 
 
 async def ready_report(round_id: int) -> Report:
-    """The stored, ready report of a round (for downloads); ReportNotReady when there is none."""
-    await _round(round_id)
+    """The stored, ready report of a closed round (for downloads); ReportNotReady when there is none.
+
+    A report stored while the round was open (older versions built those) is never served.
+    """
+    await require_closed(await _round(round_id))
     report = await Report.get_or_none(round_id=round_id)
     if report is None or report.status != ReportStatus.READY or report.model is None or report.pdf is None:
         state = "not built" if report is None else str(report.status)

@@ -364,7 +364,10 @@ ROUND_ID = {
     "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
 }
 SCHEDULE_ID = {**ROUND_ID, "name": "schedule_id"}
-REPORT_ERRORS = {**ERRORS, "409": ("the report is not built yet (or failed)", _json("Error"))}
+REPORT_ERRORS = {
+    **ERRORS,
+    "409": ("the round is still open, or its report is not built yet (or failed)", _json("Error")),
+}
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (

@@ -223,14 +223,29 @@ async def test_a_ready_report_is_stored_once_and_rebuilt_only_when_forced(db: Se
     assert await Report.filter(round_id=round_.id).count() == 1
 
 
-async def test_a_report_built_while_the_round_was_open_is_rebuilt_once_it_closes(db: Settings) -> None:
+async def test_nothing_of_an_open_round_is_built_exported_or_served(db: Settings) -> None:
+    from pulse.services.release import RoundStillOpen
+
     organization, departments = await seed_organization()
     round_, _ = await seed_round(organization, departments, 1, seed=6, closed=False)
-    interim = _model(await reports.build_report(round_.id, db))
-    assert interim["comments"] == []
+    for attempt in (
+        reports.build_report(round_.id, db),
+        reports.report_model(round_.id),
+        reports.export(round_.id, "json", db),
+        reports.ready_report(round_.id),
+    ):
+        with pytest.raises(RoundStillOpen) as refused:
+            await attempt
+        assert str(refused.value).startswith(f"round {round_.id} is open until ")
+        assert "no answer can be inferred by comparing two builds" in str(refused.value)
+    assert not await Report.exists(round_id=round_.id)
+    # A report stored while the round was open (older versions built those) is never served ...
+    await Report.create(round_id=round_.id, status=ReportStatus.READY, model={"round": {"closed": False}}, pdf=b"%PDF")
+    with pytest.raises(RoundStillOpen):
+        await reports.export(round_.id, "json", db, build=False)
+    # ... and is rebuilt, comments and all, once the round has closed.
     await Round.filter(id=round_.id).update(status=RoundStatus.CLOSED, closed_at=START + timedelta(days=7))
     final = await reports.build_report(round_.id, db)
-    assert final.attempts == 2
     model = _model(final)
     assert model["round"]["closed"] is True
     comments = [c for group in model["comments"] for c in group["comments"]]

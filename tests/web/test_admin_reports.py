@@ -29,9 +29,22 @@ async def test_a_leader_reads_the_headline_numbers_and_downloads_every_format(
 
 
 async def test_a_report_not_built_yet_says_so(client_for: ClientFor, world: World, rounds: Rounds) -> None:
+    from pulse.models import Report
+
     alice = await client_for(world.alice)
-    assert (await alice.get(f"/reports/{rounds.acme_open}")).status_code == 404
-    assert (await alice.get(f"/reports/{rounds.acme_open}/download/pdf")).status_code == 404
+    await Report.filter(round_id=rounds.acme_closed).delete()
+    assert (await alice.get(f"/reports/{rounds.acme_closed}")).status_code == 404
+    assert (await alice.get(f"/reports/{rounds.acme_closed}/download/pdf")).status_code == 404
+
+
+async def test_an_open_round_has_no_report_page_and_says_why(
+    client_for: ClientFor, world: World, rounds: Rounds
+) -> None:
+    alice = await client_for(world.alice)
+    for path in (f"/reports/{rounds.acme_open}", f"/reports/{rounds.acme_open}/download/pdf"):
+        refused = await alice.get(path)
+        assert refused.status_code == 409
+        assert f"round {rounds.acme_open} is open until" in refused.text
 
 
 async def test_the_overview_links_the_latest_report(client_for: ClientFor, world: World, rounds: Rounds) -> None:

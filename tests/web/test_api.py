@@ -175,8 +175,9 @@ async def test_reports_download_as_json_csv_and_pdf(api_for: ApiFor, keys: Keys,
     assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("department,dimension")
     pdf = await client.get(f"/api/v1/rounds/{rounds.acme_closed}/report.pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    not_built = await client.get(f"/api/v1/rounds/{rounds.acme_open}/report")
-    assert not_built.status_code == 409 and not_built.json()["error"]["code"] == "report_not_ready"
+    still_open = await client.get(f"/api/v1/rounds/{rounds.acme_open}/report")
+    assert still_open.status_code == 409 and still_open.json()["error"]["code"] == "round_open"
+    assert still_open.json()["error"]["message"].startswith(f"round {rounds.acme_open} is open until ")
 
 
 async def test_a_round_that_does_not_exist_and_a_huge_id_are_404(api_for: ApiFor, keys: Keys) -> None:

@@ -32,7 +32,9 @@ async def overview(request: Request) -> Response:
     participation = await round_participation_of(current.id) if current is not None else None
     # values(): the stored PDF (megabytes) is not needed here, only the model's headline.
     latest = (
-        await Report.filter(round__organization_id=organization.id, status=ReportStatus.READY)
+        await Report.filter(
+            round__organization_id=organization.id, round__status=RoundStatus.CLOSED, status=ReportStatus.READY
+        )
         .order_by("-round__number")
         .first()
         .values("round_id", "model", number="round__number")

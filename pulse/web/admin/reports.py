@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pulse.errors import NotFound
-from pulse.models import Report, ReportStatus, Round
+from pulse.models import Report, ReportStatus, Round, RoundStatus
 from pulse.services import reports
 from pulse.services.access import (
     Need,
@@ -78,7 +78,7 @@ async def reports_page(request: Request) -> Response:
     organization = await organization_for(principal_from(request), request.path_params["slug"], Need.REPORTS)
     # values(): every report's headline without loading the stored PDFs.
     stored = (
-        await Report.filter(round__organization_id=organization.id)
+        await Report.filter(round__organization_id=organization.id, round__status=RoundStatus.CLOSED)
         .order_by("-round__number")
         .values("round_id", "status", "built_at", "model", number="round__number")
     )

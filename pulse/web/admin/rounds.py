@@ -40,7 +40,9 @@ async def _rounds(
     request: Request, organization: Organization, *, status_code: int = 200, error: str | None = None
 ) -> Response:
     found = await Round.filter(organization_id=organization.id).order_by("-number")
-    ready = Report.filter(round__organization_id=organization.id, status=ReportStatus.READY)
+    ready = Report.filter(
+        round__organization_id=organization.id, round__status=RoundStatus.CLOSED, status=ReportStatus.READY
+    )
     has_report = {report.round_id for report in await ready.only("id", "round_id")}
     rows = [
         {
@@ -70,7 +72,8 @@ async def round_page(request: Request) -> Response:
     found = await round_for(principal_from(request), request.path_params["round_id"], Need.MANAGE)
     organization = found.organization
     participation = await round_participation_of(found.id)
-    report = await Report.get_or_none(round_id=found.id)
+    # A report stored while the round was open (older versions) is not mentioned until it closes.
+    report = await Report.get_or_none(round_id=found.id) if found.status == RoundStatus.CLOSED else None
     return render(
         request,
         "admin/round.html",

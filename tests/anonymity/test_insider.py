@@ -1,0 +1,221 @@
+"""Play the insider: HR, a leader or an API key using every output Pulse gives them (issue 10).
+
+Each attack runs end to end: the directory is imported and rounds are opened through the CLI, the web
+app and the API; invitations travel through a real SMTP server on loopback and are answered through
+the links they carry, on the survey pages. Each attack must fail; where a defence can be switched off
+in test code, a control runs the same attack without it and shows it succeeding, so these tests can
+fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pulse import db as pulse_db
+from pulse.models import Round, User, UserRole
+from pulse.services import release, reports
+from pulse.services.api_keys import create_api_key
+from pulse.services.organizations import create_organization
+from pulse.services.users import create_user
+from pulse.settings import Settings, configure
+from tests.anonymity.population import tokens_by_recipient
+from tests.conftest import SmtpCapture, make_settings
+from tests.e2e.server import pulse_env, run_pulse
+from tests.web.conftest import PASSWORD, StatefulApp, sign_in
+
+#: The real organisation: Legal has one member, Lena, the person the insider is after.
+DIRECTORY = {"Legal": 1, "Sales": 12, "Stores": 12, "Support": 8}
+VICTIM = "legal0@acme.test"
+
+
+def directory_csv(departments: dict[str, int] = DIRECTORY, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+    lines = ["email,name,department"]
+    for department, size in departments.items():
+        lines += [f"{department.lower()}{i}@acme.test,{department} Person {i},{department}" for i in range(size)]
+    lines += [f"{address},Padding {n},{department}" for n, (address, department) in enumerate(extra)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@dataclass
+class Insider:
+    """Everything the insider has: the CLI, a signed-in HR web session, an API key, and the mail server
+    (to read the invitations of the mailboxes they own)."""
+
+    settings: Settings
+    env: dict[str, str]
+    web: httpx.AsyncClient
+    api: httpx.AsyncClient
+    survey: httpx.AsyncClient
+    smtp: SmtpCapture
+    app: StatefulApp
+    hr: User
+    tmp: Path
+
+    async def cli(self, *args: str) -> tuple[int, str, str]:
+        return await run_pulse(self.env, *args)
+
+    async def jobs(self) -> None:
+        await self.app.state["queue"].drain()
+
+    def links(self) -> dict[str, str]:
+        return tokens_by_recipient(self.smtp.messages)
+
+    async def answer(self, address: str, value: int, comment: str | None = None) -> None:
+        """Answer the invitation emailed to ``address`` on the survey page: every item ``value``."""
+        token = self.links()[address]
+        page = await self.survey.get(f"/s/{token}")
+        assert page.status_code == 200, page.text
+        found = await Round.filter(status="open").order_by("-id").first()
+        assert found is not None
+        form: dict[str, Any] = {key: str(value) for key in found.item_keys}
+        form["enps"] = "10" if value >= 4 else "0"
+        if comment:
+            form["comment"] = comment
+        posted = await self.survey.post(f"/s/{token}", data=form)
+        assert posted.status_code == 303, posted.text
+
+    async def open_round(self) -> int:
+        opened = await self.api.post("/api/v1/rounds", json={"closes_in_days": 7})
+        assert opened.status_code == 201, opened.text
+        await self.jobs()
+        return int(opened.json()["id"])
+
+    async def close_round(self, round_id: int) -> None:
+        closed = await self.api.post(f"/api/v1/rounds/{round_id}/close")
+        assert closed.status_code == 200, closed.text
+        await self.jobs()
+
+
+@pytest.fixture
+async def insider(database_url: str, tmp_path: Path, smtp_server: SmtpCapture) -> AsyncIterator[Insider]:
+    from pulse.web.app import create_app
+
+    settings = make_settings(tmp_path, database_url, PULSE_SMTP_URL=smtp_server.url)
+    configure(settings)
+    context = await pulse_db.init_db(settings)
+    try:
+        organization = await create_organization("acme", "Acme Retail", timezone="Europe/Paris")
+        hr = await create_user("hr@acme.test", PASSWORD, role=UserRole.HR, organization=organization)
+        _, key = await create_api_key(organization, "hr integration")
+        application = create_app(settings, manage_database=False)
+        async with application.router.lifespan_context(application) as state:
+            app = StatefulApp(application, dict(state or {}))
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                httpx.AsyncClient(transport=transport, base_url=settings.base_url) as web,
+                httpx.AsyncClient(
+                    transport=transport, base_url=settings.base_url, headers={"authorization": f"Bearer {key}"}
+                ) as api,
+                httpx.AsyncClient(transport=transport, base_url=settings.base_url) as survey,
+            ):
+                assert (await sign_in(web, hr.email)).status_code == 303
+                world = Insider(settings, pulse_env(settings), web, api, survey, smtp_server, app, hr, tmp_path)
+                imported = await api.post(
+                    "/api/v1/people/import", content=directory_csv(), headers={"content-type": "text/csv"}
+                )
+                assert imported.status_code == 200, imported.text
+                yield world
+    finally:
+        await pulse_db.close_db(context)
+        configure(None)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argon2 import PasswordHasher
+
+    from pulse.services import users
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
+def quick_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-page real PDF instead of the chart-heavy layout: these tests are about figures, not looks."""
+    import asyncio
+
+    import pulse.pdf
+
+    async def render(model: Any, settings: Any = None) -> bytes:
+        return await asyncio.to_thread(pulse.pdf.html_to_pdf, "<html><body><h1>report</h1></body></html>")
+
+    monkeypatch.setattr(pulse.pdf, "render_pdf", render)
+
+
+def organization_sum(model: dict[str, Any], dimension: str) -> tuple[float, int]:
+    cell = model["organization"][dimension]
+    return float(cell["mean"]) * int(cell["n"]), int(cell["n"])
+
+
+# ---------------------------------------------------------------- attack 2: a report of an open round
+
+
+async def test_attack_2_no_figure_of_an_open_round_leaves_pulse_on_any_path(insider: Insider) -> None:
+    round_id = await insider.open_round()
+    for address in [f"sales{i}@acme.test" for i in range(6)]:
+        await insider.answer(address, 3)
+    # CLI: refused with one line, non-zero, nothing written.
+    out = insider.tmp / "early.json"
+    code, _, err = await insider.cli("report", str(round_id), "--format", "json", "--out", str(out))
+    assert code == 1 and not out.exists()
+    assert re.fullmatch(
+        rf"pulse: error: round {round_id} is open until \d{{4}}-\d\d-\d\d \d\d:\d\d \(Europe/Paris\): reports are "
+        "built after it closes, so that no answer can be inferred by comparing two builds",
+        err.strip(),
+    ), err
+    # Web pages and downloads, and the API: 409 with the same reason.
+    for client, path in (
+        (insider.web, f"/reports/{round_id}"),
+        (insider.web, f"/reports/{round_id}/download/csv"),
+        (insider.api, f"/api/v1/rounds/{round_id}/report"),
+        (insider.api, f"/api/v1/rounds/{round_id}/report.pdf"),
+    ):
+        refused = await client.get(path)
+        assert refused.status_code == 409, path
+        assert "reports are built after it closes" in refused.text
+    # The report job refuses too, and nothing was stored on any path.
+    await insider.app.state["queue"].enqueue("build_report", round_id, job_id=f"early:{round_id}")
+    await insider.jobs()
+    from pulse.models import Report
+
+    assert not await Report.exists(round_id=round_id)
+    # After close, the report is there for everyone who may read it.
+    await insider.answer("sales6@acme.test", 5)
+    await insider.close_round(round_id)
+    assert (await insider.api.get(f"/api/v1/rounds/{round_id}/report")).status_code == 200
+
+
+async def test_attack_2_control_without_the_release_rule_two_builds_give_a_late_answer(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulse.domain.scoring import score_response
+
+    monkeypatch.setattr(release, "is_released", lambda round_: True)
+    round_id = await insider.open_round()
+    for address in [f"sales{i}@acme.test" for i in range(10)]:
+        await insider.answer(address, 3)  # every item 3: every dimension score 50
+    # The insider builds the report (as `pulse report --rebuild` does) while the round is open ...
+    first = (await reports.build_report(round_id, insider.settings, force=True)).model
+    await insider.answer(VICTIM, 5)  # the late respondent
+    second = (await reports.build_report(round_id, insider.settings, force=True)).model
+    assert first is not None and second is not None
+    served = await insider.api.get(f"/api/v1/rounds/{round_id}/report")
+    assert served.status_code == 200 and served.json()["organization"] == second["organization"]
+    # ... and the difference of the two builds is the late respondent's score.
+    found = await Round.get(id=round_id)
+    truth = score_response({key: 5 for key in found.item_keys}, found.item_keys)
+    dimension = max((d for d in truth if truth[d] is not None), key=lambda d: abs(float(truth[d] or 50) - 50))
+    total_1, n_1 = organization_sum(first, dimension)
+    total_2, n_2 = organization_sum(second, dimension)
+    assert n_2 == n_1 + 1
+    # Released precision bounds the error of n x mean (whole numbers: n/2 per build), far below the
+    # distance between her answer and everyone else's.
+    assert abs((total_2 - total_1) - float(truth[dimension] or 0)) <= (n_1 + n_2) / 2 + 1
+    assert abs(float(truth[dimension] or 0) - 50) > (n_1 + n_2) / 2 + 1
