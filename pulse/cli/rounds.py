@@ -76,9 +76,12 @@ async def remind_command(round_id: int) -> None:
         click.echo(f"reminders for round {round_id} {'queued' if queued else 'are already queued'}")
     else:
         found = await rounds.get_round(round_id)
-        reminded = await Invitation.filter(round_id=round_id, reminded_at__not_isnull=True).count()
-        state = "reminded" if found.reminded_at else "not reminded (closed)"
-        click.echo(f"round {round_id} {state}: {reminded} reminders sent")
+        # No count: how many were reminded is how many have not answered, an exact live participation
+        # figure (see pulse.services.participation for the coarse one).
+        if found.reminded_at:
+            click.echo(f"round {round_id} reminded: everyone who has not answered gets a reminder")
+        else:
+            click.echo(f"round {round_id} not reminded (closed)")
 
 
 @round_group.command("close")

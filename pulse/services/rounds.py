@@ -53,6 +53,23 @@ async def _scope(organization: Organization, departments: Sequence[str] | None) 
     return sorted(known[name] for name in names)
 
 
+def check_scope(organization: Organization, departments: Sequence[str], invited: int) -> None:
+    """Refuse a scoped round that would invite fewer than 2k people.
+
+    Every organisation-wide figure of a round (eNPS, participation, scores) is a figure about its
+    scope: a round opened for one small department would publish that department's answers as
+    "the organisation's". Twice k leaves at least k people outside any one hidden group of the scope.
+    """
+    needed = 2 * organization.min_group_size
+    if invited < needed:
+        named = ", ".join(repr(d) for d in departments)
+        raise InvalidInput(
+            f"scope {named} has {invited} {'person' if invited == 1 else 'people'} to invite: a round for part of "
+            f"the organisation needs at least {needed} (twice the minimum group size {organization.min_group_size}), "
+            "or its organisation-wide figures would be about a few people"
+        )
+
+
 async def _people_in_scope(organization_id: int, department_ids: Sequence[int] | None) -> list[tuple[int, int]]:
     """(person id, department id) of every active person in scope."""
     query = Person.filter(organization_id=organization_id, active=True)
@@ -108,6 +125,8 @@ async def open_round(
     if not people:
         where = "" if departments is None else " in " + ", ".join(repr(d) for d in departments)
         raise InvalidInput(f"nobody to invite: organisation {organization.slug!r} has no active people{where}")
+    if departments is not None:
+        check_scope(organization, departments, len(people))
 
     secret_key = get_settings().secret_key
     for _ in range(NUMBER_ATTEMPTS):

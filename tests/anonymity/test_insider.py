@@ -219,3 +219,48 @@ async def test_attack_2_control_without_the_release_rule_two_builds_give_a_late_
     # distance between her answer and everyone else's.
     assert abs((total_2 - total_1) - float(truth[dimension] or 0)) <= (n_1 + n_2) / 2 + 1
     assert abs(float(truth[dimension] or 0) - 50) > (n_1 + n_2) / 2 + 1
+
+
+# ---------------------------------------------------------------- attack 5: tiny scopes
+
+PADDING = tuple((f"pad{i}@acme.test", "Legal") for i in range(9))
+
+
+async def _pad_legal(insider: Insider) -> None:
+    """The insider puts nine mailboxes they own into Legal, next to Lena."""
+    padded = await insider.api.post(
+        "/api/v1/people/import", content=directory_csv(extra=PADDING), headers={"content-type": "text/csv"}
+    )
+    assert padded.status_code == 200, padded.text
+
+
+async def test_attack_5_a_round_scoped_to_a_few_people_is_refused_everywhere(insider: Insider) -> None:
+    code, out, err = await insider.cli("round", "open", "acme", "--department", "Legal", "--department", "Support")
+    assert code == 1 and out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("pulse: error: scope 'Legal', 'Support' has 9 people ") and "needs at least 10" in line
+    refused = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
+    assert refused.status_code == 422 and "needs at least 10" in refused.json()["error"]["message"]
+    assert not await Round.exists()
+    assert not insider.smtp.messages
+
+
+async def test_attack_5_control_without_the_scope_rule_the_organisation_enps_is_her_answer(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulse.services import rounds
+
+    await _pad_legal(insider)
+    monkeypatch.setattr(rounds, "check_scope", lambda *args: None)
+    opened = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
+    assert opened.status_code == 201, opened.text
+    round_id = int(opened.json()["id"])
+    await insider.jobs()
+    for address, _ in PADDING:
+        await insider.answer(address, 1)  # eNPS 0: nine known detractors
+    await insider.answer(VICTIM, 5)  # eNPS 10
+    await insider.close_round(round_id)
+    model = (await insider.api.get(f"/api/v1/rounds/{round_id}/report")).json()
+    enps = model["enps"]
+    # "The organisation" of this round is Legal: minus the nine known detractors, Lena is a promoter.
+    assert (enps["promoters"], enps["detractors"] - len(PADDING)) == (1, 0)

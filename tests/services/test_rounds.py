@@ -57,12 +57,28 @@ async def test_a_link_is_derived_from_the_salt_and_only_its_keyed_hash_is_stored
 
 
 async def test_a_round_can_cover_only_some_departments(db: Settings) -> None:
-    org = await populate({"Sales": 3, "Stores": 4, "Warehouse": 5})
+    org = await populate({"Sales": 3, "Stores": 4, "Warehouse": 6})
     opened = await open_round(org, departments=["Stores", "Warehouse"])
     stores = await Department.get(name="Stores")
     warehouse = await Department.get(name="Warehouse")
     assert opened.department_ids == sorted([stores.id, warehouse.id])
-    assert await Invitation.filter(round_id=opened.id).count() == 9
+    assert await Invitation.filter(round_id=opened.id).count() == 10
+
+
+async def test_a_scope_of_fewer_than_twice_k_people_is_refused_in_one_line(db: Settings) -> None:
+    org = await populate({"Sales": 30, "Legal": 1, "Stores": 8})
+    for scope, invited in ((["Legal"], 1), (["Legal", "Stores"], 9)):
+        with pytest.raises(InvalidInput) as refused:
+            await open_round(org, departments=scope)
+        named = ", ".join(repr(d) for d in scope)
+        assert str(refused.value) == (
+            f"scope {named} has {invited} {'person' if invited == 1 else 'people'} to invite: a round for part of the "
+            "organisation needs at least 10 (twice the minimum group size 5), or its organisation-wide figures "
+            "would be about a few people"
+        )
+    assert await Round.all().count() == 0
+    # The whole organisation, or a scope of 2k, is fine.
+    await open_round(org, departments=["Sales"])
 
 
 @pytest.mark.parametrize(
@@ -121,7 +137,7 @@ async def test_an_unknown_round_is_named_in_the_error(db: Settings) -> None:
 
 
 async def test_people_added_after_opening_can_be_invited_once(db: Settings) -> None:
-    org = await populate({"Stores": 3, "Sales": 3})
+    org = await populate({"Stores": 10, "Sales": 3})
     opened = await open_round(org, departments=["Stores"])
     stores = await Department.get(name="Stores")
     sales = await Department.get(name="Sales")
