@@ -7,6 +7,7 @@ that names the variable. With nothing set, Pulse runs in the embedded mode: a SQ
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -52,6 +53,9 @@ class Settings:
     secure_cookies: bool = False
     #: Redis key of the arq queue; separate names let several deployments (or test runs) share a Redis.
     queue_name: str = "pulse:queue"
+    #: Networks (CIDR strings) of the reverse proxies whose X-Forwarded-For/-Proto headers are believed.
+    #: Empty: every client is the address that connected, whatever headers it sends.
+    trusted_proxies: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -85,6 +89,7 @@ VARIABLES: dict[str, str] = {
     "PULSE_MAX_BODY_SIZE": "Largest accepted request body in bytes",
     "PULSE_SECURE_COOKIES": "1 = Secure cookies (default: on when PULSE_BASE_URL is https)",
     "PULSE_QUEUE_NAME": "Redis key of the job queue (default pulse:queue)",
+    "PULSE_TRUSTED_PROXIES": "IPs/CIDRs (comma-separated) of reverse proxies whose X-Forwarded-For is believed",
 }
 
 
@@ -183,6 +188,24 @@ def _int(name: str, value: str | None, default: int, minimum: int) -> int:
     return number
 
 
+def _trusted_proxies(value: str | None) -> tuple[str, ...]:
+    """PULSE_TRUSTED_PROXIES: addresses and networks, each checked (a typo must not silently trust nobody
+    or, worse, be read as something else), as CIDR strings uvicorn's proxy-header middleware understands."""
+    networks: list[str] = []
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"PULSE_TRUSTED_PROXIES has {item!r}, not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+            ) from None
+        networks.append(str(network))
+    return tuple(dict.fromkeys(networks))
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the PULSE_* variables of ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
@@ -221,6 +244,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_size=_int("PULSE_MAX_BODY_SIZE", env.get("PULSE_MAX_BODY_SIZE"), 20 * 1024 * 1024, 1024),
         secure_cookies=_bool("PULSE_SECURE_COOKIES", env.get("PULSE_SECURE_COOKIES"), base_url.startswith("https://")),
         queue_name=env.get("PULSE_QUEUE_NAME") or "pulse:queue",
+        trusted_proxies=_trusted_proxies(env.get("PULSE_TRUSTED_PROXIES")),
         extra={k: v for k, v in env.items() if k.startswith("PULSE_") and k not in VARIABLES},
     )
 

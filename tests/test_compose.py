@@ -149,3 +149,14 @@ def test_the_readme_lists_every_command() -> None:
 
     walk(cli, ())
     assert {" ".join(path) for path in commands - _readme_commands()} == set()
+
+
+def test_the_web_service_trusts_forwarded_headers_only_from_its_own_network_not_its_gateway(tmp_path: Path) -> None:
+    import ipaddress
+
+    (config,) = COMPOSE["networks"]["default"]["ipam"]["config"]
+    subnet, containers = ipaddress.ip_network(config["subnet"]), ipaddress.ip_network(config["ip_range"])
+    env = {key: _interpolate(value) for key, value in _environment(SERVICES["web"]).items()}
+    trusted = [ipaddress.ip_network(n) for n in load({**env, "PULSE_VAR_DIR": str(tmp_path)}).trusted_proxies]
+    assert trusted and all(network.subnet_of(containers) and containers.subnet_of(subnet) for network in trusted)  # type: ignore[arg-type]
+    assert not any(ipaddress.ip_address(config["gateway"]) in network for network in trusted)

@@ -74,8 +74,10 @@ def serve(host: str, port: int) -> None:
         host=host,
         port=port,
         log_config=None,  # keep the JSON logging set up above
-        proxy_headers=True,
-        forwarded_allow_ips="*" if host != "127.0.0.1" else "127.0.0.1",
+        # X-Forwarded-For/-Proto only from the proxies named in PULSE_TRUSTED_PROXIES: from anyone else
+        # a forged header would pick the client address the sign-in limit counts and the logs show.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
         lifespan="on",
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import sys
@@ -124,3 +125,52 @@ async def serve_process(env: Mapping[str, str], *, workers: int = 1, log: Path |
         listener.close()
         if output is not None:
             output.close()
+
+
+@contextlib.asynccontextmanager
+async def pulse_serve(env: Mapping[str, str], log: Path, *args: str) -> AsyncIterator[str]:
+    """The real ``pulse serve`` command (its own uvicorn settings, its JSON logs in ``log``) on a free
+    loopback port; yields its base URL. ``serve`` above runs uvicorn directly, for many workers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    with log.open("ab") as sink:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(PYTHON).parent / "pulse"),
+            "serve",
+            "--port",
+            str(port),
+            *args,
+            env=dict(env),
+            cwd=str(PROJECT_ROOT),
+            stdout=sink,
+            stderr=sink,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+            for _ in range(600):
+                if process.returncode is not None:
+                    raise RuntimeError(f"pulse serve exited with {process.returncode}: {log.read_text()[-2000:]}")
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("pulse serve did not answer /healthz within 30 s")
+        yield base_url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def log_lines(log: Path) -> list[dict[str, object]]:
+    """The JSON lines of a ``pulse serve`` or ``pulse worker`` log."""
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
