@@ -8,6 +8,7 @@ report input straight from the domain simulation, without a database, for PDF pr
 from __future__ import annotations
 
 import email
+import io
 import random
 import re
 import shutil
@@ -20,7 +21,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
-from pulse import clock
+from pulse import clock, spreadsheet
 from pulse.db import database, upgrade
 from pulse.domain.aggregates import RoundAggregates
 from pulse.domain.items import COMMENT_FIELD, ENPS_FIELD, HELP_FIELD
@@ -142,7 +143,9 @@ def demo_settings(settings: Settings) -> Settings:
 
 def people_csv(departments: Sequence[DepartmentSpec] = DEPARTMENTS) -> tuple[bytes, dict[str, str]]:
     """The demo directory as an import CSV, and email -> department. Two leaders, one HR person."""
-    lines = ["email,name,department,role"]
+    buffer = io.StringIO()
+    writer = spreadsheet.writer(buffer, ("email", "name", "department", "role"), lineterminator="\n")
+    writer.writeheader()
     department_of: dict[str, str] = {}
     index = 0
     for spec in departments:
@@ -154,10 +157,10 @@ def people_csv(departments: Sequence[DepartmentSpec] = DEPARTMENTS) -> tuple[byt
                 role = "leader"
             elif spec.name == "Human Resources" and position == 0:
                 role = "hr"
-            lines.append(f"{address},{name},{spec.name},{role}")
+            writer.writerow({"email": address, "name": name, "department": spec.name, "role": role})
             department_of[address] = spec.name
             index += 1
-    return ("\n".join(lines) + "\n").encode("utf-8"), department_of
+    return buffer.getvalue().encode("utf-8"), department_of
 
 
 def read_links(outbox: Path, seen: set[str], base_url: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ them into the report model, through the disclosure gate. The model (JSON) and it
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
-from pulse import clock
+from pulse import clock, spreadsheet
 from pulse.domain.aggregates import DepartmentAggregates, RoundAggregates
 from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY
 from pulse.domain.report import ReportInput
@@ -441,10 +440,9 @@ def csv_rows(model: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def to_csv(model: Mapping[str, Any]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer = spreadsheet.writer(buffer, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in csv_rows(model):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    writer.writerows(csv_rows(model))
     return buffer.getvalue().encode("utf-8")
 
 
