@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install machine demo test test-fast lint format bench serve worker clean migration
+.PHONY: install machine demo test test-fast lint format bench serve worker clean migration i18n-extract i18n-update
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ worker: install ## the arq worker (needs PULSE_REDIS_URL)
 
 migration: install ## make a migration for both SQLite and PostgreSQL: make migration NAME=add_x
 	$(BIN)/python migrations/make_migration.py $(NAME)
+
+LOCALE_DIR := pulse/locale
+i18n-extract: install ## collect every translatable string into pulse/locale/messages.pot
+	$(BIN)/pybabel -q extract -F $(LOCALE_DIR)/babel.cfg -c TRANSLATORS: --no-location --sort-output \
+		--project=Pulse --copyright-holder="Pulse contributors" --msgid-bugs-address="" -o $(LOCALE_DIR)/messages.pot .
+
+i18n-update: i18n-extract ## merge the .pot into every language's .po (new strings arrive untranslated)
+	$(BIN)/pybabel -q update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,8 +1,8 @@
 """Email: building messages from template triads, and sending them by SMTP or into the outbox.
 
-Every email is three templates under ``templates/emails/<locale>/``: ``NAME.subject.txt``,
-``NAME.txt`` and ``NAME.html``. A locale without its own templates falls back to English, so adding
-a language is a matter of adding a folder.
+Every email is three templates under ``templates/emails/``: ``NAME.subject.txt``, ``NAME.txt`` and
+``NAME.html``, written in English and translated through the gettext catalogs (``pulse.i18n``) into
+the recipient's language. A language without a catalog gets English.
 
 Sending goes through a *session* so that a batch reuses one SMTP connection::
 
@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiosmtplib
-from jinja2 import TemplateNotFound
 
+from pulse import i18n
 from pulse.errors import PulseError
 from pulse.settings import Settings, SmtpSettings
-from pulse.templating import TEMPLATES_DIR, environment
+from pulse.templating import environment
 
-DEFAULT_LOCALE = "en"
+DEFAULT_LOCALE = i18n.SOURCE_LOCALE
 
 
 class MailDeliveryError(PulseError):
@@ -53,17 +53,6 @@ class Attachment:
     subtype: str = "pdf"
 
 
-def available_locales() -> list[str]:
-    return sorted(p.name for p in (TEMPLATES_DIR / "emails").iterdir() if p.is_dir())
-
-
-def _locale_for(template: str, locale: str | None) -> str:
-    for candidate in (locale, (locale or "").split("-")[0].split("_")[0], DEFAULT_LOCALE):
-        if candidate and (TEMPLATES_DIR / "emails" / candidate / f"{template}.txt").exists():
-            return candidate
-    raise TemplateNotFound(f"emails/{DEFAULT_LOCALE}/{template}.txt")
-
-
 def build_message(
     template: str,
     *,
@@ -74,20 +63,21 @@ def build_message(
     to_name: str | None = None,
     attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
-    """Render ``templates/emails/<locale>/<template>.{subject.txt,txt,html}`` into one message."""
+    """Render ``templates/emails/<template>.{subject.txt,txt,html}`` in ``locale`` into one message."""
     env = environment()
-    chosen = _locale_for(template, locale)
-    base = f"emails/{chosen}/{template}"
-    full_context = {"base_url": settings.base_url, "locale": chosen, **context}
-    subject = env.get_template(f"{base}.subject.txt").render(full_context).strip()
-    text = env.get_template(f"{base}.txt").render(full_context)
-    html = env.get_template(f"{base}.html").render(full_context)
+    base = f"emails/{template}"
+    with i18n.use(locale) as chosen:
+        full_context = {"base_url": settings.base_url, "locale": chosen, **context}
+        subject = env.get_template(f"{base}.subject.txt").render(full_context).strip()
+        text = env.get_template(f"{base}.txt").render(full_context)
+        html = env.get_template(f"{base}.html").render(full_context)
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())
     message["From"] = settings.mail_from
     message["To"] = formataddr((to_name, to)) if to_name else to
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rsplit("@", 1)[-1].strip("> "))
     message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = i18n.html_lang(chosen)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     for attachment in attachments:

@@ -12,26 +12,31 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from pulse.domain.errors import InvalidPulseSize
+from pulse.domain.wording import N_
 
 SCALE_MIN = 1
 SCALE_MAX = 5
 SCALE_OPTIONS = SCALE_MAX - SCALE_MIN + 1
+# TRANSLATORS: the five points of the agreement scale, from 1 (strongly disagree) to 5 (strongly agree). Use the
+# usual wording of a Likert agreement scale in your language; the steps must read as evenly spaced.
 SCALE_LABELS: tuple[str, str, str, str, str] = (
-    "Strongly disagree",
-    "Disagree",
-    "Neither agree nor disagree",
-    "Agree",
-    "Strongly agree",
+    N_("Strongly disagree"),
+    N_("Disagree"),
+    N_("Neither agree nor disagree"),
+    N_("Agree"),
+    N_("Strongly agree"),
 )
 
 ENPS_FIELD = "enps"
 ENPS_MIN = 0
 ENPS_MAX = 10
-ENPS_QUESTION = "How likely is it that you would recommend this organisation as a place to work to a friend?"
+# TRANSLATORS: the employee Net Promoter question (answered 0-10). Keep "recommend ... as a place to work to a friend".
+ENPS_QUESTION = N_("How likely is it that you would recommend this organisation as a place to work to a friend?")
 HELP_FIELD = "helped_by"
-HELP_QUESTION = "Which other departments gave you information or help in the last few weeks? (choose any)"
+# TRANSLATORS: a multiple-choice list of departments follows; "(choose any)" means several may be ticked.
+HELP_QUESTION = N_("Which other departments gave you information or help in the last few weeks? (choose any)")
 COMMENT_FIELD = "comment"
-COMMENT_QUESTION = "Anything else you want leaders to know? (optional, shown only in groups, never with your name)"
+COMMENT_QUESTION = N_("Anything else you want leaders to know? (optional, shown only in groups, never with your name)")
 COMMENT_MAX_LENGTH = 2000
 
 DEFAULT_PULSE_SIZE = 10
@@ -65,27 +70,27 @@ class Item:
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension(
         "fear",
-        "Fear of blame",
+        N_("Fear of blame"),
         False,
-        "Fear of blame, of stepping outside standard procedure, of raising a problem or a mistake.",
+        N_("Fear of blame, of stepping outside standard procedure, of raising a problem or a mistake."),
     ),
     Dimension(
         "initiative",
-        "Permission to act",
+        N_("Permission to act"),
         True,
-        "Perceived permission and encouragement to act on one's own judgment for the customer.",
+        N_("Perceived permission and encouragement to act on one's own judgment for the customer."),
     ),
     Dimension(
         "consistency",
-        "Leadership consistency",
+        N_("Leadership consistency"),
         True,
-        "Words match deeds; rules, praise and priorities hold the same way from week to week.",
+        N_("Words match deeds; rules, praise and priorities hold the same way from week to week."),
     ),
     Dimension(
         "collaboration",
-        "Cross-department collaboration",
+        N_("Cross-department collaboration"),
         True,
-        "Getting information and help from other departments; low values point to silos.",
+        N_("Getting information and help from other departments; low values point to silos."),
     ),
 )
 DIMENSION_BY_KEY: Mapping[str, Dimension] = MappingProxyType({d.key: d for d in DIMENSIONS})
@@ -98,42 +103,55 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "fear_blame_mistake",
         "fear",
-        "If I made a mistake at work, I would expect to be blamed for it rather than helped to put it right.",
+        # TRANSLATORS: Fear of blame (anchor). Agreeing = MORE fear. Must convey: after my own mistake I expect blame,
+        # not help to fix it. Keep the contrast blamed vs. helped.
+        N_("If I made a mistake at work, I would expect to be blamed for it rather than helped to put it right."),
         False,
         True,
     ),
     Item(
         "fear_raise_problem_safe",
         "fear",
-        "I can point out a problem to my manager without worrying about how it will reflect on me.",
+        # TRANSLATORS: Fear of blame (anchor), REVERSE-KEYED: agreeing = LESS fear. Must convey: I can tell my manager
+        # about a problem without worrying how it makes me look. Keep it positive (no negation), or the reverse-keying
+        # flips.
+        N_("I can point out a problem to my manager without worrying about how it will reflect on me."),
         True,
         True,
     ),
     Item(
         "fear_outside_procedure",
         "fear",
-        "Doing something outside the standard procedure, even to help a customer, could get me into trouble.",
+        # TRANSLATORS: Fear of blame. Agreeing = MORE fear. Must convey: stepping outside the standard procedure, even
+        # for a customer's sake, could get me into trouble (sanctions, not just disapproval).
+        N_("Doing something outside the standard procedure, even to help a customer, could get me into trouble."),
         False,
         False,
     ),
     Item(
         "fear_admit_error_safe",
         "fear",
-        "People here can own up to an error openly without it being held against them later.",
+        # TRANSLATORS: Fear of blame, REVERSE-KEYED: agreeing = LESS fear. Must convey: people can openly admit an
+        # error and it is not held against them later. Keep it positive.
+        N_("People here can own up to an error openly without it being held against them later."),
         True,
         False,
     ),
     Item(
         "fear_keep_head_down",
         "fear",
-        "Around here it is safer to keep your head down than to speak up.",
+        # TRANSLATORS: Fear of blame. Agreeing = MORE fear. Must convey: staying quiet and unnoticed is safer than
+        # speaking up. Use an everyday idiom for 'keep your head down' if the language has one.
+        N_("Around here it is safer to keep your head down than to speak up."),
         False,
         False,
     ),
     Item(
         "fear_metrics_punish",
         "fear",
-        "I worry that a bad number on my targets will be used against me, whatever the reason behind it.",
+        # TRANSLATORS: Fear of blame. Agreeing = MORE fear. Must convey: I worry a bad figure on my targets/KPIs will
+        # be used against me regardless of the reason for it.
+        N_("I worry that a bad number on my targets will be used against me, whatever the reason behind it."),
         False,
         False,
     ),
@@ -141,42 +159,55 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "initiative_act_for_customer",
         "initiative",
-        "When a customer needs something, I can sort it out myself without first asking for approval.",
+        # TRANSLATORS: Permission to act (anchor). Agreeing = MORE permission. Must convey: I can solve a customer's
+        # need myself without asking for approval first.
+        N_("When a customer needs something, I can sort it out myself without first asking for approval."),
         False,
         True,
     ),
     Item(
         "initiative_wait_for_permission",
         "initiative",
-        "I would rather wait for permission than fix something myself, even when the fix is obvious.",
+        # TRANSLATORS: Permission to act (anchor), REVERSE-KEYED: agreeing = LESS permission. Must convey: I prefer
+        # waiting for permission over fixing something myself, even when the fix is obvious. Keep 'rather wait' as the
+        # agreed-with option.
+        N_("I would rather wait for permission than fix something myself, even when the fix is obvious."),
         True,
         True,
     ),
     Item(
         "initiative_rewarded",
         "initiative",
-        "When someone here uses their own judgment to solve a problem, it gets noticed and appreciated.",
+        # TRANSLATORS: Permission to act. Agreeing = MORE permission. Must convey: using your own judgment to solve a
+        # problem is noticed and appreciated here.
+        N_("When someone here uses their own judgment to solve a problem, it gets noticed and appreciated."),
         False,
         False,
     ),
     Item(
         "initiative_punished",
         "initiative",
-        "People who take the initiative here often end up being criticised for it.",
+        # TRANSLATORS: Permission to act, REVERSE-KEYED: agreeing = LESS permission. Must convey: people who take
+        # initiative often end up criticised for it.
+        N_("People who take the initiative here often end up being criticised for it."),
         True,
         False,
     ),
     Item(
         "initiative_backed_by_manager",
         "initiative",
-        "My manager backs me when I step away from a routine to do the right thing for a customer.",
+        # TRANSLATORS: Permission to act. Agreeing = MORE permission. Must convey: my manager supports me when I
+        # depart from routine to do the right thing for a customer.
+        N_("My manager backs me when I step away from a routine to do the right thing for a customer."),
         False,
         False,
     ),
     Item(
         "initiative_know_limits",
         "initiative",
-        "I know how far I am allowed to go on my own to solve a customer's problem.",
+        # TRANSLATORS: Permission to act. Agreeing = MORE permission. Must convey: I know how far I may go on my own
+        # to solve a customer's problem (clear limits of my authority).
+        N_("I know how far I am allowed to go on my own to solve a customer's problem."),
         False,
         False,
     ),
@@ -184,42 +215,54 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "consistency_words_deeds",
         "consistency",
-        "Our leaders do what they say they will do.",
+        # TRANSLATORS: Leadership consistency (anchor). Agreeing = MORE consistent. Must convey: our leaders do what
+        # they say they will do (words match deeds).
+        N_("Our leaders do what they say they will do."),
         False,
         True,
     ),
     Item(
         "consistency_praise_flips",
         "consistency",
-        "Something that gets praised one week can get criticised the next.",
+        # TRANSLATORS: Leadership consistency (anchor), REVERSE-KEYED: agreeing = LESS consistent. Must convey: the
+        # same thing can be praised one week and criticised the next.
+        N_("Something that gets praised one week can get criticised the next."),
         True,
         True,
     ),
     Item(
         "consistency_rules_same_each_week",
         "consistency",
-        "Rules here are enforced the same way from one week to the next.",
+        # TRANSLATORS: Leadership consistency. Agreeing = MORE consistent. Must convey: rules are applied the same way
+        # from one week to the next.
+        N_("Rules here are enforced the same way from one week to the next."),
         False,
         False,
     ),
     Item(
         "consistency_priorities_stable",
         "consistency",
-        "I know which priorities will still matter next month.",
+        # TRANSLATORS: Leadership consistency. Agreeing = MORE consistent. Must convey: I know which priorities will
+        # still count next month (priorities are stable).
+        N_("I know which priorities will still matter next month."),
         False,
         False,
     ),
     Item(
         "consistency_rules_depend_on_who",
         "consistency",
-        "Whether a rule is enforced depends on who broke it or who happens to be watching.",
+        # TRANSLATORS: Leadership consistency, REVERSE-KEYED: agreeing = LESS consistent. Must convey: whether a rule
+        # is enforced depends on who broke it or who is watching.
+        N_("Whether a rule is enforced depends on who broke it or who happens to be watching."),
         True,
         False,
     ),
     Item(
         "consistency_changes_explained",
         "consistency",
-        "When leaders change direction, they explain why.",
+        # TRANSLATORS: Leadership consistency. Agreeing = MORE consistent. Must convey: when leaders change direction,
+        # they explain the reasons.
+        N_("When leaders change direction, they explain why."),
         False,
         False,
     ),
@@ -227,42 +270,54 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "collaboration_info_from_others",
         "collaboration",
-        "I get the information I need from other departments without having to chase it.",
+        # TRANSLATORS: Cross-department collaboration (anchor). Agreeing = MORE cooperation. Must convey: I get the
+        # information I need from other departments without having to chase it.
+        N_("I get the information I need from other departments without having to chase it."),
         False,
         True,
     ),
     Item(
         "collaboration_departments_compete",
         "collaboration",
-        "Departments here compete with each other more than they help each other.",
+        # TRANSLATORS: Cross-department collaboration (anchor), REVERSE-KEYED: agreeing = LESS cooperation (silo).
+        # Must convey: departments compete with each other more than they help each other.
+        N_("Departments here compete with each other more than they help each other."),
         True,
         True,
     ),
     Item(
         "collaboration_help_when_asked",
         "collaboration",
-        "When I ask another department for help, I usually get it.",
+        # TRANSLATORS: Cross-department collaboration. Agreeing = MORE cooperation. Must convey: when I ask another
+        # department for help, I usually get it.
+        N_("When I ask another department for help, I usually get it."),
         False,
         False,
     ),
     Item(
         "collaboration_know_others_work",
         "collaboration",
-        "I know what the other departments are working on at the moment.",
+        # TRANSLATORS: Cross-department collaboration. Agreeing = MORE cooperation. Must convey: I know what other
+        # departments are currently working on.
+        N_("I know what the other departments are working on at the moment."),
         False,
         False,
     ),
     Item(
         "collaboration_info_kept_back",
         "collaboration",
-        "Other departments keep useful information to themselves.",
+        # TRANSLATORS: Cross-department collaboration, REVERSE-KEYED: agreeing = LESS cooperation (silo). Must convey:
+        # other departments keep useful information to themselves.
+        N_("Other departments keep useful information to themselves."),
         True,
         False,
     ),
     Item(
         "collaboration_shared_problems",
         "collaboration",
-        "People in other departments treat our problems as shared problems.",
+        # TRANSLATORS: Cross-department collaboration. Agreeing = MORE cooperation. Must convey: people in other
+        # departments treat our problems as shared problems (theirs too).
+        N_("People in other departments treat our problems as shared problems."),
         False,
         False,
     ),

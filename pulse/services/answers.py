@@ -20,6 +20,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
@@ -38,8 +39,8 @@ from pulse.domain.items import (
 )
 from pulse.domain.scoring import score_response
 from pulse.errors import InvalidInput, LinkAlreadyUsed, SurveyClosed, UnknownLink
-from pulse.models import Answer, Department, HelpMark, Invitation, Organization, Response, Round, RoundStatus
-from pulse.services.invitations import local_time
+from pulse.i18n import gettext as _
+from pulse.models import Answer, Department, HelpMark, Invitation, Organization, Person, Response, Round, RoundStatus
 from pulse.services.tokens import hash_token, hashes_match, looks_like_token
 from pulse.settings import get_settings
 
@@ -78,7 +79,9 @@ class Survey:
     items: tuple[Item, ...]
     #: Other departments of the organisation (id, name), for the help-network question.
     helper_choices: tuple[tuple[int, str], ...]
-    closes_at_local: str
+    closes_at: datetime
+    #: The language of the emails this person gets (the page starts in it); a preference, not an identity.
+    locale: str
 
 
 @dataclass
@@ -108,6 +111,13 @@ def _is_open(found: Round) -> bool:
     return found.status == RoundStatus.OPEN and found.closes_at > clock.now()
 
 
+async def _locale_of(invitation: Invitation) -> str:
+    if invitation.person_id is None:
+        return ""
+    found = await Person.filter(id=invitation.person_id).values_list("locale", flat=True)
+    return str(found[0]) if found else ""
+
+
 async def open_survey(token: str) -> Survey:
     """The survey behind ``token``. Raises UnknownLink, SurveyClosed or LinkAlreadyUsed, in that order."""
     invitation = await _invitation_for(token)
@@ -130,7 +140,8 @@ async def open_survey(token: str) -> Survey:
         helper_choices=tuple(
             (int(dept_id), str(name)) for dept_id, name in departments if dept_id != invitation.department_id
         ),
-        closes_at_local=local_time(found.closes_at, organization.timezone),
+        closes_at=found.closes_at,
+        locale=await _locale_of(invitation),
     )
 
 
@@ -138,7 +149,7 @@ def _single(name: str, raw: str | list[str], problems: dict[str, str]) -> str | 
     if isinstance(raw, list):
         values = [v for v in raw if v != ""]
         if len(values) > 1:
-            problems[name] = "was answered more than once; choose one answer"
+            problems[name] = _("was answered more than once; choose one answer")
             return None
         return values[0].strip() if values else None
     return raw.strip() or None
@@ -166,7 +177,11 @@ def parse_answers(
                 continue
             value = _integer(text, SCALE_MIN, SCALE_MAX)
             if value is None:
-                problems[name] = f"{text[:20]!r} is not an answer between {SCALE_MIN} and {SCALE_MAX}"
+                problems[name] = _("%(value)s is not an answer between %(low)d and %(high)d") % {
+                    "value": repr(text[:20]),
+                    "low": SCALE_MIN,
+                    "high": SCALE_MAX,
+                }
             else:
                 parsed.values[name] = value
         elif name == ENPS_FIELD:
@@ -175,7 +190,11 @@ def parse_answers(
                 continue
             value = _integer(text, ENPS_MIN, ENPS_MAX)
             if value is None:
-                problems[name] = f"{text[:20]!r} is not a number between {ENPS_MIN} and {ENPS_MAX}"
+                problems[name] = _("%(value)s is not a number between %(low)d and %(high)d") % {
+                    "value": repr(text[:20]),
+                    "low": ENPS_MIN,
+                    "high": ENPS_MAX,
+                }
             else:
                 parsed.enps = value
         elif name == HELP_FIELD:
@@ -188,9 +207,9 @@ def parse_answers(
                 elif text.isdigit() and int(text) in allowed_helpers:
                     ids.add(int(text))
                 else:
-                    problems[name] = f"{text[:20]!r} is not one of the departments listed"
+                    problems[name] = _("%(value)s is not one of the departments listed") % {"value": repr(text[:20])}
             if none_chosen and ids:
-                problems[name] = "choose departments, or 'none of them', not both"
+                problems[name] = _("choose departments, or \u201cnone of them\u201d, not both")
             parsed.helped_by = sorted(ids)
             parsed.answered_network = none_chosen or bool(ids)
         elif name == COMMENT_FIELD:
@@ -199,15 +218,18 @@ def parse_answers(
                 continue
             text = _CONTROL.sub("", text).strip()
             if len(text) > COMMENT_MAX_LENGTH:
-                problems[name] = f"is {len(text)} characters long; the limit is {COMMENT_MAX_LENGTH}"
+                problems[name] = _("is %(length)d characters long; the limit is %(limit)d") % {
+                    "length": len(text),
+                    "limit": COMMENT_MAX_LENGTH,
+                }
             elif text:
                 parsed.comment = text
         elif name in ITEM_BY_KEY:
-            problems[name] = "is not a question of this survey"
+            problems[name] = _("is not a question of this survey")
         else:
-            problems[name[:40]] = "is not a field of this survey"
+            problems[name[:40]] = _("is not a field of this survey")
     if not problems and parsed.empty:
-        problems["form"] = "answer at least one question before sending"
+        problems["form"] = _("answer at least one question before sending")
     if problems:
         raise AnswersRejected(problems)
     return parsed

@@ -19,12 +19,25 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pulse.domain.items import COMMENT_FIELD, COMMENT_MAX_LENGTH, ENPS_FIELD, ENPS_MAX, ENPS_MIN, HELP_FIELD
+from pulse import i18n
+from pulse.domain.items import (
+    COMMENT_FIELD,
+    COMMENT_MAX_LENGTH,
+    COMMENT_QUESTION,
+    ENPS_FIELD,
+    ENPS_MAX,
+    ENPS_MIN,
+    ENPS_QUESTION,
+    HELP_FIELD,
+    HELP_QUESTION,
+    SCALE_LABELS,
+)
 from pulse.errors import LinkAlreadyUsed, SurveyClosed, UnknownLink
+from pulse.i18n import N_
+from pulse.i18n import gettext as _
 from pulse.services import answers
 from pulse.services.answers import HELP_NONE, AnswersRejected, Survey
 from pulse.templating import environment
-from pulse.web.survey_strings import SurveyStrings, strings_for
 
 log = logging.getLogger("pulse.web.survey")
 
@@ -35,56 +48,92 @@ MAX_FORM_FIELDS = 200
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+UNKNOWN_TITLE = N_("We do not know this link")
+UNKNOWN_BODY = N_(
+    "This survey link is not known. Please check that the whole link was copied from the email. If it still does "
+    "not work, the survey may have been replaced by a newer one."
+)
+USED_TITLE = N_("This link has already been used")
+USED_BODY = N_(
+    "Answers were already sent with this link. Each link works once, so every answer counts once. "
+    "Thank you for taking part."
+)
+CLOSED_TITLE = N_("This survey has closed")
+CLOSED_BODY = N_("This survey round has closed and no longer takes answers. Thank you for your interest.")
+TOO_LARGE_TITLE = N_("That was too much text")
+TOO_LARGE_BODY = N_("The answers sent were larger than this survey accepts. Please go back and shorten the comment.")
+
+
 class _TooLarge(Exception):
     pass
 
 
-def _page(template: str, status: int, context: Mapping[str, Any]) -> HTMLResponse:
-    html = environment().get_template(f"survey/{template}").render(context)
-    return HTMLResponse(html, status_code=status, headers=NO_STORE)
+def _page(request: Request, template: str, status: int, context: Mapping[str, Any], locale: str) -> HTMLResponse:
+    """Render in ``locale``, with the language switch: links to this same URL with ``?lang=xx``.
+
+    The switch is plain links (no JavaScript, no cookie): the choice lives in the URL the person is
+    looking at and nowhere else, so the link keeps working and nothing about the person is stored.
+    """
+    with i18n.use(locale) as chosen:
+        languages = [
+            (code, i18n.language_name(code), i18n.html_lang(code), f"{request.url.path}?lang={code}")
+            for code in i18n.available_locales()
+        ]
+        html = (
+            environment()
+            .get_template(f"survey/{template}")
+            .render({**context, "lang": chosen, "languages": languages, "html_lang": i18n.html_lang(chosen)})
+        )
+        headers = {**NO_STORE, "Content-Language": i18n.html_lang(chosen)}
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def _message(t: SurveyStrings, status: int, title: str, body: str) -> HTMLResponse:
-    return _page("message.html", status, {"t": t, "title": title, "body": body})
+def _message(request: Request, locale: str, status: int, title: str, body: str) -> HTMLResponse:
+    # ``title`` and ``body`` are message ids, translated inside the page's language.
+    return _page(request, "message.html", status, {"title": title, "body": body}, locale)
 
 
-def _refusal(t: SurveyStrings, error: Exception) -> HTMLResponse:
+def _refusal(request: Request, locale: str, error: Exception) -> HTMLResponse:
     if isinstance(error, UnknownLink):
-        return _message(t, 404, t.unknown_title, t.unknown_body)
+        return _message(request, locale, 404, UNKNOWN_TITLE, UNKNOWN_BODY)
     if isinstance(error, LinkAlreadyUsed):
-        return _message(t, 409, t.used_title, t.used_body)
-    return _message(t, 410, t.closed_title, t.closed_body)
+        return _message(request, locale, 409, USED_TITLE, USED_BODY)
+    return _message(request, locale, 410, CLOSED_TITLE, CLOSED_BODY)
 
 
 def _form_page(
-    t: SurveyStrings,
+    request: Request,
+    locale: str,
     survey: Survey,
     *,
     status: int = 200,
     kept: Mapping[str, list[str]] | None = None,
     problems: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    items = [(item.key, t.item_texts.get(item.key, item.text)) for item in survey.items]
-    labels = {key: t.question_of.format(n=n, total=len(items)) for n, (key, _) in enumerate(items, 1)}
-    labels.update(
-        {
-            ENPS_FIELD: t.enps_question,
-            HELP_FIELD: t.help_question,
-            COMMENT_FIELD: t.comment_question,
-            "form": t.problem_form,
+    with i18n.use(locale):
+        labels = {
+            item.key: _("Statement %(n)d of %(total)d") % {"n": n, "total": len(survey.items)}
+            for n, item in enumerate(survey.items, 1)
         }
-    )
+        labels.update(
+            {
+                ENPS_FIELD: _(ENPS_QUESTION),
+                HELP_FIELD: _(HELP_QUESTION),
+                COMMENT_FIELD: _(COMMENT_QUESTION),
+                "form": _("The form"),
+            }
+        )
     problem_list = [
         (name if name in labels and name != "form" else "", labels.get(name, name), text)
         for name, text in (problems or {}).items()
     ]
     return _page(
+        request,
         "form.html",
         status,
         {
-            "t": t,
             "survey": survey,
-            "items": items,
+            "items": [(item.key, item.text) for item in survey.items],
             "kept": kept or {},
             "problems": problems or {},
             "problem_list": problem_list,
@@ -93,8 +142,24 @@ def _form_page(
             "comment_max": COMMENT_MAX_LENGTH,
             "k": survey.min_group_size,
             "comment_threshold": survey.comment_threshold,
+            "scale_labels": SCALE_LABELS,
+            "enps_question": ENPS_QUESTION,
+            "help_question": HELP_QUESTION,
+            "comment_question": COMMENT_QUESTION,
+            "enps_field": ENPS_FIELD,
+            "help_field": HELP_FIELD,
+            "comment_field": COMMENT_FIELD,
         },
+        locale,
     )
+
+
+def _asked_language(request: Request) -> str | None:
+    """``?lang=xx`` when it names a language Pulse speaks (anything else is ignored, never an error)."""
+    asked = request.query_params.get("lang", "")
+    if asked and i18n.negotiate(asked) == asked:
+        return asked
+    return None
 
 
 async def _read_form(request: Request) -> dict[str, list[str]]:
@@ -131,35 +196,55 @@ def _as_answers(form: Mapping[str, list[str]]) -> dict[str, str | list[str]]:
 
 
 async def survey_page(request: Request) -> Response:
-    """The form at the emailed link (GET), and its answers (POST)."""
-    t = strings_for(request.headers.get("accept-language"))
+    """The form at the emailed link (GET), and its answers (POST).
+
+    The language: ``?lang=`` (the switch), else the person's own language from the directory, else
+    the browser's; the form posts to its own URL, so the switch's choice carries through.
+    """
+    asked = _asked_language(request)
+    browser = request.headers.get("accept-language")
     token = request.path_params["token"]
     if request.method != "POST":
         try:
-            return _form_page(t, await answers.open_survey(token))
+            survey = await answers.open_survey(token)
         except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
-            return _refusal(t, error)
+            return _refusal(request, i18n.negotiate(asked, browser), error)
+        return _form_page(request, i18n.negotiate(asked, survey.locale, browser), survey)
     try:
         form = await _read_form(request)
     except _TooLarge:
-        return _message(t, 413, t.too_large_title, t.too_large_body)
+        return _message(request, i18n.negotiate(asked, browser), 413, TOO_LARGE_TITLE, TOO_LARGE_BODY)
     try:
         await answers.submit(token, _as_answers(form))
-    except AnswersRejected as rejected:
+    except AnswersRejected:
         try:
             survey = await answers.open_survey(token)
         except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
-            return _refusal(t, error)
-        return _form_page(t, survey, status=422, kept=form, problems=rejected.problems)
+            return _refusal(request, i18n.negotiate(asked, browser), error)
+        locale = i18n.negotiate(asked, survey.locale, browser)
+        with i18n.use(locale):
+            problems = _problems_in(form, survey)
+        return _form_page(request, locale, survey, status=422, kept=form, problems=problems)
     except (UnknownLink, LinkAlreadyUsed, SurveyClosed) as error:
-        return _refusal(t, error)
-    return RedirectResponse("/s/thanks", status_code=303, headers=NO_STORE)
+        return _refusal(request, i18n.negotiate(asked, browser), error)
+    return RedirectResponse(f"/s/thanks?lang={asked}" if asked else "/s/thanks", status_code=303, headers=NO_STORE)
+
+
+def _problems_in(form: Mapping[str, list[str]], survey: Survey) -> dict[str, str]:
+    """The form's problems worded in the current language (the validation is pure and cheap to repeat)."""
+    try:
+        answers.parse_answers(
+            _as_answers(form), [item.key for item in survey.items], [dept_id for dept_id, _ in survey.helper_choices]
+        )
+    except AnswersRejected as rejected:
+        return rejected.problems
+    return {}
 
 
 async def thanks(request: Request) -> Response:
     """The same page for everyone: it shows nothing about who answered or what."""
-    t = strings_for(request.headers.get("accept-language"))
-    return _page("thanks.html", 200, {"t": t})
+    locale = i18n.negotiate(_asked_language(request), request.headers.get("accept-language"))
+    return _page(request, "thanks.html", 200, {}, locale)
 
 
 routes: list[BaseRoute] = [

@@ -96,7 +96,7 @@ async def test_the_invitation_says_who_asks_why_how_long_that_it_is_anonymous_an
         assert "under 2 minutes" in part
         assert "anonymous" in part
         # 8:00 UTC + 6 days is 9:00 in Paris (CET).
-        assert "Sunday 29 November 2026, 09:00 (Europe/Paris)" in part
+        assert "Sunday, 29 November 2026, 09:00 (Europe/Paris)" in part
         assert f"http://pulse.test/s/{token_in(message)}" in part
 
 

@@ -1,0 +1,193 @@
+"""Languages: gettext catalogs (Babel), the current language of a rendering, and locale-aware formatting.
+
+Every user-visible string is written in English in the code or a template and marked for
+translation (``_("…")`` in Python and templates, ``{% trans %}`` blocks in templates, ``N_("…")`` for
+constants that are translated later). ``make i18n-extract`` collects them into
+``pulse/locale/messages.pot``; ``make i18n-update`` merges that into each
+``pulse/locale/<lang>/LC_MESSAGES/messages.po``. A language is a ``.po`` file: adding a directory with
+one makes the language available everywhere (survey, emails, reports, web app) with no code change.
+
+The catalogs are compiled when a process first needs a language (a few tens of milliseconds per
+language, cached for the life of the process) rather than at install time, so there is no compiled
+``.mo`` file in the tree or the image that could be older than the ``.po`` file next to it.
+
+The language of a rendering is a context variable set with ``use(locale)``; the Jinja2 environment's
+gettext callables and the formatting helpers below read it, so templates write ``{{ _("…") }}`` and
+``{{ percent(rate) }}`` and never pass a locale around.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _format_date
+from babel.dates import format_time as _format_time
+from babel.dates import get_datetime_format
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal as _format_decimal
+from babel.numbers import format_percent as _format_percent
+from babel.support import Translations
+
+from pulse.domain.wording import N_
+
+__all__ = ["N_", "available_locales", "gettext", "negotiate", "ngettext", "pgettext", "use"]
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+#: The language the code and templates are written in, and the fallback for anything unknown.
+SOURCE_LOCALE = "en"
+
+_current: ContextVar[str] = ContextVar("pulse_locale", default=SOURCE_LOCALE)
+
+
+@cache
+def available_locales() -> tuple[str, ...]:
+    """Every language with a catalog, English first, then by code (``pt_BR`` style identifiers)."""
+    found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    found.add(SOURCE_LOCALE)
+    return (SOURCE_LOCALE, *sorted(found - {SOURCE_LOCALE}))
+
+
+def negotiate(*candidates: str | None) -> str:
+    """The first candidate Pulse speaks: exact (``pt-BR`` → ``pt_BR``), then by language (``fr-CA`` → ``fr``,
+    ``pt`` → ``pt_BR``); English when none matches. Candidates may be locale codes or Accept-Language headers."""
+    known = available_locales()
+    by_lower = {code.lower(): code for code in known}
+    for candidate in candidates:
+        for part in (candidate or "").split(","):
+            tag = part.split(";")[0].strip().replace("-", "_").lower()
+            if not tag or tag == "*":
+                continue
+            if tag in by_lower:
+                return by_lower[tag]
+            language = tag.split("_")[0]
+            for code in known:
+                if code.lower().split("_")[0] == language:
+                    return code
+    return SOURCE_LOCALE
+
+
+def html_lang(locale: str) -> str:
+    """The BCP 47 tag for ``<html lang>`` and ``Content-Language``: ``pt_BR`` → ``pt-BR``."""
+    return locale.replace("_", "-")
+
+
+@cache
+def language_name(locale: str) -> str:
+    """The language's name in that language, as a switch offers it: ``Français``, ``Português (Brasil)``."""
+    try:
+        name = Locale.parse(locale).get_display_name(locale) or locale
+    except (UnknownLocaleError, ValueError):
+        return locale
+    return name[:1].upper() + name[1:]
+
+
+def catalog_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(locale: str) -> _gettext.NullTranslations:
+    """The compiled catalog of ``locale`` (English: the source strings, with English plural rules)."""
+    path = catalog_path(locale)
+    if not path.exists():
+        return _gettext.NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=DOMAIN)
+    compiled = io.BytesIO()
+    # Fuzzy entries are drafts: they are left out, so the English text shows until a translator confirms.
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def current() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use(locale: str | None) -> Iterator[str]:
+    """Render in ``locale`` (negotiated to a language Pulse has) inside the block."""
+    chosen = negotiate(locale)
+    token = _current.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return translations(_current.get()).pgettext(context, message)
+
+
+_ = gettext
+
+
+# ---------------------------------------------------------------- formatting in the current language
+
+
+#: Pulse's English is British ("organisation"); its dates and numbers follow suit.
+_FORMAT_LOCALE = {SOURCE_LOCALE: "en_GB"}
+
+
+def _babel_locale() -> str:
+    locale = _current.get()
+    return _FORMAT_LOCALE.get(locale, locale)
+
+
+def format_number(value: float | int, digits: int = 0) -> str:
+    """``1234.5`` → ``1,234.5`` (en), ``1 234,5`` (fr), ``1.234,5`` (de)."""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return _format_decimal(value, format=pattern, locale=_babel_locale())
+
+
+def format_percent(rate: float, digits: int = 0) -> str:
+    """A share 0–1 as a percentage: ``0.42`` → ``42%`` (en), ``42 %`` (fr, de)."""
+    locale = _babel_locale()
+    pattern = str(Locale.parse(locale).percent_formats[None].pattern)
+    if digits > 0:
+        pattern = pattern.replace("0", "0." + "0" * digits, 1)
+    return _format_percent(rate, format=pattern, locale=locale)
+
+
+def format_day(value: date | datetime | str) -> str:
+    """A calendar day, medium length: ``5 Dec 2026`` / ``5 déc. 2026`` / ``05.12.2026``."""
+    if isinstance(value, str):
+        if not value:
+            return ""
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return _format_date(value, format="medium", locale=_babel_locale())
+
+
+def format_moment(moment: datetime, timezone: str, *, long: bool = False) -> str:
+    """A moment in the organisation's time zone, with the zone named: what a person reads in an email
+    (``long``: ``Sunday, 29 November 2026, 17:00 (Europe/Paris)``) or in a table (``29 Nov 2026, 17:00``)."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    locale = _babel_locale()
+    if long:
+        day = _format_date(local, format="full", locale=locale)
+        return f"{day}, {_format_time(local, format='short', locale=locale)} ({timezone})"
+    pattern = get_datetime_format("medium", locale=locale)
+    return str(pattern).format(
+        _format_time(local, format="short", locale=locale), _format_date(local, format="medium", locale=locale)
+    )
