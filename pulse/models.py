@@ -152,17 +152,23 @@ class ApiKey(Model):
         table = "api_key"
 
 
-class SignInFailure(Model):
-    """One failed sign-in, kept for a short window to throttle guessing across web processes."""
+class SignInCounter(Model):
+    """Failed sign-ins from one source, for the progressive delays of ``pulse.services.sign_in_limits``.
+
+    ``key`` names the source: ``pair:<email>|<client address>``, ``client:<address>`` or ``email:<email>``.
+    """
 
     id = fields.IntField(primary_key=True)
-    #: What is throttled: a normalised email address or a client address.
-    key = fields.CharField(max_length=254)
-    at = fields.DatetimeField()
+    key = fields.CharField(max_length=320, unique=True)
+    #: Counted attempts that have not been forgiven (an attempt is counted when it is let through).
+    failures = fields.IntField(default=0)
+    last_at = fields.DatetimeField(null=True)
+    #: Pairs only: a right password came from here recently; until this time the per-email ceiling skips it.
+    trusted_until = fields.DatetimeField(null=True)
 
     class Meta:
-        table = "sign_in_failure"
-        indexes = (Index(fields=("key", "at")),)
+        table = "sign_in_counter"
+        indexes = (Index(fields=("last_at",)),)
 
 
 class Schedule(Model):

@@ -1,34 +1,31 @@
-"""Web accounts: creating them, checking passwords, and throttling sign-in guesses.
+"""Web accounts: creating them, checking passwords, disabling and resetting them.
 
 Passwords are kept only as Argon2id hashes (argon2-cffi's RFC 9106 low-memory profile). Hashing is
 CPU- and memory-heavy on purpose, so it runs in a thread, off the event loop.
 
-Throttling counts failed sign-ins in the database (``SignInFailure``), not in process memory, so a
-guesser cannot spread attempts over several web processes. Failures are counted per email address
-and per client address: more than ``MAX_FAILURES`` of either in ``FAILURE_WINDOW`` and sign-in is
-refused (even with the right password) until the oldest failure leaves the window.
+Every password check (sign-in, and the current password on a change) goes through the sign-in limits
+of ``pulse.services.sign_in_limits``: counted per email and client address pair, per address and, as a
+slow ceiling, per email, with progressive delays instead of a lock; the check and the count are one
+atomic step, so parallel requests cannot get more passwords checked than the limits allow.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import re
-from dataclasses import dataclass
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from tortoise.exceptions import IntegrityError
 
 from pulse import clock
-from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, Throttled
-from pulse.models import AuditEvent, Organization, SignInFailure, User, UserRole
+from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from pulse.models import AuditEvent, Organization, User, UserRole
+from pulse.services import sign_in_limits
+from pulse.services.sign_in_limits import SignInThrottled, Source
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 
 _hasher = PasswordHasher()
@@ -42,23 +39,6 @@ def _dummy_hash() -> str:
     if parameters not in _dummy_hashes:
         _dummy_hashes[parameters] = _hasher.hash("pulse-dummy-password-for-timing")
     return _dummy_hashes[parameters]
-
-
-class SignInThrottled(Throttled):
-    """Too many failed sign-ins; ``retry_after`` is the number of seconds to wait."""
-
-    def __init__(self, retry_after: int) -> None:
-        minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(f"too many failed sign-ins: try again in {minutes} minute{'s' if minutes != 1 else ''}")
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class SignInAttempt:
-    """Where a sign-in comes from, for throttling."""
-
-    email: str
-    client: str
 
 
 def normalize_email(value: str) -> str:
@@ -133,77 +113,42 @@ async def get_user(user_id: int) -> User:
     return user
 
 
-def _keys(attempt: SignInAttempt) -> list[str]:
-    return [f"email:{normalize_email(attempt.email)}"[:254], f"client:{attempt.client}"[:254]]
-
-
-async def _retry_after(keys: list[str]) -> int | None:
-    """Seconds until sign-in is allowed again for any of ``keys``; None when it is allowed now."""
-    now = clock.now()
-    since = now - FAILURE_WINDOW
-    wait: int | None = None
-    for key in keys:
-        recent = await SignInFailure.filter(key=key, at__gte=since).order_by("-at").limit(MAX_FAILURES)
-        if len(recent) >= MAX_FAILURES:
-            # Allowed again when the MAX_FAILURES-th most recent failure leaves the window.
-            seconds = math.ceil((recent[-1].at + FAILURE_WINDOW - now).total_seconds())
-            wait = max(wait or 0, max(1, seconds))
-    return wait
-
-
-async def _record_failure(keys: list[str]) -> None:
-    now = clock.now()
-    await SignInFailure.bulk_create([SignInFailure(key=key, at=now) for key in keys])
-    # Old rows prove nothing any more; forgetting them keeps the table small.
-    await SignInFailure.filter(at__lt=now - FAILURE_WINDOW).delete()
-
-
 async def authenticate(email: str, password: str, *, client: str = "unknown") -> User:
     """The active account with this email and password.
 
-    Raises SignInThrottled when the email or the client address failed too often recently, and
-    NotAuthenticated (one message for every cause, so it reveals nothing) otherwise.
+    Raises SignInThrottled while this email and address must wait (see ``sign_in_limits``; no password
+    is checked then), and NotAuthenticated (one message for every cause, so it reveals nothing) otherwise.
     """
-    attempt = SignInAttempt(email=email, client=client)
-    keys = _keys(attempt)
-    wait = await _retry_after(keys)
-    if wait is not None:
-        raise SignInThrottled(wait)
-    user = await User.get_or_none(email=normalize_email(email))
+    source = Source(email=email, client=client)
+    await sign_in_limits.admit(source)
+    user = await User.get_or_none(email=normalize_email(email)[:254])
     ok = await _verify(user.password_hash if user is not None else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
     if user is None or not ok or not user.active:
-        await _record_failure(keys)
         raise NotAuthenticated("wrong email or password")
+    await sign_in_limits.succeeded(source)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     user.last_login_at = clock.now()
     await user.save(update_fields=["password_hash", "last_login_at"])
-    # A success clears the email's count; the client's stays, so one right password does not reset
-    # a guesser working through many addresses.
-    await SignInFailure.filter(key=keys[0]).delete()
     return user
 
 
 async def change_password(user: User, current: str, new: str, *, client: str = "unknown") -> None:
     """Replace a signed-in user's password after checking their current one.
 
-    A wrong current password counts as a failed sign-in for the user's email and ``client`` (so a
-    session left open is no shortcut for guessing), and is refused with SignInThrottled once too many
-    failed. Raises NotAuthenticated for a wrong current password and InvalidInput for a new one that is
-    too short, too long or the same as the current one; nothing is changed then. Ends the user's other
-    sessions (their cookies hold a fingerprint of the old hash: see pulse.web.auth).
+    A wrong current password counts as a failed sign-in for the user's email from ``client`` (so a
+    session left open is no shortcut for guessing), and is refused with SignInThrottled while that
+    source must wait. Raises NotAuthenticated for a wrong current password and InvalidInput for a new
+    one that is too short, too long or the same as the current one; nothing is changed then.
     """
-    keys = _keys(SignInAttempt(email=user.email, client=client))
-    wait = await _retry_after(keys)
-    if wait is not None:
-        raise SignInThrottled(wait)
+    source = Source(email=user.email, client=client)
+    await sign_in_limits.admit(source)
     if not await _verify(user.password_hash, current[:MAX_PASSWORD_LENGTH]):
-        await _record_failure(keys)
         raise NotAuthenticated("the current password is wrong")
+    await sign_in_limits.succeeded(source)
     if new == current:
         raise InvalidInput("the new password is the same as the current one: choose a different one")
     await set_password(user, new)
-    await SignInFailure.filter(key=keys[0]).delete()
     # No detail: the audit log names the account (actor) and never holds anything about the password.
     await AuditEvent.create(organization_id=user.organization_id, actor=user.email, action="user.password_change")
 
@@ -211,3 +156,6 @@ async def change_password(user: User, current: str, new: str, *, client: str = "
 async def deactivate_user(user: User) -> None:
     user.active = False
     await user.save(update_fields=["active"])
+
+
+__all__ = ["SignInThrottled", "authenticate", "change_password", "create_user", "get_user", "set_password"]

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotAuthenticated
-from pulse.models import SignInFailure, User, UserRole
+from pulse.models import User, UserRole
 from pulse.services.organizations import create_organization
-from pulse.services.users import FAILURE_WINDOW, MAX_FAILURES, SignInThrottled, authenticate, create_user
+from pulse.services.users import authenticate, create_user
 
 PASSWORD = "correct horse battery"
 
@@ -59,33 +56,3 @@ async def test_wrong_password_unknown_email_and_inactive_account_fail_alike(db: 
     await user.save()
     with pytest.raises(NotAuthenticated, match="wrong email or password"):
         await authenticate("root@example.org", PASSWORD, client="c")
-
-
-async def test_sign_in_is_throttled_per_email_even_with_the_right_password(
-    db: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await create_user("root@example.org", PASSWORD, role=UserRole.ADMIN)
-    start = clock.now()
-    monkeypatch.setattr(clock, "now", lambda: start)
-    for attempt in range(MAX_FAILURES):
-        with pytest.raises(NotAuthenticated):
-            await authenticate("root@example.org", f"guess number {attempt}", client=f"10.0.0.{attempt}")
-    with pytest.raises(SignInThrottled) as throttled:
-        await authenticate("root@example.org", PASSWORD, client="10.9.9.9")
-    assert throttled.value.status_code == 429
-    assert 0 < throttled.value.retry_after <= FAILURE_WINDOW.total_seconds()
-    # Once the failures leave the window the right password works again.
-    monkeypatch.setattr(clock, "now", lambda: start + FAILURE_WINDOW + timedelta(seconds=1))
-    assert (await authenticate("root@example.org", PASSWORD, client="10.9.9.9")).email == "root@example.org"
-
-
-async def test_sign_in_is_throttled_per_client_across_many_emails(db: object) -> None:
-    await create_user("root@example.org", PASSWORD, role=UserRole.ADMIN)
-    for attempt in range(MAX_FAILURES):
-        with pytest.raises(NotAuthenticated):
-            await authenticate(f"user{attempt}@example.org", PASSWORD, client="203.0.113.7")
-    with pytest.raises(SignInThrottled):
-        await authenticate("root@example.org", PASSWORD, client="203.0.113.7")
-    # Another client is not affected, and its success clears the email's failures only.
-    await authenticate("root@example.org", PASSWORD, client="198.51.100.1")
-    assert await SignInFailure.filter(key="client:203.0.113.7").count() == MAX_FAILURES

@@ -3,8 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pulse.models import AuditEvent, SignInFailure, User
-from pulse.services.users import MAX_FAILURES, MIN_PASSWORD_LENGTH
+from pulse.models import AuditEvent, SignInCounter, User
+from pulse.services.sign_in_limits import PAIR
+from pulse.services.users import MIN_PASSWORD_LENGTH
 from tests.web.conftest import PASSWORD, ClientFor, World, form_post, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -62,10 +63,10 @@ async def test_a_wrong_current_password_counts_as_a_failed_sign_in_and_is_thrott
     alice: httpx.AsyncClient, client_for: ClientFor, world: World
 ) -> None:
     before = await _hash_of(world.alice)
-    for _ in range(MAX_FAILURES):
+    for _ in range(PAIR.free):
         assert (await _change(alice, "not the password", NEW_PASSWORD)).status_code == 403
-    assert await SignInFailure.filter(key="email:alice@acme.test").count() == MAX_FAILURES
-    # Even the right current password is refused now, and sign-in for that email is locked too.
+    assert (await SignInCounter.get(key="pair:alice@acme.test|127.0.0.1")).failures == PAIR.free
+    # Even the right current password must wait now, and so must sign-in for that email from this address.
     throttled = await _change(alice, PASSWORD, NEW_PASSWORD)
     assert throttled.status_code == 429 and "retry-after" in throttled.headers
     assert "Too many failed sign-ins" in throttled.text

@@ -1,0 +1,135 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+def _is_postgres(db: BaseDBAsyncClient) -> bool:
+    return db.capabilities.dialect == "postgres"
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return POSTGRES_UPGRADE if _is_postgres(db) else SQLITE_UPGRADE
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return POSTGRES_DOWNGRADE if _is_postgres(db) else SQLITE_DOWNGRADE
+
+
+SQLITE_UPGRADE = '\n        CREATE TABLE IF NOT EXISTS "sign_in_counter" (\n    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n    "key" VARCHAR(320) NOT NULL UNIQUE,\n    "failures" INT NOT NULL /* Counted attempts that have not been forgiven (an attempt is counted when it is let through). */,\n    "last_at" TIMESTAMP,\n    "trusted_until" TIMESTAMP /* Pairs only: a right password came from here recently; until this time the per-email ceiling skips it. */\n) /* Failed sign-ins from one source, for the progressive delays of ``pulse.services.sign_in_limits``. */;\nCREATE INDEX IF NOT EXISTS "idx_sign_in_cou_last_at_bde2d7" ON "sign_in_counter" ("last_at");\n        DROP TABLE IF EXISTS "sign_in_failure";'
+
+POSTGRES_UPGRADE = '\n        CREATE TABLE IF NOT EXISTS "sign_in_counter" (\n    "id" SERIAL NOT NULL PRIMARY KEY,\n    "key" VARCHAR(320) NOT NULL UNIQUE,\n    "failures" INT NOT NULL,\n    "last_at" TIMESTAMPTZ,\n    "trusted_until" TIMESTAMPTZ\n);\nCREATE INDEX IF NOT EXISTS "idx_sign_in_cou_last_at_bde2d7" ON "sign_in_counter" ("last_at");\nCOMMENT ON COLUMN "sign_in_counter"."failures" IS \'Counted attempts that have not been forgiven (an attempt is counted when it is let through).\';\nCOMMENT ON COLUMN "sign_in_counter"."trusted_until" IS \'Pairs only: a right password came from here recently; until this time the per-email ceiling skips it.\';\nCOMMENT ON TABLE "sign_in_counter" IS \'Failed sign-ins from one source, for the progressive delays of ``pulse.services.sign_in_limits``.\';\n        DROP TABLE IF EXISTS "sign_in_failure";'
+
+SQLITE_DOWNGRADE = '\n        DROP TABLE IF EXISTS "sign_in_counter";'
+
+POSTGRES_DOWNGRADE = '\n        DROP TABLE IF EXISTS "sign_in_counter";'
+
+MODELS_STATE = (
+    "eJztXVtz2ziy/isovYxdpbgSJ3G2nDlTJdvKxDuynSPbZzY73pJhEpK4pgAuQVnRzOa/Hz"
+    "RAineKlESJYvgwE4tEE+TXuHQ3+vJXa8J0YvKjDuUzYrdO0V8tiidE/BG500YtbFn+dbjg"
+    "4CdTNsV+myfu2FhzxNUhNjkRl3TCNduwHINRaHtDCTIcMvmJoxdsTsUPipi4ZhNuMcrJEe"
+    "qzKdURFv/pxMK2MyHUQdgmSGOWQXQ0ZDb6tX9z/wWdfUUzwxmzqYP+zQzKj+AVdKaJdzDo"
+    "aCu9TanxnykZOGxEnLFE8I8/Wt7ToQH0Pngm89a//gW/qE6+EQ7N/moNDWLq8u+WDW8xMH"
+    "T5AYv3cC/4jxA/yDdLPJ4LNCUlXHI5RqemCVyZW5IpLdlYcEP++A4NreeB7DPEZ9WHvD7w"
+    "aO/vLy8+yZbwPk8DjZnTCfVbW3OBA100n04N/Qho4N6IUGJjh+iBMQCv5g4W75ICTlxw7C"
+    "lZIKP7F3QyxFMTRlLr5+GUajCAkOwJ/vfuF/fVAs0Gg+ubu8Ft924waMUGnotOcHS4lzQB"
+    "pYDJoA4g+td39VwfEHm1BR2cf+70D96eHEoIGHdGtrwp4Wp9l4TYwQOfrwGUPR7GsD4fYz"
+    "sF6wBNBHHxwqtg7V3wwfZnqQejB1QJ0LYm+NvAJHTkjMXPk3cZUP9fpy/RPnkn0WZiUVFr"
+    "zbV751jeAtB9kOUUjyN8O8GmeUmdZJQXRBGIxUvvI8QjeIlXb48/nPxN3JXvCD8+ZGB9e9"
+    "Xp9S6v7yJoxtahMKqpgMbo6gTs8Zt3H9797e3JuwW6iytZEMfR9faIRGzT198I2SYX4h0D"
+    "vM66G4A1sJHmHK9BkmaoukMVxIXhc+JWFpRuwhB/YjYxRvQ3MpdIX4q3wlRLWlxd4bIfeN"
+    "SegfzdG0beVV9ysfFsIWdFJ6zAQHw5cdTW37k971x0W/ERvAlsvefUFdjAtF2Oqr8pbQDa"
+    "i9DDaopvbBsPgdzv3t71L8/vlGLxhLXnGbb1QWjJgDvsmEWuLNrGb02OJ9ErmOKRxAg+Bl"
+    "7dU0stQ/CrlaSwqjvtTIXVMjzBernG2kFPRCiENhIUUh0Uih76++3NNep8uURsKBVKZo8w"
+    "NTgGoiN0J1pAa4MjPmYz0Dk18lH83xTXHI7GmI/h5jOxnLjSuo0OE/TWiH5aSGFM3Vzzbq"
+    "vuCFxPUaz4ntrO0A/lvzFY03VDr30N9cI3r1/nUAxFq1TNUN4Ly4WWTYbGtyII+xRVxrgF"
+    "M39o2NxBmvgUsZARm8Ma4agVoe2uBwZFpsHFSsAZsgizTII0TJFDTBOacYRhtY+vRZt/fD"
+    "bvT/Kw/iSd8ydRxoveB7D6FWF9kGYzzN/t2lWy2UWzCUAxwAmy1YW44xgTkgx0mDICte6S"
+    "Hnl/VGfW5YdefKB+I3Zhl+UZ0N9dXgmZqnP1BbqbcP4fU+LXuevCnWN5dR65ehCdCYuHoN"
+    "8v7z4j+In+eXPdjWrOi3Z3/wQ5uYWnDhtQNhtgPTA6vaseaiGum5g7gylfie9R2g1w3n3l"
+    "qjB+TxjtYZLJaZu8sOeV+BymbLhcZS57a/HTvJj5LEa3kg2tYozdtLVXaWt/Sm2tGLwJlI"
+    "2RcrmRMgjbBiw+N5HH7RnYeW0+CYNtuWnNXwA2APQ9J3kE7IotF3nxja2VIXTFW6Dr+15v"
+    "Zza1qW443RciXz9uV/PvtjNta9BuQBYNl9rXfh8zUC6peCc0G2MHHRgTi9kObyNp4xX/cm"
+    "1M9KlJxJ+gTR4eoWvRgY1sojFbF9olFYNJMAjhJ3DPUP4oCe4g5Xa13KYW8vlImGxCTtqa"
+    "j0djslvTZCcGNbOLmBUWBFU2KK1oVTh+n8esIFql2hXkvbDUhLXk7TsTYpeihhhv3nKjEw"
+    "cbZhxgOGxIc+7wKKLanKE56L/SCri3+3cSrgBFSIXz8Dy46vwjCvV57+YsqpvBA86iA7uw"
+    "Jt1YyKqlUuexkO1e6avYNKu1zlcxrDeu8u1GJwm4WiToJGFHjHSdJOz9sVQlSQc50d07Ou"
+    "7kS0bdvRvZvDlO341knus4/TjjOP04fpzeHPk1Ak1jxa65RFM1sLco0gRUNWXgi6N/5hJ+"
+    "+q1PTJxidogF0dUE8tCyMCamNZhg+5kPRsYLSRipRbD6LJ52JR5WHbSkE5Ty49aFCPkTD4"
+    "YKHnCKLT5mzqEMIgS/qMBdB4zMgA/RY9bozSBuE40I0BMW4/0GfbND1KAvhiMxWHMmXy4e"
+    "VB2oWheByFUH+d+KQIT6KMekF4agwlo5Mpw2+OpN2Iv4IT6a2O7BCKJMnm9scrgqj8D1gP"
+    "8iFuEqgb7Z8emxZ83RWcN4mu9lWhcWy16CbSG4JKZbFhYrcb6zzp/uxkZo+xjhF4ImEJc+"
+    "ZPZEzVpmyy3jp1Pp6E90MSldj1tumAxR4syY/dwW+w2j8wmbJhx0ltjP0oh3ud3Zq8a7Nz"
+    "Huexvj/kMEDG9VGNy0G5qamsW4E6KpMmd25tzXhHI3odwVHqpNKHcTyl1xYJtQ7i2IGBt8"
+    "bMkh5XGRpaac3vhMCglrlQrYDxjOEpTtsFktXd02wu1yxO5b0m4kBrvQcV+BPQyZBn1GDl"
+    "N54GDlOUKfmfgERBmCx0ktGLyD26Ahz8aEtmE+zF1f36SZVV43ydq2tx+oXvOr2t6j19Ky"
+    "YXamPJ/D1G6cmCsmALYzdHaHPRM64NhM2EzT3SXCVFV2mmj1xXbGJjA/XwUM4/DqyjDuTl"
+    "PxPUhazGw4TEFDW9AYjkz4qCxiRLOJ44a8M7gUWwRK6+mBAvueMCcIm7CcQGg9JQYsCGJD"
+    "t2ymT8VyglUPlKlghRE1BAE0P+AEHmu/GBrhR/IN+OHyWPzNuxurYVM0Gj9MVd14/Nbnq8"
+    "75q9vPneP3J4C5x8ZDz6oqP6Qt5Khvp2jMZh7DxGBY8Cthb9nYU7fMbG8viHE62z8oQNbE"
+    "C1c5XtgmE0BxtbDwEGnD5yrzWUxIYJRDJpaTcDyZKoHF6LZnkHtdaWEskkKD2HZSGNmdEI"
+    "mTgQ1TrbQf7tF06f7jLjRTYuE3i9nSu7n+1WsejcmJhN94alAM9TPGTIJpSgxOgCwC+5Og"
+    "K2s0L65sF/mzm5teCPmzyyi091dn3f7BG8kG0chQloYfNJPwLr1wNr0wKbtCMWaFaCocrd"
+    "S6FiQIDwFs4Il6bzTDHImXE8Lyqbwc5N+YUJVKUWNTgbgQucEexhHw29AMSyVh3A2rmlOy"
+    "8k/JmmOcEo5xrIVD35qw5vYMrNn6UmpHKw6B0CaQktzkxzrL24pUUF4vtUweHYqDSTiNis"
+    "bJpJ9HRQN0Nhta2oSQ7vBkhJvTUREztde+ugbq/NCWbBpuonPLjc6FRf9PRgthHKTZHs6t"
+    "+7vz1p6O4olBByMh81oDbvyZgHXqChwn3J4W9r6g+PLsHTPpBtdMxqe2kCQgPdop+DEMjR"
+    "FcUKnQhmQmJVHI+w3RB2L7nXvJwA+oTKL2REw2Q28P4wJMif2UrIBrbCLlHGcsJKwxMwvl"
+    "Tk2i3d5geFPQUN46V+/LZYFEr9CEqYpUyBHN1Tm2kEFNgrkTYNAiwinO+409tWxON0kPfp"
+    "CkBzFjUK5IcVVUZt1Q8UX5mj0bArniHAPJQdfFKZSOtBKWn81C5avQayJVRbPIZqFq4ouX"
+    "xhfL7LbrIVQ383XYy8FL+7seRrfuY+oK05SvnQulXhm+Sw1Pd9ekBAulv1ql2yb9A5blfv"
+    "K3bELAVXQ2ZrKG3NR+IXOiH6GujaUupoy3XIneNpt9DBiZoawcsZTMLlQ4w3aPF+KSfnnd"
+    "5ErMRyaQuzbTWz4pKbfmGC+k8WnfG8utYnMM13Tb14KgjgbGMhJzNwbccg24akewB4VHco"
+    "ywDu6BWxjQNkvSHwDnLp1OYufPEXcac9tWczKxTDYn3rvktt91r770br52u6fIe8IDvepc"
+    "d37t9k+RO3YeaK/buYALJsE6/P4s/h7b0c08D682X87RZBpOY1WKu+yCYpsMots51dg8wK"
+    "60ExfxMz1jF0Rb9Iv1RJa9dYtt7Mnpo7xe9uSQCm3pK3I9TNlwvSpcTwijybDm1tgFfmeB"
+    "NE1i6iYxdQWNg+1NlFesvYvsxmFe3/l014mDa+apXiGTep9AvcdWgkndvdPOMqnbfpulJn"
+    "XItvQ0NUwHKSpwcMIqE0wbcUfMXF3ld8BQRXKOZuQJWTbTCOcywQMkbCBeZgjwe7IJPE5P"
+    "9P8uu7PGOblaJm6xzjvThBUpn8XKp96iScQiFIZTUZPVl+71xeX1r6fIpX+gZ/eXPXXJG6"
+    "IPtN/tXHw9RaA/zB/op85lr3sBb2GYKlx393YVuZrEGZZeaXFB0BRaXL3QoqUPE7Ztg2J7"
+    "nhLFqgiiZqy5ozwDaoP2mQvgAm0B9tnldaf/NTmw/iwB8LOvd91OBPDC2QyaRAbrJDIonp"
+    "ajyciRZUiQMtQKprkgXZPOpjp2uLj5tRLx8nsvm67kIC3kGeOF2Mb6VU5AxblQT6uVq3Rc"
+    "812aheCGkjsm/ld2DoKdDtnNZSDYtCVhMQpTLQrBcbrMsjDQg41zZLd1tX3p7iFUfDfdrD"
+    "q4/4gU80Dxx6KlgFg0+Td7QipIShJxMAcAjTMzNJKU2baMLlJqyHjGlWQ/vcbC0DjR1cnn"
+    "qEmQWXNJUy3pxUTNIE1zEJmngom3aax5Muab//cM4NyyUXBoFa2HW+6RjFs5JlGE8qvKZA"
+    "lPgVZLpSYhLPsl7dxs+4iPCXGO0LUUW7B7FNYOnH213dTdzJY5dcRwmlinCDJrwxmZeKmp"
+    "SZDgVlyE2kJ/y49nmup7da++xzWx5A2GBCcVSzEZTkvTGyKLwD4EuspIEa0LMREol1n14a"
+    "05ev3qzevXSGMTayreDRIE8OnTxJCDFx1AD7KwhphKDNJGIMMhEw5no3DSSSCjhJvS9bAd"
+    "m7ZldvZAhcKkFmSxIowEl0cCXJjZE7EEoNv/7WUk30oaNxc392e9LvrS755f3l66BykLaU"
+    "jehEu+N2q/2+lF5VE5EgxqOAZO9gFeOozCxJUeTJuYrZtDHfo0uEOoNl8B9gh1g3sB3OHz"
+    "hX6Q4si2HPkIfYN9DuwJtRJMwLcTbJqpmpFHU+HMwkV1orfHH04W6hD8yNKEbq86vV78wM"
+    "rbUwZuteYEy3qelOZB8mqnNm/9PpYyrhSDodzZK/fVkeiWSxEOHNi8D0MHmEKwk+PV1YK4"
+    "44cWZU9Mn7sl7R5aCQmpyutmN7EmKsdSfHikn8wHSJqz+eJn843Hf5kH9ZU4xq0BplmmtS"
+    "bt+YYOHRt3/qq486vNed3UY/IhNUI8NEBBWBlMsP28JkqfxXOusBIp64JTqWZwuUwm2cC9"
+    "9TPDAL5oksv6bU3FrVM35kPmTZV2Z6K3VcCHNFxh/uxdkPVsDQdkWmaRhEoEm3poriw+dD"
+    "p5EvcEmH8s0nbJZUHTprZNxIIpS9BmGcB9B3jINUv4ujVrIyVx/cerSndNSdyqiT3tDEN6"
+    "eBzF8M0+nY8R780ZvYwh8uYT8r8DHdzfnR96GbnEOiMVX5iyUL2W+T5AfgVb7yFexJFQnG"
+    "NLRqm9PVDH0J65PDybMQR6u9j13bq5cOIGD1TUgunB7n0fpRp7JrgraP6lwyeosuLUetNG"
+    "x2309mF6/Pr4RI4QQ3FZbSFcbiEfkQ6Vl7kqisLcyEZ5TCN2qPjetqmHlqwQ72FEGEzCgm"
+    "esrZsv3etTOX0f6Hnv5hbCvOQeXpEwL+B3Shbo9FCvENFa4V4VlaS3Fu8V0hUL8SBOuQdx"
+    "d8G6T+Kt3dUHdk2NiW2Of5TPRP+DYNObI/8bMytIFX/SjrmuxINVpLUgYQ0T6tRJaPE1tY"
+    "JMDhE2TK40k319uSCTQ4R7o3P9wDxeab2OkDZ8rjKflVi+6oLd8HgfeMzH0+HQXInLEdK9"
+    "4TN4hlC/8JRy7bTJzDYcR9wwxD1MdTZBzNbB0ZvJ/Dt4RLwLeM69EqvoABy6IfmOoRGe7I"
+    "VSZl81HplNSsDSLU6u4bUYuhGqGrnzNbkWq+Q1sFKuxeBx4powF6gEVLHhnBfhyExOqfbe"
+    "eGU0XhlbxGk3+Tr3EqqFWLkeUMEQzbrAVMjPZ3kwsgenl6slb4qb+uwd3ws6Qy12zwR/qO"
+    "DOmu4SFdzK82RSUbXIkIZ18AM4RZiifv++10XkBZtTYABKOPf9iSs/JqicnpQ8ZUNPLRjf"
+    "65fjoOSbM7CntPFAqprA30bpHki2nSiDpudeWRDUMPfK+1wFtt5nFNh6Hy+wpTtCfk9aqt"
+    "MxDpBUGeVWD+odoRk2zVeaybRnJF8bfFHkmS7xPa0oFqtEe9kCdNhGl7c34Hs1wQnnxuV3"
+    "lzk63h7nGBxvj1PHBtyKHyYPdJzkwZFuMgrSbM9Y9KHS61v8VA8yzReFNpG2sRrFQc6sF5"
+    "7H72UfnV7g4wPOKlx5qyycVeDGbMzM8HKT6fyy+hN37ATTFG7bWjBtUKqO4Z196hUh3Z9T"
+    "L/DXhpdP8tWGYA6x84+xPGwS/1IdUkXOiePOG5UXBeYUOGpDOwLH+Ml1LErppcYnXU0Zwf"
+    "Q9dj8LyuUpI9icbzbHcBU09LVXPYbLc06kJLI1zdU5o9Erpi3sJCT1VozoS3oOpb6k0TFu"
+    "ig01aGfaY0XTgUEHWqDxUrPsJ5VzGmhfGZSjoQ2+LhRivaa2JgiGzC1dZrORNGy+ECS6Br"
+    "cXNkSPjzIo9chzejnyXsI0JobDHx/jAkjpPT7QB/r4+Ezmj48BXUM9/RTosWGf/iyTKf/y"
+    "35810wClRGwL0Ncvj49t0URdPP3ZvwqBbo+PksijdT+uoOXYxNxpbMVV25XaGbZiMZKKWD"
+    "Hd5puxYO4W2IgdMI+VWLTKsATGrMRQP2xqJx2Qpg7bIElly+u01IoNOSxVMSAVODvGYi0D"
+    "1eqJCEVKLHQjsbhRmdrKbQjB+ppLK7UtFb8vNnPxBLE7j8YJPoxld1ayXc1bEgvqVgGyvV"
+    "Hyf0gXZgEtByVYDLSkggfZXI4R7w2vW1+EoMFlMddTqN1hjMYOsjDnM2brSIOweCn7jJXL"
+    "sSYkDnMO0ffiQ1V4vjyycevGvpJCB9KIYYKrMX82LC7ma3wx2FqvNRuxMcU0XV8qUyO458"
+    "mKgLyeKf9PRYsB1uSCnk/474idQLVfCN1QtlZ0gQ4+99tuCRreFtLxRIjqh0cILD3gYtGx"
+    "R4wegwVw7B1ELsaYGELPxEoYmeV31xTRrZbovOsSNxUSn0spcCP/LQCv136LKSha20E3lw"
+    "vLcYYLy3HchcVbYgaw7hSBOUZYZXeWlcfz+1zj+X3GeH4fRdxmaV5ZyxOseLRVxrrVubi6"
+    "vD5VG9wD/dw/RWP7gfa6nYuu+FttgNF9Mw83Np9mpTns3l7m6OZ48Qc8XpTmC5ONjFWcHG"
+    "LEe6MV/5AWkN0fJVeMubU+Sa4Y1js5SMaWkZKkrVDEoWX8RvLUn94TyEs9S+4Q29DGrQTb"
+    "kXunnWU9wn6bZXajdBga+0u17C+QVy5xCUzXXQMkVdakqqS1wqQqgLDbvIbovsllhXmTYY"
+    "V5E7fCiB6dxFoO6R73AZIm12dBh/edHoN8/3+h2iUo"
+)
