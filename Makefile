@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install machine demo test test-fast lint format bench serve worker clean migration i18n-extract i18n-update
+PROVIDER := tests/sso/provider
+PROVIDER_STAMP := $(PROVIDER)/node_modules/.package-lock.json
+
+.PHONY: install machine provider demo test test-fast lint format bench serve worker clean migration i18n-extract i18n-update
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +17,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install Pulse with its development tools
+
+# The OpenID provider the sign-in tests run (oidc-provider from npm, exact versions in package-lock.json).
+$(PROVIDER_STAMP): $(PROVIDER)/package.json $(PROVIDER)/package-lock.json
+	cd $(PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+provider: $(PROVIDER_STAMP) ## install the test OpenID provider (npm ci) when missing or outdated
 
 demo: install ## a simulated organisation, several rounds, a real PDF report (SQLite, no configuration)
 	$(BIN)/pulse demo
@@ -30,10 +40,10 @@ format: install
 machine: ## install (Debian packages) and start what the suite needs: Chromium, poppler, PostgreSQL, Redis
 	@bash .ci/machine
 
-test: machine lint ## set up the machine, lint, then the whole suite on SQLite and the real PostgreSQL/Redis/SMTP/Chromium
+test: machine lint provider ## set up the machine, lint, then the whole suite on SQLite and the real PostgreSQL/Redis/SMTP/Chromium
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-test-fast: machine install ## the suite without lint, for quick iterations
+test-fast: machine install provider ## the suite without lint, for quick iterations
 	$(BIN)/pytest -n 2 --dist loadgroup -x $(PYTEST_ARGS)
 
 bench: install ## benchmarks (not part of make test)
@@ -57,4 +67,4 @@ i18n-update: i18n-extract ## merge the .pot into every language's .po (new strin
 	$(BIN)/pybabel -q update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(PROVIDER)/node_modules

@@ -152,6 +152,108 @@ class ApiKey(Model):
         table = "api_key"
 
 
+class SsoConfig(Model):
+    """One organisation's OpenID Connect provider: who may sign in to Pulse through it, with what role.
+
+    The client secret is stored encrypted with a key derived from the secret key (pulse.services.sso).
+    """
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.OneToOneRelation[Organization] = fields.OneToOneField(
+        "models.Organization", related_name="sso_config", on_delete=fields.CASCADE
+    )
+    #: The provider's issuer URL exactly as its discovery document names it.
+    issuer = fields.CharField(max_length=500)
+    client_id = fields.CharField(max_length=255)
+    client_secret_encrypted = fields.TextField()
+    #: What the sign-in button says: "Sign in with <display_name>".
+    display_name = fields.CharField(max_length=100, default="")
+    #: Email domains whose users are sent to this provider from the sign-in page.
+    email_domains: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    #: ID token claim that carries roles or groups (a string or a list of strings).
+    role_claim = fields.CharField(max_length=100, default="groups")
+    #: Claim value -> Pulse role (hr or leader).
+    role_map: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
+    #: Scopes asked for, space-separated; "openid email" at least.
+    scopes = fields.CharField(max_length=200, default="openid email profile")
+    #: Create an account on first sign-in for a verified address the provider vouches for.
+    jit = fields.BooleanField(default=False)
+    #: False: the organisation's people sign in only through the provider.
+    password_sign_in = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    organization_id: int
+
+    class Meta:
+        table = "sso_config"
+
+
+class SsoAttempt(Model):
+    """A sign-in sent to a provider and not back yet: single use, so a replayed state is refused."""
+
+    id = fields.IntField(primary_key=True)
+    #: SHA-256 of the state parameter (the state itself is only in the browser's cookie and the URL).
+    state_hash = fields.CharField(max_length=64, unique=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="sso_attempts", on_delete=fields.CASCADE
+    )
+    nonce = fields.CharField(max_length=128)
+    code_verifier = fields.CharField(max_length=128)
+    next_url = fields.CharField(max_length=500, default="/")
+    created_at = fields.DatetimeField()
+
+    organization_id: int
+
+    class Meta:
+        table = "sso_attempt"
+        indexes = (Index(fields=("created_at",)),)
+
+
+class ScimToken(Model):
+    """A bearer token for the SCIM API of one organisation; shown once, only its HMAC is kept."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="scim_tokens", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    prefix = fields.CharField(max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    organization_id: int
+
+    class Meta:
+        table = "scim_token"
+
+
+class ScimIdentity(Model):
+    """What a SCIM client calls a person (userName, externalId), kept beside the directory row.
+
+    Deleted with the person (erasure), so nothing of an erased person stays here either.
+    """
+
+    id = fields.IntField(primary_key=True)
+    person: fields.OneToOneRelation[Person] = fields.OneToOneField(
+        "models.Person", related_name="scim_identity", on_delete=fields.CASCADE
+    )
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="scim_identities", on_delete=fields.CASCADE
+    )
+    user_name = fields.CharField(max_length=254)
+    external_id = fields.CharField(max_length=254, null=True)
+
+    person_id: int
+    organization_id: int
+
+    class Meta:
+        table = "scim_identity"
+        unique_together = (("organization", "user_name"),)
+
+
 class SignInCounter(Model):
     """Failed sign-ins from one source, for the progressive delays of ``pulse.services.sign_in_limits``.
 

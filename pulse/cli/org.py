@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pulse.cli.base import with_database
@@ -41,3 +43,69 @@ async def create(slug: str, name: str, timezone: str, min_group_size: int, comme
 
 
 COMMANDS = [org_group]
+
+
+@org_group.command("sso")
+@click.argument("slug")
+@click.option("--issuer", help="The provider's issuer URL, exactly as its discovery document names it.")
+@click.option("--client-id", help="The client (application) id registered at the provider.")
+@click.option("--client-secret", help="The client secret; '-' reads it from standard input (keeps it out of ps).")
+@click.option("--name", "display_name", help="Shown on the button: 'Sign in with NAME'.")
+@click.option("--domain", "domains", multiple=True, help="Email domain sent to this provider (repeat); replaces.")
+@click.option("--role-claim", help="ID token claim holding roles or groups (default: groups).")
+@click.option("--role", "roles", multiple=True, help="VALUE=ROLE: claim value to hr or leader (repeat); replaces.")
+@click.option("--scopes", help="Scopes to ask for (default: 'openid email profile').")
+@click.option("--jit/--no-jit", default=None, help="Create accounts on first sign-in (needs a mapped role).")
+@click.option("--password-sign-in/--no-password-sign-in", default=None, help="Allow password sign-in too.")
+@click.option("--remove", is_flag=True, help="Remove the organisation's single sign-on.")
+@with_database
+async def sso_command(
+    slug: str,
+    issuer: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    display_name: str | None,
+    domains: tuple[str, ...],
+    role_claim: str | None,
+    roles: tuple[str, ...],
+    scopes: str | None,
+    jit: bool | None,
+    password_sign_in: bool | None,
+    remove: bool,
+) -> None:
+    """Set up (or change) OpenID Connect sign-in for the organisation SLUG.
+
+    Register Pulse at the provider with the redirect URI PULSE_BASE_URL/login/sso/callback.
+    """
+    from pulse.services import sso
+    from pulse.settings import get_settings
+
+    organization = await organizations.get_organization(slug)
+    if remove:
+        await sso.remove(organization)
+        click.echo(f"single sign-on removed from {organization.slug}; password sign-in works again")
+        return
+    if client_secret == "-":
+        client_secret = sys.stdin.readline().strip()
+    settings = get_settings()
+    config = await sso.configure(
+        organization,
+        sso.SsoSettings(
+            issuer=issuer,
+            client_id=client_id,
+            client_secret=client_secret,
+            display_name=display_name,
+            email_domains=list(domains) if domains else None,
+            role_claim=role_claim,
+            role_map=sso.parse_role_map(list(roles)) if roles else None,
+            scopes=scopes,
+            jit=jit,
+            password_sign_in=password_sign_in,
+        ),
+        settings,
+    )
+    click.echo(
+        f"single sign-on for {organization.slug}: issuer {config.issuer}, client {config.client_id}, "
+        f"jit {'on' if config.jit else 'off'}, password sign-in {'on' if config.password_sign_in else 'off'}; "
+        f"redirect URI {settings.base_url}/login/sso/callback"
+    )

@@ -65,19 +65,32 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def serve(env: Mapping[str, str], *, workers: int = 1, log: Path | None = None) -> AsyncIterator[str]:
-    """``uvicorn pulse.web.app:create_app`` on a free loopback port; yields its base URL."""
-    async with serve_process(env, workers=workers, log=log) as server:
+async def serve(
+    env: Mapping[str, str], *, workers: int = 1, log: Path | None = None, listener: socket.socket | None = None
+) -> AsyncIterator[str]:
+    """``uvicorn pulse.web.app:create_app`` on a free loopback port; yields its base URL.
+
+    Pass ``listener`` (from ``bind_loopback``) when the environment must name the URL beforehand
+    (PULSE_BASE_URL for a single sign-on redirect URI)."""
+    async with serve_process(env, workers=workers, log=log, listener=listener) as server:
         yield server.base_url
 
 
-@contextlib.asynccontextmanager
-async def serve_process(env: Mapping[str, str], *, workers: int = 1, log: Path | None = None) -> AsyncIterator[Server]:
-    """Like ``serve``, yielding the process id too (benchmarks measure its CPU time)."""
+def bind_loopback() -> socket.socket:
+    """A listening socket on a free loopback port (its URL: ``http://127.0.0.1:{getsockname()[1]}``)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
+    return listener
+
+
+@contextlib.asynccontextmanager
+async def serve_process(
+    env: Mapping[str, str], *, workers: int = 1, log: Path | None = None, listener: socket.socket | None = None
+) -> AsyncIterator[Server]:
+    """Like ``serve``, yielding the process id too (benchmarks measure its CPU time)."""
+    listener = listener or bind_loopback()
     port = listener.getsockname()[1]
     output = open(log, "wb") if log is not None else None  # noqa: SIM115 - closed below
     process = await asyncio.create_subprocess_exec(

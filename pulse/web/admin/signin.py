@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pulse.errors import PermissionDenied, PulseError
 from pulse.models import UserRole
-from pulse.services import users
+from pulse.services import sso, users
 from pulse.services.access import (
     visible_organizations,
 )
@@ -30,6 +30,18 @@ from pulse.web.auth import (
 )
 
 
+async def _sso_button(request: Request) -> dict[str, str] | None:
+    """With ?org=SLUG, a "Sign in with <provider>" button for that organisation's provider."""
+    slug = request.query_params.get("org")
+    if not slug:
+        return None
+    try:
+        config = await sso.config_for_slug(slug)
+    except PulseError:
+        return None
+    return {"label": sso.button_label(config), "slug": config.organization.slug}
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -42,7 +54,9 @@ async def login(request: Request) -> Response:
         if await session_user(request, session) is not None:
             return RedirectResponse(next_url, status_code=303)
         request.state.session = session
-        return render(request, "admin/login.html", next_url=next_url, email="", error=None)
+        return render(
+            request, "admin/login.html", next_url=next_url, email="", error=None, sso=await _sso_button(request)
+        )
     await limit_body(request)
     async with read_form(request) as form:
         return await _sign_in(request, session, form)
@@ -77,6 +91,16 @@ async def _sign_in(request: Request, session: dict[str, Any], form: FormData) ->
             next_url=next_url,
             email=email,
             error="Wrong email or password.",
+        )
+    if not await sso.password_sign_in_allowed(user):
+        # Checked after the password, so the refusal tells nothing to someone who does not know it.
+        return render(
+            request,
+            "admin/login.html",
+            status_code=403,
+            next_url=next_url,
+            email=email,
+            error="Your organisation signs in through its identity provider only: use single sign-on below.",
         )
     signed_in = RedirectResponse(next_url, status_code=303)
     store_session(request, signed_in, session_for(settings_of(request), user))
