@@ -67,7 +67,7 @@ async def test_a_person_answers_by_clicking_labels_and_lands_on_the_thank_you_pa
     await page.get_by_label("Customer Service").check()
     await page.get_by_label("Anything else you want leaders to know?", exact=False).fill("Great team, slow tills.")
     await page.get_by_role("button", name="Send my answers").click()
-    await page.wait_for_url("**/s/thanks")
+    await page.wait_for_url("**/s/thanks?lang=en")
     assert await page.get_by_role("heading", name="Thank you").is_visible()
     assert problems == []
 
@@ -117,7 +117,7 @@ async def test_the_form_can_be_answered_with_the_keyboard_alone_and_focus_is_vis
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.type") == "submit"
     await page.keyboard.press("Enter")
-    await page.wait_for_url("**/s/thanks")
+    await page.wait_for_url("**/s/thanks?lang=en")
     assert problems == []
 
     async with pulse_db.database(site.settings):
@@ -136,6 +136,6 @@ async def test_sending_an_empty_form_explains_what_to_do_and_the_link_still_work
     assert "answer at least one question" in await page.get_by_role("alert").inner_text()
     await page.locator(f"#field-{site.round.item_keys[0]} label").filter(has_text="5 Strongly agree").click()
     await page.get_by_role("button", name="Send my answers").click()
-    await page.wait_for_url("**/s/thanks")
+    await page.wait_for_url("**/s/thanks?lang=en")
     # The 422 answer itself is the only thing the browser reports.
     assert problems == ["Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]

@@ -190,13 +190,18 @@ async def test_an_expired_round_sends_no_reminders_even_before_it_is_formally_cl
     assert mailer.messages == []
 
 
-async def test_a_person_in_another_locale_falls_back_to_english(db: Settings) -> None:
+async def test_a_person_gets_their_language_by_its_base_and_english_when_pulse_lacks_it(db: Settings) -> None:
     org = await populate({"Stores": 3})
-    await Person.all().update(locale="fr-CA")
+    people = await Person.all().order_by("id")
+    await Person.filter(id=people[0].id).update(locale="fr-CA")
+    await Person.filter(id__in=[p.id for p in people[1:]]).update(locale="nl")
     opened = await open_round(org)
     mailer = RecordingMailer()
     await send_invitations(opened.id, db, mailer)
-    assert len(mailer.messages) == 3 and "anonymous" in text_of(mailer.messages[0])
+    assert len(mailer.messages) == 3
+    by_address = {str(m["To"]).split("<")[-1].rstrip(">"): text_of(m) for m in mailer.messages}
+    assert "anonymes" in by_address[people[0].email]  # fr-CA reads French
+    assert all("anonymous" in by_address[p.email] for p in people[1:])  # no Dutch catalog: English
 
 
 async def test_the_job_retries_a_transient_failure_with_backoff_and_sends_everything_once(

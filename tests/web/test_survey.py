@@ -154,5 +154,8 @@ def test_the_page_language_follows_the_browser_and_falls_back_to_english() -> No
     from pulse.i18n import negotiate
 
     assert negotiate("en-GB,en;q=0.9") == "en"
+    assert negotiate("de-CH, fr;q=0.8") == "de"
+    assert negotiate("pt-BR") == negotiate("pt") == negotiate("pt_br") == "pt_BR"
+    assert negotiate("fr-CA") == "fr"
     assert negotiate("tlh, *") == "en"  # a language Pulse does not speak: English, never an error
     assert negotiate(None) == negotiate("") == "en"
