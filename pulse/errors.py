@@ -38,16 +38,31 @@ class InvalidInput(PulseError):
     code = "invalid_input"
 
 
+#: Error listings (CLI, web page, API JSON) show this many problems, then how many more there were: a
+#: file of 400,000 bad rows once made a 30 MB JSON answer and a 38 MB page.
+MAX_LISTED_PROBLEMS = 100
+
+
 class ImportRejected(InvalidInput):
-    """A people import was refused as a whole; ``problems`` lists every bad row."""
+    """A people import was refused as a whole.
+
+    ``problems`` holds the first ``MAX_LISTED_PROBLEMS`` problems, by row; ``more`` counts the others.
+    ``listing`` is what people read: the problems, then "and 41,230 more" when there are more.
+    """
 
     code = "import_rejected"
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        self.problems = list(problems or [])
-        detail = message if not self.problems else message + "\n" + "\n".join(self.problems)
-        super().__init__(detail)
+    def __init__(self, message: str, problems: list[str] | None = None, *, more: int = 0) -> None:
+        given = list(problems or [])
+        self.problems = given[:MAX_LISTED_PROBLEMS]
+        self.more = more + len(given) - len(self.problems)
         self.summary = message
+        listing = self.listing
+        super().__init__(message if not listing else message + "\n" + "\n".join(listing))
+
+    @property
+    def listing(self) -> list[str]:
+        return self.problems + ([f"and {self.more:,} more"] if self.more else [])
 
 
 class SurveyClosed(PulseError):

@@ -60,7 +60,7 @@ async def import_command(slug: str, file: Path, deactivate_missing: bool) -> Non
     except ImportRejected as rejected:
         progress.finish()
         click.echo(f"pulse: error: {rejected.summary}", err=True)
-        for problem in rejected.problems:
+        for problem in rejected.listing:
             click.echo(f"  {problem}", err=True)
         # SystemExit, not click's Exit: `pulse` runs click without standalone mode, which would turn
         # Exit(1) into a return value and exit 0.

@@ -12,6 +12,7 @@ capitalised their address differently.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -25,7 +26,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from pulse import clock
-from pulse.errors import Conflict, ImportRejected, NotFound
+from pulse.errors import MAX_LISTED_PROBLEMS, Conflict, ImportRejected, NotFound
 from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
 
 REQUIRED_COLUMNS = ("email", "name", "department")
@@ -39,6 +40,10 @@ LOCALE_MAX_LENGTH = 16
 DEFAULT_LOCALE = "en"
 #: Rows per INSERT/UPDATE statement: large enough to be fast, small enough for SQLite's limits.
 CHUNK_SIZE = 1000
+#: The largest file and the most people one import takes: bounds on the work one request can ask for
+#: (a 100,000-person import takes a few seconds; the web app also caps bodies at PULSE_MAX_BODY_SIZE).
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_IMPORT_ROWS = 100_000
 #: Replaces an erased person's address wherever an audit record mentions it.
 ERASED = "[erased]"
 
@@ -160,11 +165,44 @@ def _delimiter(text: str) -> str:
     return ";" if ";" in header and "," not in header else ","
 
 
+class _Problems:
+    """The problems found so far: the first MAX_LISTED_PROBLEMS kept as text, the others only counted
+    (a file of 400,000 bad rows would otherwise build 400,000 messages nobody reads)."""
+
+    def __init__(self) -> None:
+        self.listed: list[str] = []
+        self.count = 0
+
+    def append(self, problem: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_LISTED_PROBLEMS:
+            self.listed.append(problem)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def rejected(self, message: str) -> ImportRejected:
+        return ImportRejected(message, self.listed, more=self.count - len(self.listed))
+
+
+def _size(data: bytes | str | IO[bytes] | IO[str]) -> bytes | str | IO[bytes] | IO[str]:
+    """``data``, read if it is a file, refused when larger than MAX_IMPORT_BYTES."""
+    raw: bytes | str = data if isinstance(data, bytes | str) else data.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ImportRejected(
+            f"people import rejected: the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
+            [f"split it into files of at most {MAX_IMPORT_ROWS:,} people"],
+        )
+    return raw
+
+
 def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]:
-    """Validate an import file; raise ImportRejected listing every problem by row number."""
-    text = _decode(data)
+    """Validate an import file; raise ImportRejected listing the problems by row number (the first
+    MAX_LISTED_PROBLEMS of them, and how many more). CPU-bound: async callers run it in a thread
+    (``import_people`` does)."""
+    text = _decode(_size(data))
     records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    problems: list[str] = []
+    problems = _Problems()
     rows: list[PersonRow] = []
     number = 1  # the row being read, for a CSV error before the loop below starts
     try:
@@ -181,6 +219,12 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
         for number, cells in enumerate(records, start=2):
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines (often at the end of an exported file) carry nothing
+            if number > MAX_IMPORT_ROWS + 1:
+                problems.append(
+                    f"row {number}: more than {MAX_IMPORT_ROWS:,} people in one file (the rest was not read); "
+                    "split the file"
+                )
+                break
             if len(cells) != len(names):
                 problems.append(f"row {number}: expected {len(names)} fields, found {len(cells)}")
                 continue
@@ -201,16 +245,15 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
         # An unbalanced quote swallows the rest of the file: nothing after it can be checked.
         problems.append(f"row {number + 1}: malformed CSV ({error}); check the quotes from this row on")
     if problems:
-        raise ImportRejected(
-            f"people import rejected: {len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing was changed",
-            problems,
+        raise problems.rejected(
+            f"people import rejected: {len(problems):,} problem{'s' if len(problems) != 1 else ''}, nothing was changed"
         )
     if not rows:
         raise ImportRejected("people import rejected: the file has a header but no people", ["row 2: no data rows"])
     return rows
 
 
-def _row(number: int, values: dict[str, str], problems: list[str]) -> PersonRow | None:
+def _row(number: int, values: dict[str, str], problems: _Problems) -> PersonRow | None:
     found = len(problems)
 
     def bad(message: str) -> None:
@@ -274,7 +317,9 @@ async def import_people(
     A bad file raises ImportRejected and changes nothing. ``progress(done, total)`` is called after
     every chunk of writes.
     """
-    rows = parse_people_csv(data)
+    # Decoding and validating a 20 MB file takes seconds of CPU: in a thread, so the event loop goes
+    # on serving everyone else meanwhile.
+    rows = await asyncio.to_thread(parse_people_csv, data)
     try:
         async with in_transaction() as connection:
             summary = await _apply(connection, organization, rows, deactivate_missing, progress)

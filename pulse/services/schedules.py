@@ -12,14 +12,30 @@ organisation's zone) and each occurrence is converted to UTC on its own, so "eve
 missed while nothing ran, the tick opens only the most recent one (see ``pulse.services.cadence``).
 Rounds of one schedule never overlap: a rule whose next occurrence comes before the previous round
 closes is refused when the schedule is created.
+
+Evaluation is bounded. dateutil looks for the next occurrence period by period up to the year 9999,
+so a rule with no occurrence at all (``FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30``) used to take seconds to
+say so, holding the event loop. Here the search for each next occurrence gets a budget of
+``SEARCH_CALLS`` steps and ``SEARCH_SECONDS`` seconds (``_Budget``); a rule that finds nothing within
+it has ended, as far as Pulse is concerned (its occurrences would be centuries apart). Day-of-month
+combinations that never exist (30 February, 31 April) are refused before any search, and
+``add_schedule`` and ``resume_schedule`` (the CLI, the web app and the API) search in a thread, off
+the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import calendar
 import re
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from types import FrameType
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
@@ -56,6 +72,80 @@ OVERLAP_CHECK_OCCURRENCES = 60
 #: When --start is not given: today, at this local time (BYHOUR/BYMINUTE in the rule override it).
 DEFAULT_START_TIME = (9, 0)
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+#: The search for one next occurrence stops after this many steps of dateutil (about 40 years of a
+#: daily rule, or centuries of a monthly one) ...
+SEARCH_CALLS = 20_000
+#: ... or this many seconds, whichever comes first: then the rule counts as having ended.
+SEARCH_SECONDS = 0.25
+#: And one evaluation (a preview, the overlap check over the next occurrences) stops after this long
+#: in all, keeping what it found: sparse rules (29 February on a Monday) would otherwise add up.
+EVALUATION_SECONDS = 1.0
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _SearchExhausted(Exception):
+    """Raised inside dateutil by ``_Budget`` when one search ran out."""
+
+
+class _Budget:
+    """A trace function (this thread only) that stops dateutil's search for one next occurrence.
+
+    It sees every Python-level call, so it can count dateutil's steps (one or more calls per period
+    examined). A resumption of ``rrule._iter`` means the previous occurrence was consumed: the next
+    search starts with a fresh budget, so a long preview of a dense rule is never cut short.
+    """
+
+    _RESUME = getattr(rrule, "_iter").__code__  # noqa: B009 - private in the stubs, stable in dateutil 2.x
+
+    def __init__(self, calls: int, seconds: float, total_seconds: float) -> None:
+        self.calls, self.seconds = calls, seconds
+        self.end = time.monotonic() + total_seconds
+        self._reset()
+
+    def _reset(self) -> None:
+        self.left = self.calls
+        self.deadline = time.monotonic() + self.seconds
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            if frame.f_code is self._RESUME:
+                self._reset()
+            else:
+                self.left -= 1
+                if self.left < 0 or time.monotonic() > min(self.deadline, self.end):
+                    raise _SearchExhausted
+        return None
+
+
+def _bounded(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> tuple[_T | None, bool]:
+    """``function(*args)`` under a search budget: (its result, True) or (None, False) when it ran out."""
+    previous = sys.gettrace()
+    sys.settrace(_Budget(SEARCH_CALLS, SEARCH_SECONDS, EVALUATION_SECONDS))
+    try:
+        return function(*args, **kwargs), True
+    except _SearchExhausted:
+        return None, False
+    finally:
+        sys.settrace(previous)
+
+
+def _month_days(parts: dict[str, str], text: str) -> None:
+    """Refuse BYMONTHDAY values that no month of BYMONTH has (30 February, 31 April): no search needed."""
+    if "BYMONTHDAY" not in parts or "BYMONTH" not in parts:
+        return
+    try:
+        months = [int(m) for m in parts["BYMONTH"].split(",")]
+        days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+    except ValueError:
+        return  # dateutil names the bad value
+    if not all(1 <= m <= 12 for m in months) or not all(1 <= abs(d) <= 31 for d in days):
+        return
+    longest = {m: calendar.monthrange(2024, m)[1] for m in months}  # 2024: a leap year, 29 February exists
+    if not any(abs(d) <= longest[m] for m in months for d in days):
+        names = " or ".join(calendar.month_name[m] for m in months)
+        raise InvalidInput(f"the rule {text!r} never happens: there is no day {parts['BYMONTHDAY']} in {names}")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -110,6 +200,7 @@ def _normalise_rule(text: str, tz: ZoneInfo) -> str:
         )
     if "COUNT" in parts and "UNTIL" in parts:
         raise InvalidInput(f"invalid RRULE {text!r}: COUNT and UNTIL cannot both be given")
+    _month_days(parts, text)
     until = parts.get("UNTIL")
     if until is not None and until.endswith("Z"):
         # The rule runs on local wall-clock times, so a UTC UNTIL becomes the local time it denotes.
@@ -198,15 +289,22 @@ class Cadence:
         return _compile(self.rule, self.dtstart, self.rule)
 
     def after(self, instant: datetime, *, count: int, inclusive: bool = False) -> list[datetime]:
-        """Up to ``count`` occurrences (UTC) after ``instant`` (or at it, when inclusive), earliest first."""
+        """Up to ``count`` occurrences (UTC) after ``instant`` (or at it, when inclusive), earliest first.
+
+        Fewer when the rule ends, or when the search for the next one runs out (see ``_Budget``).
+        """
         found: list[datetime] = []
-        # Start a day early in local time: the wall clock can jump around the instant near DST.
-        for local in self.recurrence.xafter(to_local(instant, self.tz) - timedelta(days=1), inc=True):
-            occurrence = to_utc(local, self.tz)
-            if occurrence > instant or (inclusive and occurrence == instant):
-                found.append(occurrence)
-                if len(found) >= count:
-                    break
+
+        def search() -> None:
+            # Start a day early in local time: the wall clock can jump around the instant near DST.
+            for local in self.recurrence.xafter(to_local(instant, self.tz) - timedelta(days=1), inc=True):
+                occurrence = to_utc(local, self.tz)
+                if occurrence > instant or (inclusive and occurrence == instant):
+                    found.append(occurrence)
+                    if len(found) >= count:
+                        break
+
+        _bounded(search)
         return found
 
     def next_after(self, instant: datetime, *, inclusive: bool = False) -> datetime | None:
@@ -217,13 +315,17 @@ class Cadence:
     def latest_at_or_before(self, instant: datetime) -> datetime | None:
         """The last occurrence (UTC) at or before ``instant``; None when there is none."""
         recurrence = self.recurrence
-        cursor: datetime | None = recurrence.before(to_local(instant, self.tz) + timedelta(days=1), inc=True)
-        while cursor is not None:
-            occurrence = to_utc(cursor, self.tz)
-            if occurrence <= instant:
-                return occurrence
-            cursor = recurrence.before(cursor, inc=False)
-        return None
+
+        def search() -> datetime | None:
+            cursor: datetime | None = recurrence.before(to_local(instant, self.tz) + timedelta(days=1), inc=True)
+            while cursor is not None:
+                occurrence = to_utc(cursor, self.tz)
+                if occurrence <= instant:
+                    return occurrence
+                cursor = recurrence.before(cursor, inc=False)
+            return None
+
+        return _bounded(search)[0]
 
     def closes_at(self, occurrence: datetime) -> datetime:
         """When the round of ``occurrence`` closes: ``open_days`` later on the local wall clock."""
@@ -298,6 +400,11 @@ async def _department_names(organization: Organization, names: list[str] | None)
     return wanted
 
 
+def _first_and_overlap(cadence: Cadence, now: datetime) -> tuple[datetime | None, tuple[datetime, datetime] | None]:
+    next_run = cadence.next_after(now, inclusive=True)
+    return next_run, cadence.first_overlap(now - timedelta(seconds=1)) if next_run is not None else None
+
+
 async def add_schedule(
     slug: str,
     rule: str,
@@ -324,10 +431,12 @@ async def add_schedule(
         remind_after_days=remind_after_days,
     )
     names = await _department_names(organization, departments)
-    next_run = cadence.next_after(now, inclusive=True)
+    # Up to a second or two of search for a sparse rule: in a thread, never on the event loop.
+    next_run, overlap = await asyncio.to_thread(_first_and_overlap, cadence, now)
     if next_run is None:
-        raise InvalidInput(f"the rule {rule!r} has no occurrence after now: nothing would ever open")
-    overlap = cadence.first_overlap(now - timedelta(seconds=1))
+        raise InvalidInput(
+            f"the rule {rule!r} has no occurrence after now (none within the next decades): nothing would ever open"
+        )
     if overlap is not None:
         previous, following = overlap
         raise InvalidInput(
@@ -386,7 +495,7 @@ async def resume_schedule(schedule_id: int, *, actor: str = "cli") -> Schedule:
     """Start again from the next occurrence after now: occurrences while paused are not opened."""
     schedule = await get_schedule(schedule_id)
     cadence = Cadence.of(schedule, schedule.organization.timezone)
-    next_run = cadence.next_after(clock.now(), inclusive=True)
+    next_run = await asyncio.to_thread(cadence.next_after, clock.now(), inclusive=True)
     async with in_transaction():
         await Schedule.filter(id=schedule.id).update(active=True, next_run_at=next_run)
         await AuditEvent.create(

@@ -2,7 +2,8 @@
 
 Every call carries ``Authorization: Bearer <key>``; a key belongs to one organisation and acts in it
 with HR rights. Errors are ``{"error": {"code": ..., "message": ...}}`` with stable codes
-(``pulse.web.errors``); a rejected people import adds ``problems``, one line per bad row.
+(``pulse.web.errors``); a rejected people import adds ``problems``, one line per bad row (the first
+100), and ``more_problems``, how many more there were.
 
 Each endpoint is declared once, as an ``Endpoint``: its route and its part of the OpenAPI schema
 (``pulse.web.openapi``) come from the same declaration, so they cannot drift apart.
@@ -175,7 +176,14 @@ async def import_people(request: Request) -> Response:
         )
     except ImportRejected as rejected:
         return JSONResponse(
-            {"error": {"code": rejected.code, "message": rejected.summary, "problems": rejected.problems}},
+            {
+                "error": {
+                    "code": rejected.code,
+                    "message": rejected.summary,
+                    "problems": rejected.problems,
+                    "more_problems": rejected.more,
+                }
+            },
             status_code=rejected.status_code,
         )
     return JSONResponse(asdict(summary))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from pulse.errors import MAX_LISTED_PROBLEMS
 from pulse.web.api import ENDPOINTS, PREFIX, Endpoint
 
 NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
@@ -33,7 +34,17 @@ COMPONENTS: dict[str, Any] = {
                 {
                     "code": {"type": "string", "description": "stable, machine-readable"},
                     "message": {"type": "string"},
-                    "problems": {"type": "array", "items": {"type": "string"}, "description": "one line per bad row"},
+                    "problems": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "maxItems": MAX_LISTED_PROBLEMS,
+                        "description": f"one line per bad row, the first {MAX_LISTED_PROBLEMS}",
+                    },
+                    "more_problems": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "how many problems there were beyond those listed",
+                    },
                 },
                 required=["code", "message"],
             )

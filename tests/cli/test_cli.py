@@ -174,6 +174,19 @@ def test_a_bad_people_file_lists_every_problem_and_changes_nothing(pulse: Pulse,
     ]
 
 
+def test_a_file_of_many_bad_rows_lists_the_first_hundred_problems_and_counts_the_rest(
+    pulse: Pulse, acme: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,name,department\n" + "".join(f"x{i},Name,Sales\n" for i in range(41_330)), encoding="utf-8")
+    done = pulse("people", "import", "acme", str(bad))
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0] == "pulse: error: people import rejected: 41,330 problems, nothing was changed"
+    assert lines[1] == "  row 2: malformed email 'x0'" and lines[100] == "  row 101: malformed email 'x99'"
+    assert lines[101:] == ["  and 41,230 more"]
+
+
 def test_people_import_into_an_unknown_organisation_is_a_one_line_error(pulse: Pulse, acme: Path) -> None:
     done = pulse("people", "import", "nobody", str(acme))
     assert done.returncode == 1

@@ -82,7 +82,7 @@ async def people_import(request: Request) -> Response:
         )
     except ImportRejected as rejected:
         return await _people(
-            request, organization, status_code=422, problem_title=rejected.summary, problems=rejected.problems
+            request, organization, status_code=422, problem_title=rejected.summary, problems=rejected.listing
         )
     return redirect(request, f"/orgs/{organization.slug}/people", f"Imported {upload.filename}: {summary}.")
 
