@@ -65,14 +65,25 @@ class Organization(Model):
 
 
 class Department(Model):
+    """A unit of the organisation's tree (pulse.domain.units). Never deleted: past rounds refer to it.
+
+    ``name`` is the unit's whole path as shown, ``Retail / Stores North / Store 12`` (a top-level unit's
+    path is its plain name), so every place that shows a department shows where it sits. ``parent`` is
+    the unit one level up (null at the top); the import keeps it in line with the path.
+    """
+
     id = fields.IntField(primary_key=True)
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="departments", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=200)
+    parent: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     organization_id: int
+    parent_id: int | None
 
     class Meta:
         table = "department"

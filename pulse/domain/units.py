@@ -27,8 +27,10 @@ DISPLAY_SEPARATOR = " / "
 #: The longest segment (one unit's own name), in characters.
 MAX_UNIT_NAME_LENGTH = 100
 #: The deepest a unit may sit: ``A / B / C / D / E / F / G / H``. Deeper trees are almost always a
-#: mistake in the file (a separator inside a name), and the limit bounds the stored path's length.
+#: mistake in the file (a separator inside a name).
 MAX_UNIT_DEPTH = 8
+#: The longest whole path as written back (``format_unit_path``): what a department name could hold.
+MAX_UNIT_PATH_LENGTH = 200
 
 UnitPath = tuple[str, ...]
 
@@ -69,6 +71,11 @@ def parse_unit_path(text: str) -> UnitPath:
             raise InvalidUnitPath(
                 f"unit name {segment[:40]!r}... in {shown[:80]!r} is longer than {MAX_UNIT_NAME_LENGTH} characters"
             )
+    if len(format_unit_path(segments)) > MAX_UNIT_PATH_LENGTH:
+        raise InvalidUnitPath(
+            f"unit path {shown[:80]!r}... is longer than {MAX_UNIT_PATH_LENGTH} characters written as "
+            f"'A / B / C'; shorten the names"
+        )
     return segments
 
 

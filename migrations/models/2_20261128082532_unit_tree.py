@@ -1,0 +1,141 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+def _is_postgres(db: BaseDBAsyncClient) -> bool:
+    return db.capabilities.dialect == "postgres"
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return POSTGRES_UPGRADE if _is_postgres(db) else SQLITE_UPGRADE
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return POSTGRES_DOWNGRADE if _is_postgres(db) else SQLITE_DOWNGRADE
+
+
+# SQLite cannot ADD CONSTRAINT: the foreign key goes with the column (edited by hand).
+SQLITE_UPGRADE = '\n        ALTER TABLE "department" ADD "parent_id" INT REFERENCES "department" ("id") ON DELETE RESTRICT;'
+
+POSTGRES_UPGRADE = '\n        ALTER TABLE "department" ADD "parent_id" INT;\n        ALTER TABLE "department" ADD CONSTRAINT "fk_departme_departme_ba94d121" FOREIGN KEY ("parent_id") REFERENCES "department" ("id") ON DELETE RESTRICT;'
+
+SQLITE_DOWNGRADE = '\n        ALTER TABLE "department" DROP COLUMN "parent_id";'
+
+POSTGRES_DOWNGRADE = '\n        ALTER TABLE "department" DROP CONSTRAINT IF EXISTS "fk_departme_departme_ba94d121";\n        ALTER TABLE "department" DROP COLUMN "parent_id";'
+
+MODELS_STATE = (
+    "eJztXetz2ziS/1dQ+hK7SvbFTuJsOXNTJduaiW/8yMn2zWbHWzJMQhLXFMAlKCua2fzv1w"
+    "2S4lsiJVGiFH6YiUWiAfDXePQLjb8aQ6EzUx62uBwzu3FK/mpwOmTwR+xNkzSoZQXP8YFD"
+    "n01VlAZlnqVjU82Bpz1qSgaPdCY127AcQ3Ase8sZMRw2fCPJKzVH8IMTAc9sJi3BJTskHT"
+    "HiOqHwn84sajtDxh1CbUY0YRlMJz1hk187tw9fyNlXMjacgRg55F/C4PIQu6ALDfpg8P5a"
+    "Whtx498j1nVEnzkDheAffzT82rEAtt59YZPGP/+Jv7jOvjGJxf5q9Axm6urvho296Bq6+o"
+    "BpP7wHQRXwg32zoHoJaCpKfORxjI9ME7kysRRTGqowcEP9+I4FrZeuajPCZ7cN9bzr0z48"
+    "XF78okpif567mjBHQx6UtiaAA58WH40M/RBp8F2fcWZTh+mhMYBd8waL/8gFDh449ohNkd"
+    "GDBzrr0ZGJI6nxU2/ENRxARLWE/3v/s9e1ULFu9+b2vnvXvu92G4mB56ETHh3eIw2gBJgM"
+    "7iCif3136w0AUU8b2MD551Zn793JvoJASKdvq5cKrsZ3RUgd2g34GkLZ52EC6/MBtTOwDt"
+    "HEEIcOL4K1/yAAO5ilPow+UCVA2xjSb12T8b4zgJ8n72dA/X+tjkL75L1CW8Ci4q41N96b"
+    "Y/UKQQ9AVlM8ifDdkJrmJXfSUZ4SxSCGTm8jxH3sxMG7448nf4O3qo/44+MMrO+uW1dXlz"
+    "f3MTQT61AU1UxAE3S7BOzx0fuP7//27uT9FN3pk1kQJ9H194hUbLPX3xjZKhfiDQO8zLob"
+    "gjW0keYcr2GSeqh6QxXFhd5L6lYWlm6iEP8ibGb0+W9sopC+hF5RrqUtrp5w2QlVtWUgf/"
+    "eHkf80kFxsOp7KWfEJCxjAlzPH3fpbd+eti3YjOYJXga1fz64CG5q281ENNqUVQHsRqWxH"
+    "8U1s4xGQO+27+87l+b2rWDxT7WVMbb0bWTLwjTgWsSfTsslXw+Nh/AnltK8wwo/BrvtqqW"
+    "UAvxppCqv7pjlTYbUMX7Cer7G2yDMDhdAmQKHUQVD0yP/c3d6Q1pdLInpKoRR2n3JDUiQ6"
+    "JPdQAksbksiBGKPOqbFP8H8TnjmSDKgc4MsXZjlJpXUdDaborTH9tJDCmLm55t1WvRG4nK"
+    "JY8T21OUM/VP8mYM3WDf3yO6gXHr19m0MxhFKZmqF6F5ULLZv1jG9FEA4oqoxxA2d+z7Cl"
+    "QzT4FFjImC1xjXDcFaHprQcGJ6YhYSWQglhMWCYjGuXEYaaJxSShuNon16LVVz+b9yd5WH"
+    "+SzfmTOOOh9S6ufkVYH6ZZDfM3u3aVbHbRbIZQdGmKbHUBbxxjyNKBjlLGoNY90kP/j+rM"
+    "uvzQwwfqt7ALeyyfAf395TXIVK3rL9jcUMp/mwq/1n0b3xyrp5PY0734TJhWQn6/vP9M8C"
+    "f5x+1NO645T8vd/wPl5AYdOaLLxbhL9dDo9J/6qEW4blLpdEdyIb7HaVfAea/LVWH8ljDa"
+    "x2Qmp232Kl4W4nOUsuZylbnsr8XPk2LmswTdQja0ijF21dZeV1v7U2lrxeBNoayNlPONlG"
+    "HYVmDxuY1Vt2Vg57X5pAy2+aa1YAFYAdAPkuURsCu2XOTFN7FWRtCFXpCbh6urjdnURrrh"
+    "tF+Z6n7Srha8bc60rWG5LpsWnGtf+30gULnk0CcyHlCH7BlDS9iObBJl44V/pTZg+shk8C"
+    "dqk/uH5AYasInNNGHroF1yGEzAIEKfMTzDjUdJCQcpt6n5NrVIzEfKZAM5aW0xHrXJbkmT"
+    "HQxqYRcxK0wJqmxQWtCqcPwhj1kBSmXaFdS7qNREtfTteybEHsUOYrx6y43OHGqYSYDR2Z"
+    "AV3OFTxLU5Q3PIf5QVcGv37zRcEYqICufjuXfd+nsc6vOr27O4boYVnMUHdmFNuraQVUul"
+    "zmMh27zSV7FpttM6X8WwXrnKtxmdJBRqkaKTRAMxsnWSaPRHHpc/sNHx/VxhV/sbCSgyRv"
+    "asEVAe6mII2B5i6UBVcMHTT4lFpeMpFqA/9OCVI4iR6vEvtb1H/sifnhC7pyeMAsBGsAqo"
+    "fDwQJgNCZ0CoFzvQJE9PHbXNk/8idyCyMkluQEka+D/J0THUs0ehduvAhC6YXm2PXFUELW"
+    "DMgWVCVwm2ut9EvyD2dYJPNQY9AOULWwOFKhx47z4ag/aEcftEQj2H0B14D29V5x+533sV"
+    "BuE1b5E9HDgEasXX0LH9T+ovV78DVY5Z2CvXUQl0GMmvCmCPsyP540uKGn/xSP5a7aojJT"
+    "ajdOWKlDieESlxnIyUqL25taxaOyhW7wJy97Bi2EZoag2g4hpA1UZwqV4fd2iuAORCwdQV"
+    "G855EY7M48Jx1CG7kettSKJ+5hH+8luHmTTDBpo40bsj4zkqvgwMUwe0l8NoFwdlBKYBM6"
+    "3ukNovsts3XpeF6zPUdg2VVWdQqcBV9+yNDlwETTekZe5JTi1QNZ19dfAb1cDQW6WbIj5M"
+    "T2jqq0HcZhoD0FMkge0GfbVD1OCvhqMwWHLBu5xWVB2oGhehbANolvC7SFA3cm0X/tExNx"
+    "UBmi+UHWUoXuEHfDSzPWc24UL5pFc5XN0o7uWA/wJ7VZVAX+349Nmz5OjcwTOQ38u0CE+X"
+    "vRR7cHhJzLYGT1fifMbgN/cDI7J99OkrI0PMJdIT9tCdtcJWW8abU2WVZDpMSs+aKw1TEM"
+    "6csbBfmrDfCD4ZilFKcEqJ7czNUqK2O3vRHCV1XpKtzUvyQyR5WKswuGq7kTs1i3EnQlNl"
+    "zmzMGlen36jTb1R4qNbpN+r0GxUHtk6/sQYRY4XVlpwGJCmy7CinVz6TIsJapZKshAxnKc"
+    "p21KyWrW4b0XI5gq8sZTeCwQ467gHawzBm5wWDmVTuTlx5DslnAZ9AuCBYndKC8URHEzXk"
+    "8YDxJs6HiXc+I21mlddMurbt7wduq/lVbb/qpbRsnJ0Z9Uuc2vXBk4oJgM0ZOrsjXhjvSm"
+    "qmbKbZcVBRqipHQzU6sJ2JIc7Pg5BhHLvuGsa9aQrfQ5TFzEZnCunZQGM4QWifZJrNHC9N"
+    "icBHiUWgtJYeObLvmUpGqInLCaZD4czABQE2dMsW+giWE+q2wIV7wKzPDSDA4nuSYbX2q6"
+    "Exeah6IPfn509Z/RERd9gUzaASpapuDpXG5+vW+cHd59bxhxPE3Gfjvm9VVR/SBDnq2ykZ"
+    "iLHPMEMG/ErZW1ZW65qZ7e8FCU7PDvwLkdU5Hqqc48FmQ0RxsVQeEdKaz1XmM0xIZJTDhp"
+    "aT4p7MlMASdOszyL2ttDAWS3vEbDvt6O89iMTpwEapFtoPt2i6tP9+H5kpiSOT09lydXvz"
+    "q188fo4ydmTSV4MSqJ8JYTLKM85NhshisD8DXVmjefpkvcif3d5eRZA/u4xD+3B91u7sHS"
+    "k2QCHDtTT8oNnfNxmFs/L4cmVXKBhfHqapcHx540Yd7uoh2OrQluo3GVNJoHMSz76pw14h"
+    "/g0Yd9PfamIEiIPIjfYwSZDfhmZYbuLczbCq9pKV7yWr3TgluHGsaUDfkrDmjgzcsfWl1I"
+    "YWPZwQ3gQyElL9WL68tUgF5bWykwn/I2exUrxR8bNa2f6o+CGxuR6p7EW3zqJfLc+INEf9"
+    "ImZqv3x1DdT5oS3ZNFwfuy/32D0u+n8KXgjjMM36cG483J83tnQUDw3e7YPMa3Wl8WcK1p"
+    "krcJJwfVrYh4Liy4vvZtINqZlCjmyQJDCl5SnGMfSMPj5w01f22FhJonhXA54+gO134l/g"
+    "sMdVdplnZooxebefFGBKbKdkBVwTQyXnOAOQsAbCLJTvOo12fYPhqKChvHHu9leqS239y4"
+    "FM92IhNaKl68cGGdRkmEAoYND0hFOS9yurtWxO19lMfpBsJgljUK4D9e5FYMueqJ9eObZl"
+    "QyDXOcdQQudlcYqkkK6E5We1UAUq9JJIVdEsslqo6vPFc88Xq0R+yyG0a+braJSDn6p9OY"
+    "zuvGp2FaaRXDplzG7dylDq8XRvTUqxUAarVbZtMnCwzI+TvxNDhqGi44FQ936O7Fc2Yfoh"
+    "adtU6WKu8Va6orctxp9CRmapUmK6MjuocIbtuReSkn55zeTKuMmGmG98ZrR82kUKmmO8sj"
+    "qmfWssty6bE7hm276mBLtoYCzjMoXagFuuAdfdEexu4ZGcINyF8MA1DGhbpOkPiHObj4YJ"
+    "/3MsnMZct9WcDS1TTJjfl9z2u/b1l6vbr+32KfFreOTXrZvWr+3OKfHGziO/arcu8IHJqI"
+    "6/P8PfAzu+mefh1eqv4DWFRrNYlREuO6VYJ4P4erwaqwfYk3aSIv7MyNgp0RrjYn2RZWvD"
+    "Ymt7cvYo3y17ckSFtvQFuR6lrLleFa6nHKOZYc3d4RD4jR2kqTPO18nRK2gcbK4iOfrOh8"
+    "iuHOblg083nTh4xyLVK2RS7zC8w6mRYlL33jRnmdTtoMxckzpmW3oeGaZDXCoMcKJuJpgm"
+    "kXj3le7md6B48++EjNkzsWyhMSlVggdM2MD8zBAY92QzrE5Pjf8uu7E6OLlaJm5Y551Ryo"
+    "qUz2IVUK/RJGIxjsOpqMnqS/vm4vLm11Pi0T/ys4fLK/eRP0Qfeafduvh6SlB/mDzyX1qX"
+    "V+0L7IVhusd1N29XUatJkmHZt+NOCerLcRe/HNfSeynbtsGpPck4xeoSxM1YE8eNDNgZtM"
+    "88AKdoA9hnlzetztf0g/VnKYCffb1vt2KAF85mUCcyWCaRQfG0HHVGjlmGBCVDLWCaC9PV"
+    "6WyqY4dLml8rcV5+62XThQKkQZ4xXpltLH/LCao4F25tOxUqndR852YhuOXsXsD/ys5BsN"
+    "Ehu7oMBKu2JExHYaZFITxO51kWunq4cI7stp62r8I9QMX30s26jvtPxGUeKv4USgLEUORf"
+    "4pm4h6QUkURzANI4Y0NjaZlty2gi4w4Z37iSHqdXWxjqILpdijmqE2TuuKTpLunFRM0wTe"
+    "2IzHODib9pLOkZC8z/WwZwbtkoPLRyCEdry8YyvTkmVYQKbpWZJTyFSs2VmkBYDq6087Lt"
+    "EzlgzDkkN0psoZ4rrBnyfTW91N3CVjl1YDgNrVOCmbXRRwadGpmMALeSItQa2pvvnqlv39"
+    "v12/ekBktet8do2mUppqBZaXojZDHYe0hXGSmicQETgUuVVR97Lcnbg6O3b4kmhtYI+oYJ"
+    "AuToeWiowUv2sAV1sQZMJYFpI4jhsKFE3yh6OhlmlPBSuu43E9O2zMYeOShM7oIMK0IfuN"
+    "wHcHFmD2EJIHf/ezUj+VbauLm4fTi7apMvnfb55d2l50iZSkPqJT4KolE77dZVXB5VI8Hg"
+    "hmPQ9BjgucMoSlzpwbSK2bo61LFNQzqMa5MFYI9R17gXwB0/H/SDjEC2+cjH6Gvsc2DPuJ"
+    "ViAr4bUtPM1Ix8mgpnFi6qE707/ngyVYfwxyxN6O66dXWVdFj5e0rXu605xbKeJ6V5mLza"
+    "qc0bvw+UjKvEYLzu7MDrOoFmpRLhMIDN/zCyRzkednL8e7Xw3PFjg4tnoU+8K+0eGykJqc"
+    "prZjNnTdwcS8nhke2ZD5HUvvnivvk64r9MR30l3Lg7gOks01qd9nxFTsc6nL8q4fzu5rxs"
+    "6jFVyQ4hHhmgKKx0h9R+WRKlz1DPNXVFyl3BqVQzuFom02zg/vo5wwA+LZLL+m2N4NWpd+"
+    "ZD5U1VdmemN90DH8pwReWL/0DdZ2s4KNMKi6XcRLCqSnNl8eGj4TO8AzD/mKbtUsuCpo1s"
+    "m8GCqa6gnWUADwLgMdcsk8veWRu7Ejeo3r3prr4St2piT3OGIT06jhL4zvbOJ4i3xkevzh"
+    "D584kE30H2Hu7P9/2MXLDOKMUXpyzeXiuCGKDgBlu/Ev/EESjOiSWj1NYeuWNoL1I5z8aC"
+    "oN4Ou753by563LBClxqYHm4+iFHa4cgEbwXNv3QEBFVWnBpHTXLcJO8eR8dvj0/UCDFcLr"
+    "tbiFRbyCei483L0r0URXgnG5WbBnao5N62qkpLVoi38EQYTsKCPtbG7Zf2zamavo/8/Or2"
+    "Do95qT28Ise8kN8ZWaCzj3pFiJY67lVRSXpt570iumIhHiQpt+DcXfjeJ+i1t/rgrqkJ2O"
+    "bkJ1Un+W+Cm96EBN848wap4jVtmOuueLCItBYm3MGEOrsktASaWkEmRwhrJleayYG+XJDJ"
+    "EcKt0bl+YB4vtF7HSGs+V5nPrli+6IJd83gbeCwHo17PXIjLMdKt4TNGhvDg4ik3tNNmY9"
+    "twHHhhwDvKdTEkwtYx0Fuo/Du0z/wHdCL9K1bJHgZ0Y/IdQ2MyPQqlzLZ2eGTWKQFLtzh5"
+    "htdi6Maodiicr861WKWogYVyLYbdiUvCXOAmoIoN57wIx2Zyxm3vdVRGHZWxRpw2k69zK6"
+    "GaipXLARU+orkrMBWK85l/GNmH08/VkjfFze7sHd8LBkNNd8+UeKjwzpodEhXeyvNkUnHv"
+    "IiMa1TEO4JRQTjqdh6s2Ya/UHCEDSIrf941045jw5vS05CkrqrXg+d7gOg7Ovjlde8TrCK"
+    "SqCfxNkh2BZNupMmh27pUpwQ7mXvmQ64KtDzMu2PqQvGBLd0B+T1uqszEOkVQZ5cYV3ndE"
+    "xtQ0DzRTaC9EdRtjUZRPlwWRVpzCKtGctwDtN8nl3S3GXg1pit+4/OZmjo53xzkGx7vjzL"
+    "GBr5LO5K5O0yI4sk1GYZr1GYs+Vnp9S3r1MNN8UWhTaWurURLkmfeF54l72cagF/z4ULCK"
+    "dKNVpsEq+GI8EGZ0uZkZ/LJ4jRsOgqkvblvbYdqwVJ3Ae7bXK0a6PV4vjNfGzqfFauNhDt"
+    "j5B1Q5m+BfrmOqyAlzvHnj5kXBOYWB2liOoRs//R6LUlrZYU9XfY1g9h67nRfK5blGsPZv"
+    "1m64Chr6mou64fL4iVyJbElzdc7T6BXTFjZyJPUORvQlP8ervpTRMWmKjRRozrTHQtGuwb"
+    "taqPBcs+wvbs5ppD0wuCQ9G2NdOJ71GtkaEPSEd3WZLfrKsPnKCDSNYS+iR56e1KHUQz/o"
+    "5dDvhGkMDUc+PSUFkNJbfOSP/OnphU2enkK6hlv7KdJTwz79SSVT/vk/P2mmgUoJbAvY1s"
+    "9PT00o4j48/Sl4igfdnp4UkU/rfVxBy7FJpVPbiqu2KzVn2IphJBWxYnrFV2PB3CywMTtg"
+    "HisxlJphCUxYifH+sJGd5iDNHLZhksper9NwV2zMYeleBuQenB1QWMtQtXpmoEjBQteHxY"
+    "2r1FZeQTysr3m0Sttyz+/DZg41wO7cH6TEMJbdWMl2NX9JLKhbhci2Rsn/IUOYAVqJSjAM"
+    "tLQLD2ZzOUG8NbxufAFBQ6rLXE/x7g6jP3CIRaUcC1snGh6LV7LPwA051kDiMCd4+h4+1D"
+    "2er1w23r2xB0roIBozTAw1li+GJWG+JheDtbW6YyM2oZhm60tlagQPMl0RUM9nyv8jKNGl"
+    "mlrQ8wn/LdgJ3PJToRuvrYUmyN7nTtO7gkY2QToegqi+f0jQ0oMhFi27L/gxWgAHviNyOs"
+    "ZgCL0wK2Vklt9cfYlutUTnTV9xUyHxuZQLbtS/BeD1y68xBUVjPejmCmE5nhHCcpwMYfGX"
+    "mC6uO0VgThBWOZxl4fH8Idd4/jBjPH+II26LrKis+QlWfNoqY91oXVxf3py6G9wj/9w5JQ"
+    "P7kV+1Wxdt+NvdAOP7Zh5urD7NSu3sXl/m6Nq9+AO6F5X5whR9Y5EghwTx1mjFP6QFZPOu"
+    "5Ioxd6c9yRXDeiOOZGoZGUnaCp04tIzfWJ77p7cE8lJ9yS1mG9qgkWI78t40Z1mPaFBmnt"
+    "0oG4ba/lIt+wvmlUtdArN11xBJlTWpKmmtOKkKIOwV30F0j3JZYY5mWGGOklYYaNFJvcsh"
+    "O+I+RFLn+iwY8L5RN8j3/wdRsw9m"
+)
