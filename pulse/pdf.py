@@ -302,12 +302,18 @@ def _comments(model: Mapping[str, Any]) -> list[dict[str, Any]]:
     groups = []
     for group in model["comments"]:
         # Identical comments are printed once with a count: the page stays readable, nothing is lost.
-        counted = Counter(group["comments"])
+        # (A model stored before comments carried their redaction count holds plain strings.)
+        counted = Counter(
+            (c, 0) if isinstance(c, str) else (str(c["text"]), int(c["redactions"])) for c in group["comments"]
+        )
         groups.append(
             {
                 "group": group["group"],
                 "count": len(group["comments"]),
-                "comments": [{"text": text, "times": times} for text, times in sorted(counted.items())],
+                "comments": [
+                    {"text": text, "redactions": redactions, "times": times}
+                    for (text, redactions), times in sorted(counted.items())
+                ],
             }
         )
     return groups

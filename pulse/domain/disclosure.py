@@ -13,7 +13,8 @@ Rules (DESIGN.md, "Anonymity"):
   only when the department is shown at all.
 * Comments: only after the round has closed, only for groups with at least the comment threshold
   (default 10, never below k) of responses, in alphabetical order (submission order could hint at
-  who wrote what), with the directory's names and emails and any phone number redacted.
+  who wrote what), with people's names (as whole names, see ``Redactor``), email addresses and phone
+  numbers removed, and the number of removals released with each comment.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from pulse.domain.items import COMMENT_MAX_LENGTH
 MIN_GROUP_SIZE_FLOOR = 3
 DEFAULT_MIN_GROUP_SIZE = 5
 DEFAULT_COMMENT_THRESHOLD = 10
-REDACTED = "[redacted]"
+#: What replaces a removed name, email address or phone number in a released comment.
+NAME_REMOVED = "[name removed]"
+EMAIL_REMOVED = "[email removed]"
+PHONE_REMOVED = "[phone removed]"
 POOLED_COMMENT_GROUP = "Other departments"
 
 
@@ -191,40 +195,40 @@ _PHONE_CANDIDATE = re.compile(r"(?<![\w])\+?\(?\d[\d\s()./-]{5,}\d(?![\w])")
 
 
 _WORD = re.compile(r"\w+")
+# What may separate the words of a name: "Anna Berg", "Anna-Berg", "A. Berg", "O'Neil".
 _NAME_GAP = re.compile(r"[\s.'’-]{1,3}")
-
-
-def _redact_phones(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        digits = sum(ch.isdigit() for ch in match.group(0))
-        return REDACTED if digits >= 7 else match.group(0)
-
-    return _PHONE_CANDIDATE.sub(replace, text)
+# "Berg, Anna": the family name first, then a comma.
+_COMMA_GAP = re.compile(r"\s*,\s*")
 
 
 class Redactor:
-    """Removes the directory's names and emails, any email address and any phone number from text.
+    """Removes people's names, email addresses and phone numbers from comments, and counts what it removed.
 
-    Names are matched word by word against sets (a directory of thousands of people would make a
-    regex alternation slow): a full name in any letter case, and each part of a name as written,
-    capitalised or in capitals. A person called Will or Rose must not erase "will" and "rose" from
-    every comment, but "Will" written as a name is redacted; over-redacting is the safe side.
+    Names are removed as names, never as words. A person's name matches only whole, in any letter
+    case: all its words in order ("Anna Maria Berg"), the first and last word ("Anna Berg"), or the
+    last word, a comma and the first ("Berg, Anna"). A single word of a name is left alone, and so is
+    a name of one word: otherwise whoever edits the directory could silence any word in every comment
+    by adding a "person" called "Harassment Overtime" (or "Harassment"); now that costs them the whole
+    phrase, and the redaction count printed beside the comment shows that something was removed.
+    Every email address and phone number goes, whoever it belongs to.
+
+    Matching is word by word against sets, not a regex alternation: a directory of thousands of
+    people would make that slow.
     """
 
     def __init__(self, directory_terms: Sequence[str]) -> None:
-        self._full: set[tuple[str, ...]] = set()
-        self._parts: set[str] = set()
+        self._names: set[tuple[str, ...]] = set()
+        self._reversed: set[tuple[str, str]] = set()
         for term in directory_terms:
             if "@" in term:
                 continue  # emails: every address is removed by pattern anyway
-            words = _WORD.findall(term)
-            if not words or len("".join(words)) < 2:
+            words = tuple(w.lower() for w in _WORD.findall(term))
+            if len(words) < 2:
                 continue
-            self._full.add(tuple(w.lower() for w in words))
-            for part in words:
-                if len(part) >= 2:
-                    self._parts.update((part, part.capitalize(), part.upper()))
-        self._lengths = sorted({len(f) for f in self._full if len(f) > 1}, reverse=True)
+            self._names.add(words)
+            self._names.add((words[0], words[-1]))
+            self._reversed.add((words[-1], words[0]))
+        self._lengths = sorted({len(name) for name in self._names}, reverse=True)
 
     def _name_spans(self, text: str) -> list[tuple[int, int]]:
         tokens = list(_WORD.finditer(text))
@@ -236,31 +240,50 @@ class Redactor:
                 if (
                     len(window) == length
                     and all(_NAME_GAP.fullmatch(text[a.end() : b.start()]) for a, b in pairwise(window))
-                    and tuple(t.group(0).lower() for t in window) in self._full
+                    and tuple(t.group(0).lower() for t in window) in self._names
                 ):
-                    spans.append((window[0].start(), window[-1].end()))
-                    i += length
                     break
             else:
-                token = tokens[i].group(0)
-                if token in self._parts or (token.lower(),) in self._full:
-                    spans.append((tokens[i].start(), tokens[i].end()))
-                i += 1
+                window = tokens[i : i + 2]
+                if not (
+                    len(window) == 2
+                    and _COMMA_GAP.fullmatch(text[window[0].end() : window[1].start()])
+                    and (window[0].group(0).lower(), window[1].group(0).lower()) in self._reversed
+                ):
+                    i += 1
+                    continue
+            spans.append((window[0].start(), window[-1].end()))
+            i += len(window)
         return spans
 
-    def __call__(self, text: str) -> str:
-        result = _EMAIL.sub(REDACTED, text)
+    def redact(self, text: str) -> tuple[str, int]:
+        """``text`` with names, emails and phone numbers replaced by markers, and how many were replaced."""
+        text, emails = _EMAIL.subn(EMAIL_REMOVED, text)
         pieces: list[str] = []
         position = 0
-        for start, end in self._name_spans(result):
-            pieces.extend((result[position:start], REDACTED))
+        spans = self._name_spans(text)
+        for start, end in spans:
+            pieces.extend((text[position:start], NAME_REMOVED))
             position = end
-        pieces.append(result[position:])
-        return _redact_phones("".join(pieces))
+        pieces.append(text[position:])
+        phones = 0
+
+        def phone(match: re.Match[str]) -> str:
+            nonlocal phones
+            if sum(ch.isdigit() for ch in match.group(0)) < 7:
+                return match.group(0)
+            phones += 1
+            return PHONE_REMOVED
+
+        text = _PHONE_CANDIDATE.sub(phone, "".join(pieces))
+        return text, emails + len(spans) + phones
+
+    def __call__(self, text: str) -> str:
+        return self.redact(text)[0]
 
 
 def redact(text: str, directory_terms: Sequence[str]) -> str:
-    """Remove the directory's names and emails, any email address and any phone number from `text`."""
+    """Remove the directory's names, any email address and any phone number from `text`."""
     return Redactor(directory_terms)(text)
 
 
@@ -274,17 +297,26 @@ class CommentSource:
     comments: Sequence[str]
 
 
+@dataclass(frozen=True, order=True)
+class ReleasedComment:
+    """A comment as released: its redacted text, and how many names, emails and phone numbers were
+    removed from it (shown beside it, so a removal is never silent)."""
+
+    text: str
+    redactions: int = 0
+
+
 @dataclass(frozen=True)
 class CommentGroup:
     """Released comments of one group (a department, or the pool of smaller departments)."""
 
     group: str
-    comments: tuple[str, ...]
+    comments: tuple[ReleasedComment, ...]
 
 
-def _clean(comments: Sequence[str], redactor: Redactor) -> list[str]:
-    cleaned = (redactor(c.strip()[:COMMENT_MAX_LENGTH]).strip() for c in comments)
-    return sorted(c for c in cleaned if c)
+def _clean(comments: Sequence[str], redactor: Redactor) -> list[ReleasedComment]:
+    cleaned = (redactor.redact(c.strip()[:COMMENT_MAX_LENGTH]) for c in comments)
+    return sorted(ReleasedComment(text.strip(), count) for text, count in cleaned if text.strip())
 
 
 def disclose_comments(

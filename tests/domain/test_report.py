@@ -167,7 +167,9 @@ def test_comments_are_redacted_and_grouped(report: Report) -> None:
     comments = report.to_json()["comments"]
     assert comments
     text = json.dumps(comments)
-    assert "Anna" not in text and "[redacted]" in text
+    assert "Anna Berg" not in text and "[name removed]" in text
+    removed = [c for group in comments for c in group["comments"] if "[name removed]" in c["text"]]
+    assert removed and all(c["redactions"] >= 1 for c in removed)
     groups = [c["group"] for c in comments]
     assert "Legal" not in groups and "Facilities" not in groups
 
