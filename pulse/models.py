@@ -53,6 +53,11 @@ class Organization(Model):
     min_group_size = fields.IntField(default=5)
     #: Comments are shown only for groups with at least this many responses.
     comment_threshold = fields.IntField(default=10)
+    #: Email domains people's addresses must belong to (lowercase); null = any domain.
+    email_domains: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
+    #: People who joined or changed department within this many days before a round opens count only in
+    #: the organisation's figures of that round (the newcomer quarantine; never below 14).
+    quarantine_days = fields.IntField(default=28)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     departments: fields.ReverseRelation[Department]
@@ -106,6 +111,11 @@ class Person(Model):
     role = fields.CharEnumField(PersonRole, max_length=16, default=PersonRole.EMPLOYEE)
     locale = fields.CharField(max_length=16, default="en")
     active = fields.BooleanField(default=True)
+    #: When the person joined the directory (or was reactivated); null = a founding member (the
+    #: organisation's first import, or before this was recorded).
+    joined_at = fields.DatetimeField(null=True)
+    #: When the person last changed department; null = never.
+    moved_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -357,9 +367,10 @@ class Invitation(Model):
     person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )
-    #: Department at invitation time; the response copies it, so moves later change nothing.
-    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
-        "models.Department", related_name="invitations", on_delete=fields.RESTRICT
+    #: Department at invitation time; the response copies it, so moves later change nothing. Null for a
+    #: newcomer in quarantine: their answers count in the organisation's figures only.
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="invitations", null=True, on_delete=fields.RESTRICT
     )
     #: Random per-invitation salt; the link token is derived from it with the secret key, so the
     #: database alone can neither reproduce a link nor recognise one (see services.tokens).
@@ -374,7 +385,7 @@ class Invitation(Model):
 
     round_id: int
     person_id: int | None
-    department_id: int
+    department_id: int | None
 
     class Meta:
         table = "invitation"
@@ -389,8 +400,9 @@ class Response(Model):
     round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
         "models.Round", related_name="responses", on_delete=fields.CASCADE
     )
-    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
-        "models.Department", related_name="responses", on_delete=fields.RESTRICT
+    #: Null: a newcomer's answers, counted in the organisation's figures only.
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="responses", null=True, on_delete=fields.RESTRICT
     )
     #: Dimension scores 0-100 computed at submission (null when too few items of it were answered),
     #: so reports aggregate them in SQL.
@@ -404,7 +416,7 @@ class Response(Model):
     comment = fields.TextField(null=True)
 
     round_id: int
-    department_id: int
+    department_id: int | None
 
     class Meta:
         table = "response"
@@ -421,15 +433,15 @@ class Answer(Model):
     round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
         "models.Round", related_name="answers", on_delete=fields.CASCADE
     )
-    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
-        "models.Department", related_name="answers", on_delete=fields.RESTRICT
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="answers", null=True, on_delete=fields.RESTRICT
     )
     item_key = fields.CharField(max_length=64)
     value = fields.SmallIntField()
 
     response_id: uuid.UUID
     round_id: int
-    department_id: int
+    department_id: int | None
 
     class Meta:
         table = "answer"
@@ -448,8 +460,8 @@ class HelpMark(Model):
         "models.Round", related_name="help_marks", on_delete=fields.CASCADE
     )
     #: The respondent's department (snapshot) and the department that helped.
-    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
-        "models.Department", related_name="help_marks_given", on_delete=fields.RESTRICT
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="help_marks_given", null=True, on_delete=fields.RESTRICT
     )
     helper: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
         "models.Department", related_name="help_marks_received", on_delete=fields.RESTRICT
@@ -457,13 +469,31 @@ class HelpMark(Model):
 
     response_id: uuid.UUID
     round_id: int
-    department_id: int
+    department_id: int | None
     helper_id: int
 
     class Meta:
         table = "help_mark"
         unique_together = (("response", "helper"),)
         indexes = (Index(fields=("round_id", "department_id")),)
+
+
+class ParticipationSnapshot(Model):
+    """The participation of an open round as released: coarse counts, taken at most once an hour."""
+
+    id = fields.IntField(primary_key=True)
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="participation_snapshots", on_delete=fields.CASCADE
+    )
+    taken_at = fields.DatetimeField()
+    #: The released figures (JSON-able), exactly as every output shows them until the next snapshot.
+    figures: fields.JSONField[dict[str, object]] = fields.JSONField()
+
+    round_id: int
+
+    class Meta:
+        table = "participation_snapshot"
+        unique_together = (("round", "taken_at"),)
 
 
 class Report(Model):

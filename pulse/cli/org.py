@@ -33,13 +33,68 @@ def org_group() -> None:
     show_default=True,
     help="Comments are shown only for groups with at least this many responses.",
 )
+@click.option(
+    "--email-domain",
+    "email_domains",
+    multiple=True,
+    metavar="DOMAIN",
+    help="Only addresses in this domain may be imported and invited (repeat for several); default: any.",
+)
+@click.option(
+    "--quarantine-days",
+    type=int,
+    default=organizations.DEFAULT_QUARANTINE_DAYS,
+    show_default=True,
+    help="People who joined or moved this many days before a round count in organisation figures only (>= 14).",
+)
 @with_database
-async def create(slug: str, name: str, timezone: str, min_group_size: int, comment_threshold: int) -> None:
+async def create(
+    slug: str,
+    name: str,
+    timezone: str,
+    min_group_size: int,
+    comment_threshold: int,
+    email_domains: tuple[str, ...],
+    quarantine_days: int,
+) -> None:
     """Create the organisation SLUG."""
     organization = await organizations.create_organization(
-        slug, name, timezone=timezone, min_group_size=min_group_size, comment_threshold=comment_threshold
+        slug,
+        name,
+        timezone=timezone,
+        min_group_size=min_group_size,
+        comment_threshold=comment_threshold,
+        email_domains=email_domains,
+        quarantine_days=quarantine_days,
     )
     click.echo(f"created organisation {organization.slug} ({organization.name}), k={organization.min_group_size}")
+
+
+@org_group.command("update")
+@click.argument("slug")
+@click.option(
+    "--email-domain",
+    "email_domains",
+    multiple=True,
+    metavar="DOMAIN",
+    help="Restrict addresses to these domains (repeat for several); replaces the current list.",
+)
+@click.option("--any-email-domain", is_flag=True, help="Lift the email domain restriction.")
+@click.option("--quarantine-days", type=int, default=None, help="Newcomer quarantine in days (at least 14).")
+@with_database
+async def update(
+    slug: str, email_domains: tuple[str, ...], any_email_domain: bool, quarantine_days: int | None
+) -> None:
+    """Change the padding defences of organisation SLUG (email domains, newcomer quarantine)."""
+    if email_domains and any_email_domain:
+        raise click.UsageError("give --email-domain or --any-email-domain, not both")
+    domains: list[str] | None = [] if any_email_domain else (list(email_domains) if email_domains else None)
+    organization = await organizations.update_organization(slug, email_domains=domains, quarantine_days=quarantine_days)
+    allowed = ", ".join(organization.email_domains or []) or "any domain"
+    click.echo(
+        f"organisation {organization.slug}: email addresses from {allowed}; "
+        f"newcomer quarantine {organization.quarantine_days} days"
+    )
 
 
 COMMANDS = [org_group]

@@ -71,7 +71,8 @@ class Survey:
 
     invitation_id: int
     round_id: int
-    department_id: int
+    #: None for a newcomer in quarantine: their answers count in the organisation's figures only.
+    department_id: int | None
     organization_name: str
     organization_timezone: str
     min_group_size: int

@@ -26,6 +26,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from pulse import clock
+from pulse.domain.mailbox import domain_of, mailbox_key
 from pulse.errors import MAX_LISTED_PROBLEMS, Conflict, ImportRejected, NotFound
 from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
 
@@ -55,6 +56,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 ROLE_VALUES = tuple(role.value for role in PersonRole)
+SAME_MAILBOX = "is the same mailbox as"
+ONE_PERSON = "one mailbox, one person"
 
 Progress = Callable[[int, int], None]
 
@@ -215,7 +218,8 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
         names, header_problems = _header(header)
         if header_problems:
             raise ImportRejected("people import rejected: the header row is wrong", header_problems)
-        first_row_of: dict[str, int] = {}
+        first_row_of: dict[str, int] = {}  # by mailbox key: me+1@x and me@x are one mailbox
+        first_email_of: dict[int, str] = {}
         for number, cells in enumerate(records, start=2):
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines (often at the end of an exported file) carry nothing
@@ -235,9 +239,15 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
                 continue
             values = dict(zip(names, cells, strict=True))
             email = normalize_email(values["email"])
-            first = first_row_of.setdefault(email, number) if email else number
+            first = first_row_of.setdefault(mailbox_key(email), number) if email else number
             if first != number:
-                problems.append(f"row {number}: duplicate email {email} (already on row {first})")
+                earlier = first_email_of.get(first, email)
+                if earlier == email:
+                    problems.append(f"row {number}: duplicate email {email} (already on row {first})")
+                else:
+                    problems.append(f"row {number}: {email} {SAME_MAILBOX} {earlier} (row {first}): {ONE_PERSON}")
+            else:
+                first_email_of[number] = email
             person = _row(number, values, problems)
             if person is not None and first == number:
                 rows.append(person)
@@ -320,6 +330,7 @@ async def import_people(
     # Decoding and validating a 20 MB file takes seconds of CPU: in a thread, so the event loop goes
     # on serving everyone else meanwhile.
     rows = await asyncio.to_thread(parse_people_csv, data)
+    _check_domains(organization, rows)
     try:
         async with in_transaction() as connection:
             summary = await _apply(connection, organization, rows, deactivate_missing, progress)
@@ -330,6 +341,41 @@ async def import_people(
         # Only a concurrent import of the same people can get here; the transaction rolled back.
         raise Conflict("another import changed these people at the same time: nothing was changed, try again") from None
     return summary
+
+
+def _check_domains(organization: Organization, rows: Sequence[PersonRow]) -> None:
+    """Refuse addresses outside the organisation's email domains (when it has set them)."""
+    domains = organization.email_domains
+    if not domains:
+        return
+    allowed = ", ".join(domains)
+    outside = [
+        f"row {row.row}: {row.email} is outside the organisation's email domains ({allowed})"
+        for row in rows
+        if domain_of(row.email) not in domains
+    ]
+    if outside:
+        raise ImportRejected(
+            f"people import rejected: {len(outside)} address{'es' if len(outside) != 1 else ''} outside "
+            f"{allowed}, nothing was changed",
+            outside,
+        )
+
+
+def _check_mailboxes(rows: Sequence[PersonRow], existing: dict[str, _Stored]) -> None:
+    """Refuse a new address that is another spelling of a mailbox already in the directory."""
+    known = {mailbox_key(email): email for email in existing}
+    clashes = [
+        f"row {row.row}: {row.email} {SAME_MAILBOX} {known[mailbox_key(row.email)]}, already in the directory: "
+        f"{ONE_PERSON}"
+        for row in rows
+        if row.email not in existing and mailbox_key(row.email) in known
+    ]
+    if clashes:
+        raise ImportRejected(
+            f"people import rejected: {len(clashes)} problem{'s' if len(clashes) != 1 else ''}, nothing was changed",
+            clashes,
+        )
 
 
 async def _departments(organization: Organization) -> dict[str, Department]:
@@ -435,6 +481,7 @@ async def _apply(
         departments = await _departments(organization)
 
     existing = await _existing_people(organization)
+    _check_mailboxes(rows, existing)
     now = clock.now()
     to_create: list[_Values] = []
     to_update: list[_Values] = []

@@ -264,3 +264,71 @@ async def test_attack_5_control_without_the_scope_rule_the_organisation_enps_is_
     enps = model["enps"]
     # "The organisation" of this round is Legal: minus the nine known detractors, Lena is a promoter.
     assert (enps["promoters"], enps["detractors"] - len(PADDING)) == (1, 0)
+
+
+# ---------------------------------------------------------------- attack 1: directory padding
+
+
+def _padding_csv(padding: tuple[tuple[str, str], ...]) -> bytes:
+    return directory_csv(extra=padding)
+
+
+async def _import_everywhere(insider: Insider, body: bytes) -> list[tuple[int, str]]:
+    """The same import through the CLI, the web page and the API: (status or exit code, message)."""
+    path = insider.tmp / "padded.csv"
+    path.write_bytes(body)
+    code, out, err = await insider.cli("people", "import", "acme", str(path))
+    results = [(code, out + err)]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', (await insider.web.get("/orgs/acme/people")).text)
+    assert token is not None
+    page = await insider.web.post(
+        "/orgs/acme/people/import",
+        data={"csrf_token": token.group(1)},
+        files={"file": ("padded.csv", body, "text/csv")},
+    )
+    results.append((page.status_code, page.text))
+    api = await insider.api.post("/api/v1/people/import", content=body, headers={"content-type": "text/csv"})
+    results.append((api.status_code, api.text))
+    return results
+
+
+PLUS_PADDING = tuple((f"sales0+legal{i}@acme.test", "Legal") for i in range(9))
+
+
+async def test_attack_1_plus_addresses_of_one_mailbox_are_refused_on_every_path(insider: Insider) -> None:
+    from pulse.models import Person
+
+    for status, text in await _import_everywhere(insider, _padding_csv(PLUS_PADDING)):
+        assert status in (1, 422), text
+        assert "sales0+legal0@acme.test is the same mailbox as sales0@acme.test" in text
+        assert "one mailbox, one person" in text
+    assert await Person.filter(department__name="Legal").count() == 1
+
+
+async def test_attack_1_control_without_mailbox_keys_plus_addresses_pad_a_department(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulse.models import Person
+    from pulse.services import people
+
+    monkeypatch.setattr(people, "mailbox_key", lambda address: address)
+    imported = await insider.api.post(
+        "/api/v1/people/import", content=_padding_csv(PLUS_PADDING), headers={"content-type": "text/csv"}
+    )
+    assert imported.status_code == 200, imported.text
+    assert await Person.filter(department__name="Legal").count() == 10
+
+
+async def test_attack_1_addresses_outside_the_organisation_domains_are_refused_and_named(insider: Insider) -> None:
+    from pulse.models import Person
+
+    code, out, err = await insider.cli("org", "update", "acme", "--email-domain", "acme.test")
+    assert code == 0, err
+    assert out.strip() == "organisation acme: email addresses from acme.test; newcomer quarantine 28 days"
+    outside = tuple((f"legal-pad{i}@mailbox.example", "Legal") for i in range(9))
+    for status, text in await _import_everywhere(insider, _padding_csv(outside)):
+        assert status in (1, 422), text
+        assert "legal-pad0@mailbox.example is outside the organisation&#39;s email domains (acme.test)" in text or (
+            "legal-pad0@mailbox.example is outside the organisation's email domains (acme.test)" in text
+        )
+    assert await Person.filter(department__name="Legal").count() == 1

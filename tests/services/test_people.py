@@ -381,3 +381,20 @@ async def test_a_concurrent_import_of_the_same_people_is_a_conflict_and_rolls_ba
         await import_people(org, (BASE + "new@example.org,New,Research,,,\n").encode())
     assert await _snapshot(org) == before
     assert not await Department.filter(name="Research").exists()
+
+
+async def test_another_spelling_of_a_mailbox_is_refused_in_the_file_and_against_the_directory(db: object) -> None:
+    organization = await create_organization("mbx", "Mailbox Test")
+    body = "email,name,department\nhr@acme.test,H R,HR\nHR+pad@acme.test,Pad,Legal\n"
+    with pytest.raises(ImportRejected) as refused:
+        await people_service.import_people(organization, body)
+    assert refused.value.problems == [
+        "row 3: hr+pad@acme.test is the same mailbox as hr@acme.test (row 2): one mailbox, one person"
+    ]
+    await people_service.import_people(organization, "email,name,department\nhr@acme.test,H R,HR\n")
+    with pytest.raises(ImportRejected) as refused:
+        await people_service.import_people(organization, "email,name,department\nhr+1@acme.test,Pad,Legal\n")
+    assert refused.value.problems == [
+        "row 2: hr+1@acme.test is the same mailbox as hr@acme.test, already in the directory: one mailbox, one person"
+    ]
+    assert await Person.filter(organization=organization).count() == 1
