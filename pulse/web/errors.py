@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from pulse.errors import PulseError
@@ -44,9 +44,24 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away before sending its whole body (a closed tab, a dropped connection): an
+    everyday event, not an error of ours. One quiet line, no traceback; nobody is left to answer."""
+    log.info(
+        "client disconnected before sending the whole request",
+        extra={"method": request.method, "path": redact_survey_path(request.url.path)},
+    )
+    return Response(status_code=400)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, redact_survey_path(request.url.path))
     return error_response(request, 500, "internal", "Something went wrong on our side. Nothing was saved.")
 
 
-EXCEPTION_HANDLERS = {PulseError: pulse_error, HTTPException: http_error, Exception: server_error}
+EXCEPTION_HANDLERS = {
+    PulseError: pulse_error,
+    HTTPException: http_error,
+    ClientDisconnect: client_disconnect,
+    Exception: server_error,
+}
