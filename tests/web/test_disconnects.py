@@ -21,7 +21,7 @@ MESSAGE = "client disconnected before sending the whole request"
 async def _send_half_a_body(base_url: str, path: str) -> None:
     """Announce a 3,000-byte form, send a few bytes of it, and hang up."""
     address = urlsplit(base_url)
-    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    _reader, writer = await asyncio.open_connection(address.hostname, address.port)
     writer.write(
         (
             f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
