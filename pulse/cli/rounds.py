@@ -69,19 +69,16 @@ async def open_command(
 async def remind_command(round_id: int) -> None:
     """Email a reminder to everyone invited to ROUND_ID who has not answered (once per round)."""
     settings = get_settings()
-    await rounds.get_round(round_id)
+    # The same rule as the web app and the API: a closed round is refused (one line, exit 1).
+    rounds.check_remindable(await rounds.get_round(round_id))
     async with job_queue(settings) as queue:
         queued = await queue.enqueue("send_reminders", round_id, job_id=f"remind:{round_id}")
     if settings.redis_url:
         click.echo(f"reminders for round {round_id} {'queued' if queued else 'are already queued'}")
     else:
-        found = await rounds.get_round(round_id)
         # No count: how many were reminded is how many have not answered, an exact live participation
         # figure (see pulse.services.participation for the coarse one).
-        if found.reminded_at:
-            click.echo(f"round {round_id} reminded: everyone who has not answered gets a reminder")
-        else:
-            click.echo(f"round {round_id} not reminded (closed)")
+        click.echo(f"round {round_id} reminded: everyone who has not answered gets a reminder")
 
 
 @round_group.command("close")

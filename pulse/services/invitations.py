@@ -33,8 +33,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from pulse import clock, i18n
 from pulse.errors import PulseError
 from pulse.mail import MailDeliveryError, Mailer
-from pulse.models import Invitation, Organization, Round, RoundStatus
+from pulse.models import Invitation, Organization, Round
 from pulse.services.rounds import get_round
+from pulse.services.rounds import is_open as rounds_is_open
 from pulse.services.tokens import token_for
 from pulse.settings import Settings
 from pulse.templating import environment
@@ -82,7 +83,7 @@ def local_time(moment: datetime, timezone: str, locale: str = i18n.SOURCE_LOCALE
 
 
 def _is_open(found: Round) -> bool:
-    return found.status == RoundStatus.OPEN and found.closes_at > clock.now()
+    return rounds_is_open(found)
 
 
 async def _message_context(found: Round) -> dict[str, Any]:

@@ -38,6 +38,19 @@ async def get_round(round_id: int) -> Round:
     return found
 
 
+def is_open(found: Round) -> bool:
+    """Whether the round's links still work: open, and its closing time not yet reached (the tick may
+    not have closed it yet)."""
+    return found.status == RoundStatus.OPEN and found.closes_at > clock.now()
+
+
+def check_remindable(found: Round) -> None:
+    """The one rule for reminders, used by the CLI, the web app and the API: only an open round is
+    reminded (a closed round's links no longer work). Raises InvalidInput naming the round."""
+    if not is_open(found):
+        raise InvalidInput(f"round {found.id} is closed: reminders go only to open rounds")
+
+
 async def _scope(organization: Organization, departments: Sequence[str] | None) -> list[int] | None:
     """Department ids the round covers (None = all), refusing names the organisation does not have."""
     if departments is None:

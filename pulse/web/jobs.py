@@ -10,8 +10,8 @@ from typing import cast
 
 from starlette.requests import Request
 
-from pulse.errors import InvalidInput
-from pulse.models import Round, RoundStatus
+from pulse.models import Round
+from pulse.services import rounds
 from workers.queue import JobQueue
 
 
@@ -30,8 +30,7 @@ async def after_open(request: Request, round_id: int) -> bool:
 async def remind(request: Request, found: Round) -> bool:
     """Remind people who have not answered; False when reminders for the round are already queued.
     Refused for a closed round, whose links no longer work."""
-    if found.status != RoundStatus.OPEN:
-        raise InvalidInput(f"round {found.id} is closed: reminders go only to open rounds")
+    rounds.check_remindable(found)
     return await queue_of(request).enqueue("send_reminders", found.id, job_id=f"remind:{found.id}")
 
 

@@ -60,5 +60,8 @@ async def test_round_commands_report_clearly_and_fail_with_one_line(sqlite_setti
 
     code, out, _ = await run_pulse(env, "round", "close", str(round_id))
     assert code == 0 and f"closed round {round_id}" in out
-    code, out, _ = await run_pulse(env, "round", "remind", str(round_id))
-    assert code == 0 and "not reminded (closed)" in out
+    # The same rule as the web app and the API: refused, in one line, exit 1 (it used to say
+    # "not reminded (closed)" and exit 0 while the others answered 422).
+    code, out, err = await run_pulse(env, "round", "remind", str(round_id))
+    assert (code, out) == (1, "")
+    assert err.strip().splitlines() == [f"pulse: error: round {round_id} is closed: reminders go only to open rounds"]

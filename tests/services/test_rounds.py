@@ -8,7 +8,7 @@ from pulse import clock
 from pulse.domain.items import compose_pulse
 from pulse.errors import Conflict, InvalidInput, NotFound
 from pulse.models import Department, Invitation, Person, Round, RoundStatus, Schedule
-from pulse.services.rounds import close_round, get_round, invite_late_joiners, open_round
+from pulse.services.rounds import check_remindable, close_round, get_round, invite_late_joiners, open_round
 from pulse.services.tokens import hash_token, token_for
 from pulse.settings import Settings
 from tests.anonymity.population import populate
@@ -150,3 +150,17 @@ async def test_people_added_after_opening_can_be_invited_once(db: Settings) -> N
     await close_round(opened.id)
     with pytest.raises(InvalidInput, match="closed"):
         await invite_late_joiners(opened.id)
+
+
+async def test_only_an_open_round_before_its_closing_time_can_be_reminded(db: Settings) -> None:
+    org = await populate({"Stores": 12})
+    opened = await open_round(org, closes_in_days=3)
+    check_remindable(opened)  # open: allowed
+    # Past its closing time but not yet closed by the tick: its links no longer work, so refused too.
+    late = await get_round(opened.id)
+    late.closes_at = NOW - timedelta(minutes=1)
+    with pytest.raises(InvalidInput, match=f"^round {opened.id} is closed: reminders go only to open rounds$"):
+        check_remindable(late)
+    closed = await close_round(opened.id)
+    with pytest.raises(InvalidInput, match=f"round {opened.id} is closed"):
+        check_remindable(closed)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import re
 
-from pulse.models import Round, RoundStatus
+from pulse.models import Invitation, Round, RoundStatus
 from pulse.settings import Settings
-from tests.web.conftest import ClientFor, StatefulApp, World, answer, form_post
+from tests.web.conftest import ClientFor, Rounds, StatefulApp, World, answer, form_post
 
 
 async def test_hr_opens_a_round_watches_participation_reminds_and_closes_it(
@@ -62,3 +62,13 @@ async def test_the_overview_shows_the_current_round_and_next_scheduled_date(
     assert f'href="/rounds/{current.id}"' in page.text and "Round 1" in page.text
     assert "Mon " in page.text and "09:00" in page.text
     assert "No report yet" in page.text
+
+
+async def test_reminding_a_closed_round_is_refused_with_the_rule_of_the_cli_and_the_api(
+    client_for: ClientFor, world: World, rounds: Rounds
+) -> None:
+    alice = await client_for(world.alice)
+    refused = await form_post(alice, f"/rounds/{rounds.acme_closed}", f"/rounds/{rounds.acme_closed}/remind", {})
+    assert refused.status_code == 422
+    assert f"round {rounds.acme_closed} is closed: reminders go only to open rounds" in refused.text
+    assert await Invitation.filter(round_id=rounds.acme_closed, reminded_at__not_isnull=True).count() == 0
