@@ -10,7 +10,7 @@ import click
 
 from pulse.cli.base import print_json, with_database
 from pulse.errors import ImportRejected
-from pulse.services import people
+from pulse.services import directory, people
 from pulse.services.organizations import get_organization
 
 
@@ -82,13 +82,37 @@ async def erase_command(slug: str, email: str) -> None:
 
 @people_group.command("list")
 @click.argument("slug")
-@click.option("--department", help="Only this department.")
+@click.option("--unit", "--department", "unit", help="Only this unit and the units below it ('Retail / Stores North').")
+@click.option("--tree", "as_tree", is_flag=True, help="Show the units as a tree with their numbers of people.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @with_database
-async def list_command(slug: str, department: str | None, as_json: bool) -> None:
-    """List the people of SLUG, with their department, role and whether they are active."""
+async def list_command(slug: str, unit: str | None, as_tree: bool, as_json: bool) -> None:
+    """List the people of SLUG, with their unit, role and whether they are active (--tree: the units)."""
     organization = await get_organization(slug)
-    records = await people.list_people(organization, department=department)
+    if as_tree:
+        sizes = await directory.unit_tree(organization, unit=unit)
+        if as_json:
+            print_json(
+                [
+                    {
+                        "path": list(s.path),
+                        "name": s.name,
+                        "depth": s.depth,
+                        "active": s.active,
+                        "inactive": s.inactive,
+                        "active_in_subtree": s.active_below,
+                    }
+                    for s in sizes
+                ]
+            )
+            return
+        for size in sizes:
+            indent = "  " * (size.depth - 1)
+            own = f", {size.active} here" if size.active != size.active_below else ""
+            click.echo(f"{indent}{size.name}  ({size.active_below} active{own})")
+        click.echo(f"{len(sizes)} units")
+        return
+    records = await people.list_people(organization, department=unit)
     if as_json:
         print_json([asdict(record) for record in records])
         return

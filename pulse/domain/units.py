@@ -24,19 +24,18 @@ from pulse.domain.errors import DomainError
 SEPARATOR = "/"
 #: How a path is written back: one space on each side of the separator.
 DISPLAY_SEPARATOR = " / "
-#: The longest segment (one unit's own name), in characters.
-MAX_UNIT_NAME_LENGTH = 100
 #: The deepest a unit may sit: ``A / B / C / D / E / F / G / H``. Deeper trees are almost always a
 #: mistake in the file (a separator inside a name).
 MAX_UNIT_DEPTH = 8
-#: The longest whole path as written back (``format_unit_path``): what a department name could hold.
+#: The longest path as written back (``format_unit_path``), in characters: what a department name held
+#: before units had levels, so a flat file that imported then imports now.
 MAX_UNIT_PATH_LENGTH = 200
 
 UnitPath = tuple[str, ...]
 
 
 class InvalidUnitPath(DomainError):
-    """A unit path is empty, has an empty level, a name too long, or too many levels."""
+    """A unit path is empty, has an empty level, is too long, or has too many levels."""
 
 
 def unit_name_key(name: str) -> str:
@@ -66,11 +65,6 @@ def parse_unit_path(text: str) -> UnitPath:
         )
     if len(segments) > MAX_UNIT_DEPTH:
         raise InvalidUnitPath(f"unit path {shown!r} has {len(segments)} levels; at most {MAX_UNIT_DEPTH} are allowed")
-    for segment in segments:
-        if len(segment) > MAX_UNIT_NAME_LENGTH:
-            raise InvalidUnitPath(
-                f"unit name {segment[:40]!r}... in {shown[:80]!r} is longer than {MAX_UNIT_NAME_LENGTH} characters"
-            )
     if len(format_unit_path(segments)) > MAX_UNIT_PATH_LENGTH:
         raise InvalidUnitPath(
             f"unit path {shown[:80]!r}... is longer than {MAX_UNIT_PATH_LENGTH} characters written as "

@@ -15,6 +15,7 @@ from tortoise.functions import Count
 from pulse.errors import InvalidInput
 from pulse.models import Department, Organization, Person
 from pulse.services.people import PersonRecord
+from pulse.services.units import UnitSize, load_units, unit_sizes
 
 MAX_PER_PAGE = 500
 MAX_QUERY_LENGTH = 200
@@ -90,3 +91,20 @@ async def department_sizes(organization: Organization) -> list[DepartmentSize]:
         DepartmentSize(d.name, counts.get((d.id, True), 0), counts.get((d.id, False), 0))
         for d in await Department.filter(organization_id=organization.id).order_by("name")
     ]
+
+
+async def unit_tree(organization: Organization, *, unit: str | None = None) -> list[UnitSize]:
+    """The organisation's units as a tree in display order, with the active and inactive people sitting
+    in each and the active people in its whole subtree (one GROUP BY). ``unit`` narrows it to one subtree."""
+    units = await load_units(organization.id)
+    within = [units.resolve(unit, slug=organization.slug)] if unit is not None else []
+    counts: dict[tuple[int, bool], int] = {}
+    grouped = (
+        await Person.filter(organization_id=organization.id)
+        .annotate(n=Count("id"))
+        .group_by("department_id", "active")
+        .values("department_id", "active", "n")
+    )
+    for row in grouped:
+        counts[(int(row["department_id"]), bool(row["active"]))] = int(row["n"])
+    return unit_sizes(units, counts, within=within)

@@ -27,8 +27,10 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.domain.mailbox import domain_of, mailbox_key
+from pulse.domain.units import InvalidUnitPath, format_unit_path, parse_unit_path
 from pulse.errors import MAX_LISTED_PROBLEMS, Conflict, ImportRejected, NotFound
-from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
+from pulse.models import AuditEvent, Organization, Person, PersonRole
+from pulse.services.units import ensure_units, load_units, stored_path
 
 REQUIRED_COLUMNS = ("email", "name", "department")
 OPTIONAL_COLUMNS = ("manager_email", "role", "locale")
@@ -112,11 +114,6 @@ class PersonRecord:
 
 def normalize_email(value: str) -> str:
     return value.strip().lower()
-
-
-def _department_key(name: str) -> str:
-    # "Sales" and "sales " in a file (or in the file and the database) are one department.
-    return " ".join(name.split()).casefold()
 
 
 def _normalize_locale(value: str) -> str:
@@ -286,6 +283,11 @@ def _row(number: int, values: dict[str, str], problems: _Problems) -> PersonRow 
         bad("department is empty")
     elif len(department) > DEPARTMENT_MAX_LENGTH:
         bad(f"department is longer than {DEPARTMENT_MAX_LENGTH} characters")
+    else:
+        try:
+            department = format_unit_path(parse_unit_path(department))
+        except InvalidUnitPath as error:
+            bad(f"department: {error}")
     manager_email = normalize_email(values.get("manager_email", "")) or None
     if manager_email is not None:
         if len(manager_email) > EMAIL_MAX_LENGTH:
@@ -378,13 +380,6 @@ def _check_mailboxes(rows: Sequence[PersonRow], existing: dict[str, _Stored]) ->
         )
 
 
-async def _departments(organization: Organization) -> dict[str, Department]:
-    by_key: dict[str, Department] = {}
-    for department in await Department.filter(organization=organization).order_by("id"):
-        by_key.setdefault(_department_key(department.name), department)
-    return by_key
-
-
 # People are written with plain SQL rather than ORM objects: Tortoise's bulk_update builds one CASE
 # expression per field in Python (18 s for 50,000 changed rows on SQLite), building 50,000 model
 # instances costs more than the INSERT itself, and asyncpg's executemany still pays a round trip per
@@ -469,16 +464,10 @@ async def _apply(
     deactivate_missing: bool,
     progress: Progress | None,
 ) -> ImportSummary:
-    departments = await _departments(organization)
-    new_departments: dict[str, Department] = {}
-    for row in rows:
-        key = _department_key(row.department)
-        if key not in departments and key not in new_departments:
-            new_departments[key] = Department(organization=organization, name=row.department)
-    if new_departments:
-        await Department.bulk_create(list(new_departments.values()), batch_size=CHUNK_SIZE)
-        # Reload rather than trust bulk_create to fill in ids: not every backend returns them.
-        departments = await _departments(organization)
+    # The department column is a unit path: every unit of the file and its ancestors exist after this.
+    paths = {row.department: parse_unit_path(row.department) for row in rows}
+    units, units_created = await ensure_units(organization, paths.values(), connection)
+    department_ids = {text: units.ids[found] for text, path in paths.items() if (found := units.find(path))}
 
     existing = await _existing_people(organization)
     _check_mailboxes(rows, existing)
@@ -487,7 +476,7 @@ async def _apply(
     to_update: list[_Values] = []
     unchanged = reactivated = 0
     for row in rows:
-        department_id = departments[_department_key(row.department)].id
+        department_id = department_ids[row.department]
         values = (row.name, department_id, row.manager_email, row.role.value, row.locale)
         stored = existing.get(row.email)
         if stored is None:
@@ -519,7 +508,7 @@ async def _apply(
         unchanged=unchanged,
         deactivated=len(to_deactivate),
         reactivated=reactivated,
-        departments_created=len(new_departments),
+        departments_created=units_created,
     )
 
 
@@ -559,14 +548,17 @@ async def erase_person(organization: Organization, email: str, *, actor: str = "
 
 
 async def list_people(organization: Organization, *, department: str | None = None) -> list[PersonRecord]:
-    """The organisation's people (active and inactive), by department then email."""
-    departments = {d.id: d.name for d in await Department.filter(organization=organization)}
+    """The organisation's people (active and inactive), by unit then email. ``department`` is a unit
+    path (``Retail / Stores North``): its people and those of every unit below it."""
+    units = await load_units(organization.id)
+    departments = {unit_id: format_unit_path(path) for unit_id, path in units.paths.items()}
     query = Person.filter(organization=organization)
     if department is not None:
-        ids = [i for i, name in departments.items() if _department_key(name) == _department_key(department)]
-        if not ids:
-            raise NotFound(f"no department {department!r} in organisation {organization.slug!r}")
-        query = query.filter(department_id__in=ids)
+        try:
+            found = units.resolve(department, slug=organization.slug)
+        except (NotFound, InvalidUnitPath):
+            raise NotFound(f"no department {department!r} in organisation {organization.slug!r}") from None
+        query = query.filter(department_id__in=units.subtree_ids(found))
     rows = await query.values_list("email", "name", "department_id", "role", "locale", "manager_email", "active")
     records = [
         PersonRecord(
@@ -580,5 +572,6 @@ async def list_people(organization: Organization, *, department: str | None = No
         )
         for email, name, department_id, role, locale, manager_email, active in rows
     ]
-    records.sort(key=lambda r: (_department_key(r.department), r.email))
+    order = {path: position for position, path in enumerate(units.tree)}
+    records.sort(key=lambda r: (order.get(stored_path(r.department), -1), r.email))
     return records

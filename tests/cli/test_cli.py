@@ -154,6 +154,44 @@ def test_people_import_reports_counts_and_a_second_run_changes_nothing(pulse: Pu
     assert table.stdout.splitlines()[-1] == "2 people (2 active, 0 inactive)"
 
 
+def test_people_list_shows_the_unit_tree_and_narrows_to_a_subtree(pulse: Pulse, acme: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "tree.csv"
+    tree.write_text(
+        "email,name,department\n"
+        "head@example.org,Head,Retail\n"
+        "a@example.org,A,Retail / Stores North / Store 12\n"
+        "b@example.org,B,Retail/Stores North/Store 12\n"
+        "c@example.org,C,Retail / Stores South / Store 40\n"
+        "d@example.org,D,Operations / Warehouse\n",
+        encoding="utf-8",
+    )
+    assert pulse("people", "import", "acme", str(tree)).stdout.endswith("; 7 departments created\n")
+    shown = pulse("people", "list", "acme", "--tree")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        "Operations  (1 active, 0 here)",
+        "  Warehouse  (1 active)",
+        "Retail  (4 active, 1 here)",
+        "  Stores North  (2 active, 0 here)",
+        "    Store 12  (2 active)",
+        "  Stores South  (1 active, 0 here)",
+        "    Store 40  (1 active)",
+        "7 units",
+    ]
+    north = pulse("people", "list", "acme", "--unit", "retail / stores north", "--json")
+    assert [(p["email"], p["department"]) for p in json.loads(north.stdout)] == [
+        ("a@example.org", "Retail / Stores North / Store 12"),
+        ("b@example.org", "Retail / Stores North / Store 12"),
+    ]
+    units = json.loads(pulse("people", "list", "acme", "--tree", "--unit", "Retail/Stores South", "--json").stdout)
+    assert [(u["path"], u["active_in_subtree"]) for u in units] == [
+        (["Retail", "Stores South"], 1),
+        (["Retail", "Stores South", "Store 40"], 1),
+    ]
+    missing = pulse("people", "list", "acme", "--unit", "Retail / Nowhere")
+    assert missing.returncode == 1 and "no department 'Retail / Nowhere'" in missing.stderr
+
+
 def test_a_bad_people_file_lists_every_problem_and_changes_nothing(pulse: Pulse, acme: Path, tmp_path: Path) -> None:
     assert pulse("people", "import", "acme", str(acme)).returncode == 0
     bad = tmp_path / "bad.csv"

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pulse.domain.errors import DomainError
 from pulse.domain.units import (
     MAX_UNIT_DEPTH,
-    MAX_UNIT_NAME_LENGTH,
+    MAX_UNIT_PATH_LENGTH,
     InvalidUnitPath,
     UnitTree,
     format_unit_path,
@@ -51,10 +51,13 @@ def test_a_path_with_an_empty_level_is_refused_naming_it(text: str, message: str
         parse_unit_path(text)
 
 
-def test_a_unit_name_longer_than_the_limit_is_refused() -> None:
-    parse_unit_path("Retail / " + "x" * MAX_UNIT_NAME_LENGTH)
-    with pytest.raises(InvalidUnitPath, match=f"longer than {MAX_UNIT_NAME_LENGTH} characters"):
-        parse_unit_path("Retail / " + "x" * (MAX_UNIT_NAME_LENGTH + 1))
+def test_a_path_longer_than_the_limit_written_out_is_refused() -> None:
+    assert parse_unit_path("x" * MAX_UNIT_PATH_LENGTH) == ("x" * MAX_UNIT_PATH_LENGTH,)
+    longest = "Retail / " + "x" * (MAX_UNIT_PATH_LENGTH - 9)
+    assert format_unit_path(parse_unit_path(longest)) == longest
+    # "Retail/xx…" is one character short of the limit as typed, but one over it written out.
+    with pytest.raises(InvalidUnitPath, match=f"longer than {MAX_UNIT_PATH_LENGTH} characters"):
+        parse_unit_path("Retail/" + "x" * (MAX_UNIT_PATH_LENGTH - 8))
 
 
 def test_a_path_deeper_than_the_limit_is_refused() -> None:
