@@ -139,7 +139,10 @@ class User(Model):
     organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="users", null=True, on_delete=fields.CASCADE
     )
+    # A disabled account cannot sign in, and its sessions and the API keys it created stop working.
     active = fields.BooleanField(default=True)
+    #: Set by a password reset: the next sign-in leads to the Account page until a new password is chosen.
+    must_change_password = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 
@@ -147,6 +150,24 @@ class User(Model):
 
     class Meta:
         table = "user_account"
+
+
+class UserSession(Model):
+    """A signed-in browser. Its cookie carries a random token; only the token's SHA-256 is stored."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    user_id: int
+
+    class Meta:
+        table = "user_session"
+        indexes = (Index(fields=("expires_at",)),)
 
 
 class ApiKey(Model):

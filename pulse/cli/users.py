@@ -48,6 +48,52 @@ async def _create_user(email: str, role: str, slug: str | None, name: str, passw
     click.echo(f"created {user.role} account {user.email}{where}")
 
 
+@user_group.command("disable")
+@click.argument("email")
+@with_database
+async def disable_user(email: str) -> None:
+    """Disable the account EMAIL: it cannot sign in, its sessions end now, and the API keys it created stop working."""
+    user = await users.set_user_active(email, False, actor="cli")
+    click.echo(f"disabled {user.email}: signed out everywhere; its API keys refused until it is enabled")
+
+
+@user_group.command("enable")
+@click.argument("email")
+@with_database
+async def enable_user(email: str) -> None:
+    """Enable the account EMAIL again (it signs in anew; the API keys it created work again)."""
+    user = await users.set_user_active(email, True, actor="cli")
+    click.echo(f"enabled {user.email}")
+
+
+@user_group.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of standard input instead of printing a random one.",
+)
+def reset_password(email: str, password_stdin: bool) -> None:
+    """Give EMAIL a new password and end its sessions; prints a random one-time password (unless
+    --password-stdin). Either way the user must choose their own password at the next sign-in."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    _reset_password(email, password)
+
+
+@with_database
+async def _reset_password(email: str, password: str | None) -> None:
+    user, new = await users.reset_password(email, password, actor="cli")
+    if password is not None:
+        click.echo(f"reset the password of {user.email}: signed out everywhere; a new one is due at the next sign-in")
+        return
+    click.echo(
+        f"reset the password of {user.email}: signed out everywhere; give them this one-time password "
+        "(it must be changed at the next sign-in, and is not kept):",
+        err=True,
+    )
+    click.echo(new)
+
+
 @click.group("apikey")
 def apikey_group() -> None:
     """Manage API keys (one organisation each)."""

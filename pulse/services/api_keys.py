@@ -1,5 +1,8 @@
 """API keys: bearer credentials for the JSON API of one organisation.
 
+A key created in the web app belongs to the account that created it and stops working while that
+account is disabled; keys created with ``pulse apikey create`` belong to the organisation only.
+
 A key is shown once, when it is created. The database keeps only an HMAC-SHA256 of it (keyed with the
 secret key, so a copy of the database cannot be used to test guesses offline) and its first
 characters (``prefix``) so that people can tell their keys apart in a list.
@@ -80,9 +83,12 @@ async def authenticate_api_key(presented: str) -> ApiKey:
     key = presented.strip()
     if not key.startswith(KEY_MARKER) or len(key) > 200:
         raise NotAuthenticated("invalid API key")
-    api_key = await ApiKey.get_or_none(key_hash=hash_key(key)).select_related("organization")
+    api_key = await ApiKey.get_or_none(key_hash=hash_key(key)).select_related("organization", "created_by")
     if api_key is None or api_key.revoked_at is not None:
         raise NotAuthenticated("invalid or revoked API key")
+    # A key made by an account acts for that account: it stops working while the account is disabled.
+    if api_key.created_by is not None and not api_key.created_by.active:
+        raise NotAuthenticated("this API key belongs to a disabled account")
     now = clock.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         api_key.last_used_at = now

@@ -1,4 +1,4 @@
-"""Web accounts: creating them, checking passwords, disabling and resetting them.
+"""Web accounts: creating them, checking passwords, disabling, enabling and resetting them.
 
 Passwords are kept only as Argon2id hashes (argon2-cffi's RFC 9106 low-memory profile). Hashing is
 CPU- and memory-heavy on purpose, so it runs in a thread, off the event loop.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -21,7 +22,7 @@ from tortoise.exceptions import IntegrityError
 from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from pulse.models import AuditEvent, Organization, User, UserRole
-from pulse.services import sign_in_limits
+from pulse.services import sessions, sign_in_limits
 from pulse.services.sign_in_limits import SignInThrottled, Source
 
 MIN_PASSWORD_LENGTH = 10
@@ -100,10 +101,13 @@ async def create_user(
         raise Conflict(f"an account for {address!r} already exists") from None
 
 
-async def set_password(user: User, password: str) -> None:
-    """Replace a user's password (this also ends their other sessions: see pulse.web.auth)."""
+async def set_password(user: User, password: str, *, must_change: bool = False) -> None:
+    """Replace a user's password and end every session of theirs (``must_change``: after a reset, the
+    next sign-in has to choose a new one)."""
     user.password_hash = await hash_password(_check_password(password))
-    await user.save(update_fields=["password_hash"])
+    user.must_change_password = must_change
+    await user.save(update_fields=["password_hash", "must_change_password"])
+    await sessions.end_all(user)
 
 
 async def get_user(user_id: int) -> User:
@@ -153,9 +157,70 @@ async def change_password(user: User, current: str, new: str, *, client: str = "
     await AuditEvent.create(organization_id=user.organization_id, actor=user.email, action="user.password_change")
 
 
-async def deactivate_user(user: User) -> None:
-    user.active = False
-    await user.save(update_fields=["active"])
+async def get_user_by_email(email: str) -> User:
+    address = normalize_email(email)
+    user = await User.get_or_none(email=address[:254])
+    if user is None:
+        raise NotFound(f"no account with email {address!r}")
+    return user
 
 
-__all__ = ["SignInThrottled", "authenticate", "change_password", "create_user", "get_user", "set_password"]
+async def list_users() -> list[User]:
+    """Every account, admins first, then by email (with its organisation loaded)."""
+    found = await User.all().select_related("organization").order_by("email")
+    return sorted(found, key=lambda user: user.role is not UserRole.ADMIN)
+
+
+async def set_user_active(email: str, active: bool, *, actor: str = "cli") -> User:
+    """Disable (or enable) the account ``email``; idempotent.
+
+    Disabling ends every session of the account at once, and the API keys it created stop working
+    while it stays disabled (``pulse.services.api_keys``); enabling lets it sign in again (sessions do
+    not come back) and its keys work again.
+    """
+    user = await get_user_by_email(email)
+    if user.active != active:
+        user.active = active
+        await user.save(update_fields=["active"])
+        await AuditEvent.create(
+            organization_id=user.organization_id,
+            actor=actor,
+            action="user.enable" if active else "user.disable",
+            detail={"user": user.email},
+        )
+    if not active:
+        await sessions.end_all(user)
+    return user
+
+
+def one_time_password() -> str:
+    """A random password for a reset: 16 characters from 96 random bits."""
+    return secrets.token_urlsafe(12)
+
+
+async def reset_password(email: str, password: str | None = None, *, actor: str = "cli") -> tuple[User, str]:
+    """Give the account ``email`` a new password (``password``, or a random one-time one) that must be
+    changed at the next sign-in; ends every session of the account and forgets its failed sign-ins.
+    Returns the user and the password (to hand over: it is not kept)."""
+    user = await get_user_by_email(email)
+    new = one_time_password() if password is None else password
+    await set_password(user, new, must_change=True)
+    await sign_in_limits.clear_email(user.email)
+    await AuditEvent.create(
+        organization_id=user.organization_id, actor=actor, action="user.password_reset", detail={"user": user.email}
+    )
+    return user, new
+
+
+__all__ = [
+    "SignInThrottled",
+    "authenticate",
+    "change_password",
+    "create_user",
+    "get_user",
+    "get_user_by_email",
+    "list_users",
+    "reset_password",
+    "set_password",
+    "set_user_active",
+]

@@ -1,9 +1,11 @@
 """Who is asking: session cookies and CSRF for pages, bearer API keys for /api/v1.
 
-Sessions are a signed cookie (itsdangerous, keyed with the secret key): HttpOnly, SameSite=Lax, Secure
-when ``settings.secure_cookies``, valid for ``SESSION_MAX_AGE``. The cookie holds the user id, a
-synchroniser CSRF token, and a fingerprint of the user's password hash, so a password change ends every
-other session. Every POST to a page must carry the session's CSRF token in the ``csrf_token`` field.
+Sessions live on the server (``pulse.services.sessions``: a row per signed-in browser, ended by
+sign-out, a password change or reset, or disabling the account). The browser holds a signed cookie
+(itsdangerous, keyed with the secret key): HttpOnly, SameSite=Lax, Secure when ``settings.secure_cookies``,
+valid for ``SESSION_MAX_AGE``, with the session's random token and a synchroniser CSRF token. Every POST
+to a page must carry that CSRF token in the ``csrf_token`` field. ``start_session`` is the one function
+that signs a user in.
 
 Every handler is wrapped by ``page`` or ``api`` here: request bodies are limited to
 ``settings.max_body_size`` before anything reads them, and no handler runs for an anonymous request.
@@ -12,11 +14,9 @@ Every handler is wrapped by ``page`` or ``api`` here: request bodies are limited
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -29,12 +29,15 @@ from starlette.responses import RedirectResponse, Response
 
 from pulse.errors import NotAuthenticated, PermissionDenied
 from pulse.models import User, UserRole
+from pulse.services import sessions
 from pulse.services.access import Principal
 from pulse.services.api_keys import authenticate_api_key
 from pulse.settings import Settings
 
 SESSION_COOKIE = "pulse_session"
-SESSION_MAX_AGE = timedelta(hours=12)
+SESSION_MAX_AGE = sessions.SESSION_LIFETIME
+#: Where a user whose password was reset is sent until they choose a new one.
+PASSWORD_CHANGE_PATHS = ("/account", "/account/password", "/logout")
 CSRF_FIELD = "csrf_token"
 #: Form fields and files a page accepts; a CSV upload is one file.
 MAX_FORM_FIELDS = 200
@@ -90,7 +93,7 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def load_session(request: Request) -> dict[str, Any]:
-    """The session's data; empty when there is no valid, unexpired cookie."""
+    """The cookie's data; empty when there is no valid, unexpired cookie."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return {}
@@ -124,26 +127,26 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def password_fingerprint(settings: Settings, user: User) -> str:
-    """Changes whenever the password does: a session made with the old password stops working."""
-    return hmac.new(settings.secret_key.encode(), user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+async def start_session(request: Request, response: Response, user: User, *, flash: str | None = None) -> None:
+    """Sign ``user`` in on this browser: the one place a session starts (password sign-in, a password
+    change, any other sign-in method). Ends the session the browser had, creates a server-side one, and
+    sets its cookie on ``response`` with a fresh CSRF token (so a token planted before is useless)."""
+    await sessions.end(load_session(request).get("sid"))
+    data: dict[str, Any] = {"sid": await sessions.start(user), "csrf": new_csrf_token()}
+    if flash is not None:
+        data["flash"] = flash
+    store_session(request, response, data)
 
 
-def session_for(settings: Settings, user: User) -> dict[str, Any]:
-    """A fresh session after sign-in (a new CSRF token too, so one planted before sign-in is useless)."""
-    return {"uid": user.id, "pw": password_fingerprint(settings, user), "csrf": new_csrf_token()}
+async def end_session(request: Request, response: Response) -> None:
+    """Sign this browser out: the server-side session ends, so a copy of the cookie stops working too."""
+    await sessions.end(load_session(request).get("sid"))
+    clear_session(request, response)
 
 
 async def session_user(request: Request, session: dict[str, Any]) -> User | None:
-    user_id = session.get("uid")
-    if not isinstance(user_id, int):
-        return None
-    user = await User.get_or_none(id=user_id, active=True)
-    if user is None:
-        return None
-    if not hmac.compare_digest(str(session.get("pw", "")), password_fingerprint(settings_of(request), user)):
-        return None
-    return user
+    """The active user of the cookie's server-side session; None when there is none."""
+    return await sessions.user_of(session.get("sid"))
 
 
 def principal_of(user: User) -> Principal:
@@ -185,6 +188,10 @@ def page(handler: Handler) -> Handler:
         if user is None:
             # Nothing of an anonymous body is read: it is refused before it is parsed.
             return login_redirect(request)
+        if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+            choose = RedirectResponse("/account", status_code=303)
+            store_session(request, choose, {**session, "flash": "Your password was reset: choose a new one."})
+            return choose
         await limit_body(request)
         request.state.user = user
         request.state.principal = principal_of(user)

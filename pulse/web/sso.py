@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from pulse.errors import PulseError
 from pulse.services import sso
 from pulse.web.admin.pages import render
-from pulse.web.auth import safe_next, session_for, settings_of, store_session
+from pulse.web.auth import safe_next, settings_of, start_session
 
 STATE_COOKIE = "pulse_sso_state"
 CALLBACK_PATH = "/login/sso/callback"
@@ -75,7 +75,7 @@ async def callback(request: Request) -> Response:
     except PulseError as error:
         return _refused(request, error)
     response = RedirectResponse(safe_next(signed_in.next_url), status_code=303)
-    store_session(request, response, session_for(settings, signed_in.user))
+    await start_session(request, response, signed_in.user)
     response.delete_cookie(STATE_COOKIE, path="/login/sso", httponly=True, samesite="lax")
     return response
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from pulse import db as pulse_db
-from pulse.models import ApiKey, User
-from pulse.services.api_keys import authenticate_api_key
+from pulse.errors import NotAuthenticated
+from pulse.models import ApiKey, AuditEvent, User
+from pulse.services import sessions, users
+from pulse.services.api_keys import authenticate_api_key, create_api_key
 from pulse.services.organizations import create_organization
 from pulse.settings import Settings
 from tests.conftest import SECRET
@@ -86,3 +88,75 @@ def test_apikey_create_prints_the_key_once_and_revoke_disables_it(sqlite_setting
     assert revoked.returncode == 0 and "revoked API key" in revoked.stdout
     unknown = _pulse(sqlite_settings, "apikey", "revoke", "9999")
     assert unknown.returncode == 1 and "no API key with id 9999" in unknown.stderr
+
+
+def _account_with_session_and_key(settings: Settings) -> str:
+    """acme's HR account alice, signed in once and holding an API key she created; returns the key."""
+
+    async def make() -> str:
+        acme = await create_organization("acme", "Acme")
+        alice = await users.create_user("alice@acme.test", "a long enough password", role="hr", organization=acme)
+        await sessions.start(alice)
+        _, key = await create_api_key(acme, "alice's sync", created_by=alice)
+        return key
+
+    return asyncio.run(_in_db(settings, make))
+
+
+def test_user_disable_and_enable_end_sessions_and_stop_the_accounts_api_keys_until_enabled(
+    sqlite_settings: Settings,
+) -> None:
+    key = _account_with_session_and_key(sqlite_settings)
+    disabled = _pulse(sqlite_settings, "user", "disable", "Alice@Acme.test")
+    assert disabled.returncode == 0, disabled.stderr
+    assert disabled.stdout.strip().startswith("disabled alice@acme.test: signed out everywhere")
+
+    async def state() -> tuple[bool, int, bool]:
+        alice = await User.get(email="alice@acme.test")
+        try:
+            await authenticate_api_key(key)
+            key_works = True
+        except NotAuthenticated:
+            key_works = False
+        return alice.active, await sessions.count(alice), key_works
+
+    assert asyncio.run(_in_db(sqlite_settings, state)) == (False, 0, False)
+    enabled = _pulse(sqlite_settings, "user", "enable", "alice@acme.test")
+    assert enabled.returncode == 0 and enabled.stdout.strip() == "enabled alice@acme.test"
+    assert asyncio.run(_in_db(sqlite_settings, state)) == (True, 0, True)
+    events = asyncio.run(
+        _in_db(sqlite_settings, lambda: AuditEvent.filter(actor="cli").values_list("action", flat=True))
+    )
+    assert sorted(events) == ["apikey.create", "user.disable", "user.enable"]
+
+
+def test_user_reset_password_prints_a_one_time_password_or_takes_one_on_stdin(sqlite_settings: Settings) -> None:
+    _account_with_session_and_key(sqlite_settings)
+    printed = _pulse(sqlite_settings, "user", "reset-password", "alice@acme.test")
+    assert printed.returncode == 0, printed.stderr
+    one_time = printed.stdout.strip()
+    assert len(one_time) == 16 and "one-time password" in printed.stderr and one_time not in printed.stderr
+
+    async def signs_in(password: str) -> tuple[bool, bool, int]:
+        alice = await users.authenticate("alice@acme.test", password, client="cli-test")
+        return alice.must_change_password, alice.password_hash.startswith("$argon2id$"), await sessions.count(alice)
+
+    assert asyncio.run(_in_db(sqlite_settings, lambda: signs_in(one_time))) == (True, True, 0)
+    chosen = _pulse(
+        sqlite_settings, "user", "reset-password", "alice@acme.test", "--password-stdin", stdin="chosen by the admin\n"
+    )
+    assert chosen.returncode == 0 and chosen.stdout.strip().startswith("reset the password of alice@acme.test")
+    assert "chosen by the admin" not in chosen.stdout + chosen.stderr
+    assert asyncio.run(_in_db(sqlite_settings, lambda: signs_in("chosen by the admin")))[0] is True
+
+
+def test_account_commands_refuse_unknown_emails_and_short_passwords_with_one_line(sqlite_settings: Settings) -> None:
+    for command in ("disable", "enable", "reset-password"):
+        done = _pulse(sqlite_settings, "user", command, "nobody@acme.test")
+        assert done.returncode == 1 and done.stderr.strip() == "pulse: error: no account with email 'nobody@acme.test'"
+        helped = _pulse(sqlite_settings, "user", command, "--help")
+        assert helped.returncode == 0 and "EMAIL" in helped.stdout
+    _account_with_session_and_key(sqlite_settings)
+    short = _pulse(sqlite_settings, "user", "reset-password", "alice@acme.test", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and short.stderr.strip().startswith("pulse: error: password is too short")
+    assert len(short.stderr.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
-from pulse.models import ApiKey, Person, Round, RoundStatus, Schedule
+from pulse.models import ApiKey, Person, Round, RoundStatus, Schedule, User
 from pulse.services.schedules import add_schedule
 from pulse.settings import Settings
 from pulse.web.app import _routes
@@ -72,13 +72,14 @@ class Targets:
     open_round_id: int
     schedule_id: int
     key_id: int
+    user_id: int
 
 
 @pytest.fixture
 async def targets(world: World, keys: Keys, rounds: Rounds) -> Targets:
     schedule = await add_schedule("acme", "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
     key = await ApiKey.get(organization_id=world.acme.id)
-    return Targets("acme", rounds.acme_closed, rounds.acme_open, schedule.id, key.id)
+    return Targets("acme", rounds.acme_closed, rounds.acme_open, schedule.id, key.id, world.alice.id)
 
 
 def _fill(path: str, targets: Targets, *, open_round: bool = False) -> str:
@@ -87,6 +88,7 @@ def _fill(path: str, targets: Targets, *, open_round: bool = False) -> str:
         "{round_id:int}": str(targets.open_round_id if open_round else targets.round_id),
         "{schedule_id:int}": str(targets.schedule_id),
         "{key_id:int}": str(targets.key_id),
+        "{user_id:int}": str(targets.user_id),
         "{action}": "pause",
         "{fmt}": "pdf",
     }
@@ -116,7 +118,8 @@ async def _acme_state(world: World, targets: Targets) -> tuple[object, ...]:
     schedule = await Schedule.get(id=targets.schedule_id)
     key = await ApiKey.get(id=targets.key_id)
     people = await Person.filter(organization_id=world.acme.id, active=True).count()
-    return (tuple(rounds), schedule.active, key.revoked_at, people)
+    accounts = await User.filter(organization_id=world.acme.id).order_by("id").values_list("active", "password_hash")
+    return (tuple(rounds), schedule.active, key.revoked_at, people, tuple(accounts))
 
 
 def _refused_without_data(call: Call, response: httpx.Response, *, identifies_acme: bool) -> None:

@@ -1,4 +1,5 @@
-"""The HR and leader web app: sign-in, organisations, people, departments, schedules, rounds, reports, keys.
+"""The HR and leader web app: sign-in, organisations, people, departments, schedules, rounds, reports, keys,
+accounts (admins).
 
 One module per area. Handlers are thin: check who asks (``pulse.web.auth``, ``pulse.services.access``),
 call a service, render a template. Every figure about answers comes from a service that already applied
@@ -17,6 +18,7 @@ from pulse.web.admin.reports import report_download, report_page, reports_page
 from pulse.web.admin.rounds import round_close, round_page, round_remind, rounds_page
 from pulse.web.admin.schedules import schedule_action, schedules_page
 from pulse.web.admin.signin import home, login, logout
+from pulse.web.admin.users import user_action, users_page
 
 routes: list[BaseRoute] = [
     Route("/login", login, methods=["GET", "POST"], name="login"),
@@ -43,6 +45,8 @@ routes: list[BaseRoute] = [
     Route("/reports/{round_id:int}/download/{fmt}", report_download, name="report_download"),
     Route("/account", account_page, name="account"),
     Route("/account/password", account_password, methods=["POST"], name="account_password"),
+    Route("/users", users_page, name="users"),
+    Route("/users/{user_id:int}/{action}", user_action, methods=["POST"], name="user_action"),
 ]
 
 __all__ = ["build_rrule", "describe_rule", "principal_of", "routes"]

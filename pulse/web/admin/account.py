@@ -10,11 +10,7 @@ from pulse.models import Organization
 from pulse.services import users
 from pulse.web.admin.pages import admin_page, render
 from pulse.web.admin.signin import _client
-from pulse.web.auth import (
-    session_for,
-    settings_of,
-    store_session,
-)
+from pulse.web.auth import start_session
 
 
 async def _account(request: Request, *, status_code: int = 200, error: str | None = None) -> Response:
@@ -61,10 +57,8 @@ async def account_password(request: Request) -> Response:
     except InvalidInput as problem:
         message = str(problem)
         return await _account(request, status_code=422, error=f"{message[:1].upper()}{message[1:]}.")
-    # The session cookie holds a fingerprint of the password hash: issue a new one for this browser,
-    # which leaves every other session of this user with a fingerprint that no longer matches.
+    # The change ended every session of this user (pulse.services.users.set_password); this browser
+    # gets a new one, the others stay signed out.
     response = RedirectResponse("/account", status_code=303)
-    session = session_for(settings_of(request), user)
-    session["flash"] = "Password changed. Your other sessions are signed out."
-    store_session(request, response, session)
+    await start_session(request, response, user, flash="Password changed. Your other sessions are signed out.")
     return response

@@ -17,16 +17,14 @@ from pulse.services.access import (
 from pulse.web.admin.pages import admin_page, principal_from, render
 from pulse.web.auth import (
     CSRF_FIELD,
-    clear_session,
     csrf_matches,
+    end_session,
     limit_body,
     load_session,
     read_form,
     safe_next,
-    session_for,
     session_user,
-    settings_of,
-    store_session,
+    start_session,
 )
 
 
@@ -103,14 +101,15 @@ async def _sign_in(request: Request, session: dict[str, Any], form: FormData) ->
             error="Your organisation signs in through its identity provider only: use single sign-on below.",
         )
     signed_in = RedirectResponse(next_url, status_code=303)
-    store_session(request, signed_in, session_for(settings_of(request), user))
+    await start_session(request, signed_in, user)
     return signed_in
 
 
 @admin_page
 async def logout(request: Request) -> Response:
+    """Sign out: the session ends on the server, so a copy of the cookie is useless from now on."""
     response = RedirectResponse("/login", status_code=303)
-    clear_session(request, response)
+    await end_session(request, response)
     return response
 
 
