@@ -80,7 +80,7 @@ async def _shoot(page: Page, folder: Path, name: str) -> None:
 
 async def _sign_in(page: Page, site: Site, email: str) -> None:
     await page.goto(f"{site.base_url}/login")
-    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Email", exact=True).fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
 
