@@ -28,6 +28,7 @@ COMMAND_MODULES: dict[str, str] = {
     "demo": "pulse.cli.demo",
     "user": "pulse.cli.users",
     "apikey": "pulse.cli.users",
+    "scim": "pulse.cli.scim",
 }
 
 

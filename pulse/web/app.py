@@ -31,13 +31,14 @@ async def healthz(request: Request) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from pulse.web import admin, api, sso, survey
+    from pulse.web import admin, api, scim, sso, survey
 
     return [
         Route("/healthz", healthz),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
         *survey.routes,
         *api.routes,
+        *scim.routes,
         *sso.routes,
         *admin.routes,
     ]

@@ -38,3 +38,22 @@ def test_org_sso_configures_the_provider_and_reads_the_secret_from_stdin(sqlite_
     assert removed.returncode == 0 and "removed" in removed.stdout
     again = _pulse(sqlite_settings, "org", "sso", "acme", "--remove")
     assert again.returncode == 1 and "has no single sign-on" in again.stderr
+
+
+def test_scim_token_prints_the_token_once_and_revoke_disables_it(sqlite_settings: Settings) -> None:
+    from pulse.models import ScimToken
+    from pulse.services.scim import authenticate_scim_token
+
+    asyncio.run(_in_db(sqlite_settings, lambda: create_organization("acme", "Acme")))
+    created = _pulse(sqlite_settings, "scim", "token", "acme", "--name", "Entra ID")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("pulse_scim_") and "shown once" in created.stderr
+    stored = asyncio.run(_in_db(sqlite_settings, lambda: ScimToken.get(name="Entra ID")))
+    assert token not in stored.token_hash
+    found = asyncio.run(_in_db(sqlite_settings, lambda: authenticate_scim_token(token)))
+    assert found.id == stored.id
+    revoked = _pulse(sqlite_settings, "scim", "revoke", str(stored.id))
+    assert revoked.returncode == 0 and "revoked SCIM token" in revoked.stdout
+    unknown = _pulse(sqlite_settings, "scim", "token", "nope")
+    assert unknown.returncode == 1 and "no organisation" in unknown.stderr
