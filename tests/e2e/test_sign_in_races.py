@@ -1,4 +1,4 @@
-"""Sign-in limits under real concurrency: parallel requests against a running server with two web
+"""Sign-in limits and sign-out under real concurrency: parallel requests against a running server with two web
 processes (uvicorn workers) sharing the database, on SQLite and on PostgreSQL.
 
 Client addresses are real: each client binds its own loopback address (127.0.0.x), so the server sees
@@ -96,3 +96,22 @@ async def test_a_hundred_and_fifty_parallel_attempts_from_one_address_get_exactl
         statuses = Counter(response.status_code for response in responses)
         assert statuses == {401: CLIENT.free, 429: 150 - CLIENT.free}
         assert (await sign_in(owner, await login_form(owner), OWNER, PASSWORD)).status_code == 303
+
+
+@pytest.mark.slow
+async def test_a_copied_cookie_stops_working_on_every_web_process_right_after_sign_out(server: str) -> None:
+    async with client_at(server, "127.0.0.2") as owner:
+        signed_in = await sign_in(owner, await login_form(owner), OWNER, PASSWORD)
+        assert signed_in.status_code == 303
+        cookie = owner.cookies["pulse_session"]
+        async with httpx.AsyncClient(base_url=server, cookies={"pulse_session": cookie}, timeout=60) as thief:
+            # Many requests, so both web processes answer some of them.
+            before = await asyncio.gather(*(thief.get("/orgs/acme") for _ in range(20)))
+            assert {response.status_code for response in before} == {200}
+            page = await owner.get("/orgs/acme")
+            token = CSRF.search(page.text)
+            assert token is not None
+            out = await owner.post("/logout", data={"csrf_token": token.group(1)})
+            assert (out.status_code, out.headers["location"]) == (303, "/login")
+            after = await asyncio.gather(*(thief.get("/orgs/acme") for _ in range(20)))
+            assert {(r.status_code, r.headers.get("location")) for r in after} == {(303, "/login?next=/orgs/acme")}
