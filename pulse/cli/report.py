@@ -9,6 +9,7 @@ import click
 from pulse.cli.base import with_database
 from pulse.errors import InvalidInput
 from pulse.services import reports
+from pulse.services.rounds import get_round
 from pulse.settings import get_settings
 
 
@@ -24,19 +25,33 @@ from pulse.settings import get_settings
 )
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--rebuild", is_flag=True, help="Build the report again even if a current one is stored.")
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    help="Only this unit and everything below it ('Retail / Stores North'), as its leader reads it; repeatable.",
+)
 @with_database
-async def report_command(round_id: int, fmt: str, out: Path, rebuild: bool) -> None:
-    """Write the report of ROUND_ID to --out; the report is built and stored first if it is not yet."""
+async def report_command(round_id: int, fmt: str, out: Path, rebuild: bool, units: tuple[str, ...]) -> None:
+    """Write the report of ROUND_ID to --out; the report is built and stored first if it is not yet.
+
+    With --unit, the report of that scope: its units, and the organisation's figures for context.
+    """
     if out.parent and not out.parent.exists():
         raise InvalidInput(f"cannot write {str(out)!r}: the directory {str(out.parent)!r} does not exist")
     settings = get_settings()
     if rebuild:
         await reports.build_report(round_id, settings, force=True)
-    exported = await reports.export(round_id, fmt, settings)
+    scope = None
+    if units:
+        round_ = await get_round(round_id)
+        scope = await reports.resolve_scope(round_.organization_id, units)
+    exported = await reports.export(round_id, fmt, settings, scope=scope)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_bytes(exported.content)
     tmp.replace(out)
-    click.echo(f"wrote {fmt} report of round {round_id} to {out} ({len(exported.content)} bytes)")
+    what = f" ({', '.join(units)})" if units else ""
+    click.echo(f"wrote {fmt} report of round {round_id}{what} to {out} ({len(exported.content)} bytes)")
 
 
 COMMANDS: list[click.Command] = [report_command]

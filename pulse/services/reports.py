@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,9 @@ from pulse.domain.aggregates import DepartmentAggregates, RoundAggregates
 from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY
 from pulse.domain.report import ReportInput
 from pulse.domain.report import build_report as build_report_model
+from pulse.domain.scoped_report import scope_model
 from pulse.domain.stats import CrossMoments, Moments
+from pulse.domain.units import UnitPath, format_unit_path, minimal_scope
 from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.mail import Attachment, Mailer, build_message
 from pulse.models import (
@@ -43,6 +46,7 @@ from pulse.models import (
     UserRole,
 )
 from pulse.services.release import require_closed
+from pulse.services.units import load_units
 from pulse.settings import Settings
 
 log = logging.getLogger("pulse.reports")
@@ -457,19 +461,48 @@ class Export:
     filename: str
 
 
-async def export(round_id: int, fmt: str, settings: Settings, *, build: bool = True) -> Export:
-    """The report of a round as PDF, JSON or CSV, all from the one stored model (built first if needed)."""
+async def export(
+    round_id: int, fmt: str, settings: Settings, *, build: bool = True, scope: Sequence[UnitPath] | None = None
+) -> Export:
+    """The report of a round as PDF, JSON or CSV, all from the one stored model (built first if needed).
+
+    With ``scope`` (a leader's units), the organisation's model narrowed to those subtrees
+    (``pulse.domain.scoped_report``), its PDF rendered from that narrowed model.
+    """
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown report format {fmt!r} (use pdf, json or csv)")
     report = await build_report(round_id, settings) if build else await ready_report(round_id)
     if report.model is None or report.pdf is None:
         raise ReportNotReady(f"the report of round {round_id} has no content")
+    if scope:
+        return await _scoped_export(round_id, report.model, fmt, minimal_scope(scope), settings)
     base = f"pulse-report-round-{round_id}"
     if fmt == "pdf":
         return Export(bytes(report.pdf), "application/pdf", f"{base}.pdf")
     if fmt == "json":
         return Export(to_json_bytes(report.model), "application/json", f"{base}.json")
     return Export(to_csv(report.model), "text/csv; charset=utf-8", f"{base}.csv")
+
+
+async def _scoped_export(
+    round_id: int, model: Mapping[str, Any], fmt: str, scope: Sequence[UnitPath], settings: Settings
+) -> Export:
+    from pulse.pdf import render_pdf  # WeasyPrint is slow to import: only where PDFs are made
+
+    scoped = scope_model(model, scope)
+    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", format_unit_path(unit).lower()).strip("-") for unit in scope)[:80]
+    base = f"pulse-report-round-{round_id}-{slug or 'scope'}"
+    if fmt == "pdf":
+        return Export(await render_pdf(scoped, settings), "application/pdf", f"{base}.pdf")
+    if fmt == "json":
+        return Export(to_json_bytes(scoped), "application/json", f"{base}.json")
+    return Export(to_csv(scoped), "text/csv; charset=utf-8", f"{base}.csv")
+
+
+async def resolve_scope(organization_id: int, paths: Sequence[str], *, slug: str = "") -> list[UnitPath]:
+    """The units a user named (``Retail / Stores North``), as stored; NotFound names an unknown one."""
+    units = await load_units(organization_id)
+    return [units.resolve(text, slug=slug) for text in paths]
 
 
 # ---------------------------------------------------------------- leaders by email

@@ -78,6 +78,11 @@ async def load_units(organization_id: int) -> OrgUnits:
         path = keys.setdefault(key, path)
         paths[int(unit_id)] = path
         ids.setdefault(path, int(unit_id))
+    for path in list(keys.values()):
+        # A unit above a stored one exists in the tree even without a row of its own (rows written
+        # before units had levels); it can be named, and it holds everything below it.
+        for depth in range(1, len(path)):
+            keys.setdefault(path_key(path[:depth]), path[:depth])
     return OrgUnits(
         organization_id,
         UnitTree(paths.values()),
@@ -100,13 +105,13 @@ async def ensure_units(
         for depth in range(1, len(path) + 1):
             needed.setdefault(path_key(path[:depth]), path[:depth])
     for depth in range(1, max((len(p) for p in needed.values()), default=0) + 1):
-        missing = [p for key, p in needed.items() if len(p) == depth and key not in units.keys]
+        missing = [p for p in needed.values() if len(p) == depth and units.ids.get(units.find(p) or ()) is None]
         if not missing:
             continue
         rows = []
         for path in missing:
             parent = units.find(path[:-1]) if depth > 1 else None
-            spelled = (*parent, path[-1]) if parent else path
+            spelled = units.find(path) or ((*parent, path[-1]) if parent else path)
             rows.append(
                 Department(
                     organization_id=organization.id,
