@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from pulse.i18n import format_number
+from pulse.i18n import gettext as _
+
 FONT = "Liberation Sans, DejaVu Sans, Arial, sans-serif"
 INK = "#1f2933"
 MUTED = "#616e7c"
@@ -65,10 +68,14 @@ def _text(
     )
 
 
-def _svg(width: float, height: float, body: Sequence[str], label: str) -> Markup:
+def _svg(width: float, height: float, body: Sequence[str], label: str, numbers: Sequence[str] = ()) -> Markup:
+    """The chart with its text alternative: the label and every number it shows, as the SVG ``<title>``
+    (which WeasyPrint makes the tagged PDF figure's Alt text) and the ``aria-label`` (for browsers)."""
+    alternative = label + (": " + "; ".join(numbers) if numbers else "")
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{escape(label)}">' + "".join(body) + "</svg>"
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{escape(alternative)}">'
+        f"<title>{escape(alternative)}</title>" + "".join(body) + "</svg>"
     )
 
 
@@ -89,18 +96,22 @@ def colour_legend(width: float = 420) -> Markup:
     """The heatmap's colour key: healthier (blue) … as the rest (grey) … less healthy (orange)."""
     steps = 9
     box = (width - 160) / steps
-    body: list[str] = [_text(0, 14, "Compared with the rest of the organisation:", 8.5, fill=MUTED)]
+    body: list[str] = [_text(0, 14, _("Compared with the rest of the organisation:"), 8.5, fill=MUTED)]
     for i in range(steps):
         badness = -FULL_COLOUR_POINTS + i * (2 * FULL_COLOUR_POINTS / (steps - 1))
         body.append(
             f'<rect x="{80 + i * box:.1f}" y="20" width="{box:.1f}" height="12" fill="{diverging_colour(badness)}" '
             f'stroke="#ffffff" stroke-width="0.5"/>'
         )
-    body.append(_text(76, 30, "healthier", 8.5, "end", fill=MUTED))
-    body.append(_text(84 + steps * box, 30, "less healthy", 8.5, fill=MUTED))
-    body.append(_text(80, 44, f"−{FULL_COLOUR_POINTS:g} points or more", 7.5, fill=MUTED))
-    body.append(_text(80 + steps * box, 44, f"+{FULL_COLOUR_POINTS:g} or more", 7.5, "end", fill=MUTED))
-    return _svg(width, 48, body, "colour key")
+    healthier, less_healthy = _("healthier"), _("less healthy")
+    at_least = _("−%(points)s points or more") % {"points": f"{FULL_COLOUR_POINTS:g}"}
+    at_most = _("+%(points)s or more") % {"points": f"{FULL_COLOUR_POINTS:g}"}
+    body.append(_text(76, 30, healthier, 8.5, "end", fill=MUTED))
+    body.append(_text(84 + steps * box, 30, less_healthy, 8.5, fill=MUTED))
+    body.append(_text(80, 44, at_least, 7.5, fill=MUTED))
+    body.append(_text(80 + steps * box, 44, at_most, 7.5, "end", fill=MUTED))
+    numbers = [f"{healthier} ({at_least})", _("grey: as the rest"), f"{less_healthy} ({at_most})"]
+    return _svg(width, 48, body, _("colour key"), numbers)
 
 
 # ---------------------------------------------------------------- score gauge (summary)
@@ -125,13 +136,18 @@ def score_gauge(mean: float, low: float, high: float, higher_is_better: bool, wi
         _text(
             width / 2,
             40,
-            f"healthy end: {healthy_end}",
+            _("healthy end: %(end)s") % {"end": healthy_end},
             7,
             "middle",
             fill=MUTED,
         ),
     ]
-    return _svg(width, 42, body, f"score {mean:.0f} from {low:.0f} to {high:.0f}")
+    return _svg(
+        width,
+        42,
+        body,
+        _("score %(mean)s, 95%% interval %(low)s to %(high)s") % _numbers(mean=mean, low=low, high=high),
+    )
 
 
 # ---------------------------------------------------------------- department intervals
@@ -180,7 +196,15 @@ def interval_chart(
             f'<line x1="{ox:.1f}" y1="{top - 6}" x2="{ox:.1f}" y2="{height - 6}" stroke="{INK}" '
             'stroke-width="0.9" stroke-dasharray="3,2"/>'
         )
-        body.append(_text(width - right_pad + 4, 10, f"--- organisation {organization_mean:.0f}", 7.5, "end"))
+        body.append(
+            _text(
+                width - right_pad + 4,
+                10,
+                "--- " + _("organisation %(mean)s") % _numbers(mean=organization_mean),
+                7.5,
+                "end",
+            )
+        )
     for i, row in enumerate(rows):
         y = top + row_height * i + row_height / 2
         colour = ORANGE if row.flagged else NAVY
@@ -198,7 +222,10 @@ def interval_chart(
             f'<circle cx="{x(row.mean):.1f}" cy="{y:.1f}" r="{3.2 if row_height > 11 else 2.6}" fill="{colour}"/>'
         )
         body.append(_text(width - 4, y + 3, f"{row.mean:.0f}", font, "end", weight="bold" if row.flagged else "normal"))
-    return _svg(width, height, body, title)
+    numbers = [_interval_text(r.label, r.mean, r.low, r.high, r.flagged) for r in rows]
+    if organization_mean is not None:
+        numbers.append(_("organisation %(mean)s") % _numbers(mean=organization_mean))
+    return _svg(width, height, body, title, numbers)
 
 
 # ---------------------------------------------------------------- trends
@@ -217,10 +244,12 @@ def trend_chart(points: Sequence[TrendPoint], title: str, higher_is_better: bool
     height = 150.0
     left, right, top, bottom = 30.0, 14.0, 26.0, 24.0
     body: list[str] = [_text(0, 11, title, 9.5, weight="bold")]
-    body.append(_text(width, 11, "higher is better" if higher_is_better else "lower is better", 7.5, "end", fill=MUTED))
+    direction = _("higher is better") if higher_is_better else _("lower is better")
+    body.append(_text(width, 11, direction, 7.5, "end", fill=MUTED))
     if not points:
-        body.append(_text(width / 2, height / 2, "no figures shown for this dimension", 8, "middle", fill=MUTED))
-        return _svg(width, height, body, title)
+        empty = _("no figures shown for this dimension")
+        body.append(_text(width / 2, height / 2, empty, 8, "middle", fill=MUTED))
+        return _svg(width, height, body, title, [empty])
     low, high = _nice_range([v for p in points for v in (p.low, p.high)])
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -257,7 +286,8 @@ def trend_chart(points: Sequence[TrendPoint], title: str, higher_is_better: bool
         body.append(f'<circle cx="{x(i):.1f}" cy="{y(p.mean):.1f}" r="3" fill="{NAVY}"/>')
         body.append(_text(x(i), y(p.high) - 4, f"{p.mean:.0f}", 8, "middle", weight="bold"))
         body.append(_text(x(i), height - bottom + 13, p.label, 7.5, "middle", fill=MUTED))
-    return _svg(width, height, body, title)
+    numbers = [direction] + [_interval_text(p.label, p.mean, p.low, p.high, False) for p in points]
+    return _svg(width, height, body, title, numbers)
 
 
 def sparkline(values: Sequence[float], width: float = 64, height: float = 16) -> Markup:
@@ -280,7 +310,7 @@ def sparkline(values: Sequence[float], width: float = 64, height: float = 16) ->
         line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         body.append(f'<polyline points="{line}" fill="none" stroke="{NAVY}" stroke-width="1.2"/>')
     body.append(f'<circle cx="{x(len(values) - 1):.1f}" cy="{y(values[-1]):.1f}" r="2" fill="{NAVY}"/>')
-    return _svg(width, height, body, "trend")
+    return _svg(width, height, body, _("trend"), [format_number(round(v)) for v in values])
 
 
 # ---------------------------------------------------------------- help network
@@ -345,10 +375,24 @@ def network_diagram(
             _text(
                 lx,
                 ly + font / 3,
-                name + (" (isolated)" if is_isolated else ""),
+                name + (" (" + _("isolated") + ")" if is_isolated else ""),
                 font,
                 anchor,
                 weight="bold" if is_isolated else "normal",
             )
         )
-    return _svg(width, height, body, "help network between departments")
+    numbers = [f"{link.a} – {link.b}" for link in links if link.a in position and link.b in position]
+    numbers += [_("isolated: %(names)s") % {"names": ", ".join(isolated)}] if isolated else []
+    return _svg(width, height, body, _("help network between departments"), numbers)
+
+
+def _numbers(**values: float) -> dict[str, str]:
+    return {name: format_number(round(value)) for name, value in values.items()}
+
+
+def _interval_text(label: str, mean: float, low: float, high: float, flagged: bool) -> str:
+    text = _("%(label)s %(mean)s (95%% interval %(low)s to %(high)s)") % {
+        "label": label,
+        **_numbers(mean=mean, low=low, high=high),
+    }
+    return text + (", " + _("flagged") if flagged else "")

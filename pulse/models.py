@@ -58,6 +58,8 @@ class Organization(Model):
     #: People who joined or changed department within this many days before a round opens count only in
     #: the organisation's figures of that round (the newcomer quarantine; never below 14).
     quarantine_days = fields.IntField(default=28)
+    #: The organisation's default language (a pulse.i18n code): people and users without their own get it.
+    locale = fields.CharField(max_length=16, default="en")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     departments: fields.ReverseRelation[Department]
@@ -143,6 +145,8 @@ class User(Model):
     active = fields.BooleanField(default=True)
     #: Set by a password reset: the next sign-in leads to the Account page until a new password is chosen.
     must_change_password = fields.BooleanField(default=False)
+    #: The language of this user's web app and reports; None follows the organisation's default.
+    locale = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 
@@ -468,6 +472,32 @@ class Answer(Model):
         table = "answer"
         unique_together = (("response", "item_key"),)
         indexes = (Index(fields=("round_id", "department_id", "item_key")),)
+
+
+class LanguageTally(Model):
+    """Running sums of keyed answers per round, page language and item (or dimension total): what
+    Cronbach's alpha per language needs, and nothing that names a response, a person or a department.
+
+    Rows exist only for languages with at least 30 invitations in the round (created at opening), so
+    a tally never describes a small group; rows under 30 answers are deleted when the report is built.
+    """
+
+    id = fields.IntField(primary_key=True)
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="language_tallies", on_delete=fields.CASCADE
+    )
+    locale = fields.CharField(max_length=16)
+    #: An item key, or ``dimension:<key>`` for the sum of a dimension's keyed items.
+    key = fields.CharField(max_length=80)
+    n = fields.IntField(default=0)
+    total = fields.IntField(default=0)
+    total_sq = fields.IntField(default=0)
+
+    round_id: int
+
+    class Meta:
+        table = "language_tally"
+        unique_together = (("round", "locale", "key"),)
 
 
 class HelpMark(Model):

@@ -405,7 +405,10 @@ def html_to_pdf(html: str) -> bytes:
     import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR / "reports"))
-    pdf: bytes = document.write_pdf()
+    # Tagged PDF/UA-1: headings, paragraphs, lists and tables become structure elements in reading
+    # order, the document language comes from <html lang>, and every chart is a Figure whose Alt text
+    # is its SVG <title> (the chart's label and every number it shows, see pulse.charts).
+    pdf: bytes = document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
     return pdf
 
 

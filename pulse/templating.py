@@ -35,6 +35,8 @@ def environment() -> Environment:
     )
     env.globals.update(
         current_locale=i18n.current,
+        # For a message id held in a variable (a constant marked with N_ elsewhere): no %-formatting.
+        translate=i18n.gettext,
         html_lang=lambda: i18n.html_lang(i18n.current()),
         format_number=i18n.format_number,
         format_percent=i18n.format_percent,

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from pulse import i18n
 from pulse.cli.base import with_database
 from pulse.services import organizations
 
@@ -47,6 +48,13 @@ def org_group() -> None:
     show_default=True,
     help="People who joined or moved this many days before a round count in organisation figures only (>= 14).",
 )
+@click.option(
+    "--language",
+    "locale",
+    default=i18n.SOURCE_LOCALE,
+    show_default=True,
+    help=f"Default language of people and users without their own ({', '.join(i18n.available_locales())}).",
+)
 @with_database
 async def create(
     slug: str,
@@ -56,6 +64,7 @@ async def create(
     comment_threshold: int,
     email_domains: tuple[str, ...],
     quarantine_days: int,
+    locale: str,
 ) -> None:
     """Create the organisation SLUG."""
     organization = await organizations.create_organization(
@@ -66,6 +75,7 @@ async def create(
         comment_threshold=comment_threshold,
         email_domains=email_domains,
         quarantine_days=quarantine_days,
+        locale=locale,
     )
     click.echo(f"created organisation {organization.slug} ({organization.name}), k={organization.min_group_size}")
 
@@ -98,6 +108,17 @@ async def update(
 
 
 COMMANDS = [org_group]
+
+
+@org_group.command("language")
+@click.argument("slug")
+@click.argument("locale")
+@with_database
+async def language_command(slug: str, locale: str) -> None:
+    """Set the default language (LOCALE, e.g. fr or pt_BR) of the organisation SLUG."""
+    organization = await organizations.get_organization(slug)
+    await organizations.set_default_language(organization, locale)
+    click.echo(f"organisation {organization.slug} now defaults to {locale}")
 
 
 @org_group.command("sso")

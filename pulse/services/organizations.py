@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
 
+from pulse import i18n
 from pulse.domain.mailbox import domain_of, normalize_domain
 from pulse.errors import Conflict, InvalidInput, NotFound
 from pulse.models import AuditEvent, Organization, Person
@@ -67,8 +68,10 @@ async def create_organization(
     comment_threshold: int = DEFAULT_COMMENT_THRESHOLD,
     email_domains: Sequence[str] = (),
     quarantine_days: int = DEFAULT_QUARANTINE_DAYS,
+    locale: str = i18n.SOURCE_LOCALE,
 ) -> Organization:
     """Create an organisation; its slug is how the CLI and URLs name it."""
+    validate_locale(locale)
     if not SLUG_PATTERN.match(slug):
         raise InvalidInput(f"slug {slug!r} must be lowercase letters, digits and dashes (at most 64)")
     if not name.strip():
@@ -90,9 +93,26 @@ async def create_organization(
             comment_threshold=comment_threshold,
             email_domains=domains,
             quarantine_days=quarantine_days,
+            locale=locale,
         )
     except IntegrityError:  # created by someone else since the check above
         raise Conflict(f"organisation {slug!r} already exists") from None
+
+
+def validate_locale(locale: str) -> str:
+    """A language Pulse has a catalog for (``pt_BR`` style), or InvalidInput naming the choices."""
+    if locale not in i18n.available_locales():
+        raise InvalidInput(f"language {locale!r} is not one of {', '.join(i18n.available_locales())}")
+    return locale
+
+
+async def set_default_language(organization: Organization, locale: str, *, actor: str = "cli") -> None:
+    """The language of people and users who have none of their own (new imports, new accounts)."""
+    organization.locale = validate_locale(locale)
+    await organization.save(update_fields=["locale"])
+    await AuditEvent.create(
+        organization=organization, actor=actor, action="organization.language", detail={"locale": locale}
+    )
 
 
 async def get_organization(slug: str) -> Organization:

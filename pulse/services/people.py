@@ -17,7 +17,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import IO, Any, NamedTuple
 
@@ -40,7 +40,8 @@ EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
 DEPARTMENT_MAX_LENGTH = 200
 LOCALE_MAX_LENGTH = 16
-DEFAULT_LOCALE = "en"
+#: A row without a locale: the person gets the organisation's default language at import.
+DEFAULT_LOCALE = ""
 #: Rows per INSERT/UPDATE statement: large enough to be fast, small enough for SQLite's limits.
 CHUNK_SIZE = 1000
 #: The largest file and the most people one import takes: bounds on the work one request can ask for
@@ -300,7 +301,7 @@ def _row(number: int, values: dict[str, str], problems: _Problems) -> PersonRow 
     locale = _normalize_locale(values.get("locale", "")) if values.get("locale", "").strip() else DEFAULT_LOCALE
     if len(locale) > LOCALE_MAX_LENGTH:
         bad(f"locale is longer than {LOCALE_MAX_LENGTH} characters")
-    elif not LOCALE_PATTERN.match(locale):
+    elif locale and not LOCALE_PATTERN.match(locale):
         bad(f"malformed locale {values['locale'].strip()!r} (use a language tag such as en, fr or pt-BR)")
     if len(problems) > found:
         return None
@@ -464,6 +465,7 @@ async def _apply(
     deactivate_missing: bool,
     progress: Progress | None,
 ) -> ImportSummary:
+    rows = [row if row.locale else replace(row, locale=organization.locale) for row in rows]
     # The department column is a unit path: every unit of the file and its ancestors exist after this.
     paths = {row.department: parse_unit_path(row.department) for row in rows}
     units, units_created = await ensure_units(organization, paths.values(), connection)

@@ -23,6 +23,7 @@ from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from pulse.models import AuditEvent, Organization, User, UserRole
 from pulse.services import sessions, sign_in_limits
+from pulse.services.organizations import validate_locale
 from pulse.services.sign_in_limits import SignInThrottled, Source
 
 MIN_PASSWORD_LENGTH = 10
@@ -212,6 +213,14 @@ async def reset_password(email: str, password: str | None = None, *, actor: str 
     return user, new
 
 
+async def set_language(user: User, locale: str | None) -> None:
+    """The language of the user's web app and reports; None follows the organisation's default."""
+    if locale is not None:
+        validate_locale(locale)
+    user.locale = locale
+    await user.save(update_fields=["locale"])
+
+
 __all__ = [
     "SignInThrottled",
     "authenticate",
@@ -221,6 +230,7 @@ __all__ = [
     "get_user_by_email",
     "list_users",
     "reset_password",
+    "set_language",
     "set_password",
     "set_user_active",
 ]

@@ -152,3 +152,11 @@ async def test_the_language_switch_keeps_the_link_working_and_stores_nothing(
     assert sent.headers["location"] == "/s/thanks?lang=fr"
     assert '<html lang="fr">' in (await client.get(sent.headers["location"])).text
     assert await Response.filter(round_id=opened.id).count() == 1
+
+
+async def test_people_without_a_locale_get_the_organisations_default_language(db: Settings) -> None:
+    from pulse.models import Person
+
+    organization = await create_organization("acme", "Acme", locale="es")
+    await import_people(organization, "email,name,department,locale\na@acme.test,A,Zeta,\nb@acme.test,B,Zeta,de\n")
+    assert dict(await Person.all().values_list("email", "locale")) == {"a@acme.test": "es", "b@acme.test": "de"}

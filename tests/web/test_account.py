@@ -6,6 +6,7 @@ import pytest
 from pulse.models import AuditEvent, SignInCounter, User
 from pulse.services.sign_in_limits import PAIR
 from pulse.services.users import MIN_PASSWORD_LENGTH
+from pulse.web.admin.pages import role_name
 from tests.web.conftest import PASSWORD, ClientFor, World, form_post, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -28,7 +29,7 @@ async def test_every_role_sees_its_account_page_and_a_header_link_to_it(
     client = await client_for(user)
     page = await client.get("/account")
     assert page.status_code == 200
-    assert user.email in page.text and f"<dd>{user.role}</dd>" in page.text
+    assert user.email in page.text and f"<dd>{role_name(user.role)}</dd>" in page.text
     assert ("Acme Retail" in page.text) is (who != "admin")
     assert 'autocomplete="current-password"' in page.text and page.text.count('autocomplete="new-password"') == 2
     assert '<label for="repeat_password">' in page.text
@@ -111,3 +112,28 @@ async def test_anonymous_visitors_are_sent_to_sign_in(client_for: ClientFor, wor
     assert (page.status_code, page.headers["location"]) == (303, "/login?next=/account")
     post = await client.post("/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert post.status_code == 303 and post.headers["location"] == "/login"
+
+
+async def test_a_user_chooses_the_language_of_their_pages_or_follows_the_organisation(
+    alice: httpx.AsyncClient, world: World
+) -> None:
+    from pulse.models import Organization
+    from pulse.services.organizations import set_default_language
+
+    page = await alice.get("/account")
+    assert '<html lang="en">' in page.text and '<option value="" selected>' in page.text
+    saved = await form_post(alice, "/account", "/account/language", {"language": "de"})
+    assert saved.status_code == 303
+    german = await alice.get("/account")
+    assert '<html lang="de">' in german.text and german.headers["content-language"] == "de"
+    assert "Sprache gespeichert." in german.text  # the flash, in the new language
+    assert '<option value="de" lang="de" selected>' in german.text
+    assert (await User.get(id=world.alice.id)).locale == "de"
+    refused = await form_post(alice, "/account", "/account/language", {"language": "tlh"})
+    assert refused.status_code == 422 and (await User.get(id=world.alice.id)).locale == "de"
+    # Back to the organisation's default, which HR can set: French.
+    await form_post(alice, "/account", "/account/language", {"language": ""})
+    assert (await User.get(id=world.alice.id)).locale is None
+    await set_default_language(await Organization.get(id=world.alice.organization_id), "fr")
+    french = await alice.get("/account")
+    assert '<html lang="fr">' in french.text and "Français" in french.text

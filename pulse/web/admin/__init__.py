@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from pulse.web.admin.account import account_page, account_password
+from pulse.web.admin.account import account_language, account_page, account_password
 from pulse.web.admin.keys import key_revoke, keys_page
 from pulse.web.admin.overview import overview
 from pulse.web.admin.people import departments_page, people_import, people_page, people_status
@@ -47,6 +47,7 @@ routes: list[BaseRoute] = [
     Route("/account/password", account_password, methods=["POST"], name="account_password"),
     Route("/users", users_page, name="users"),
     Route("/users/{user_id:int}/{action}", user_action, methods=["POST"], name="user_action"),
+    Route("/account/language", account_language, methods=["POST"], name="account_language"),
 ]
 
 __all__ = ["build_rrule", "describe_rule", "principal_of", "routes"]

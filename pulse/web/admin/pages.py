@@ -9,7 +9,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from pulse import i18n
 from pulse.errors import InvalidInput, NotFound, PermissionDenied
+from pulse.i18n import N_
 from pulse.models import UserRole
 from pulse.services import schedules
 from pulse.services.access import (
@@ -37,7 +39,45 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     changed = changed or flash is not None
     user = getattr(request.state, "user", None)
     principal: Principal | None = getattr(request.state, "principal", None)
-    body = (
+    with i18n.use(language_of(request, context.get("org") or context.get("account_org"))) as locale:
+        body = _render(template, request, user, principal, session, flash, locale, context)
+    response = HTMLResponse(
+        body, status_code=status_code, headers={"cache-control": "no-store", "content-language": i18n.html_lang(locale)}
+    )
+    if changed:
+        store_session(request, response, session)
+    return response
+
+
+ROLE_NAMES = {"admin": N_("administrator"), "hr": N_("HR"), "leader": N_("leader")}
+
+
+def role_name(role: Any) -> str:
+    """A user role as the page's language names it."""
+    value = str(getattr(role, "value", role))
+    return i18n.gettext(ROLE_NAMES[value]) if value in ROLE_NAMES else value
+
+
+def language_of(request: Request, org: Any = None) -> str:
+    """The user's own language, else their organisation's default, else the browser's (signed out)."""
+    user = getattr(request.state, "user", None)
+    own = getattr(user, "locale", None)
+    organization = org if org is not None else getattr(request.state, "organization", None)
+    default = getattr(organization, "locale", None)
+    return i18n.negotiate(own, default, request.headers.get("accept-language"))
+
+
+def _render(
+    template: str,
+    request: Request,
+    user: Any,
+    principal: Principal | None,
+    session: dict[str, Any],
+    flash: Any,
+    locale: str,
+    context: dict[str, Any],
+) -> str:
+    return (
         environment()
         .get_template(template)
         .render(
@@ -49,13 +89,11 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
             org=context.pop("org", None),
             section=context.pop("section", ""),
             manage=principal is not None and principal.may_manage_anything(),
+            lang=locale,
+            role_name=role_name,
             **context,
         )
     )
-    response = HTMLResponse(body, status_code=status_code, headers={"cache-control": "no-store"})
-    if changed:
-        store_session(request, response, session)
-    return response
 
 
 def redirect(request: Request, url: str, flash: str | None = None) -> RedirectResponse:
