@@ -149,6 +149,8 @@ class User(Model):
     locale = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    #: A leader's scope: ids of the units (departments) whose subtrees they read; null = the whole organisation.
+    unit_ids: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     organization_id: int | None
 
@@ -191,6 +193,8 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    #: A scoped key reads only the reports of these units' subtrees, like a scoped leader; null = HR rights.
+    unit_ids: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     organization_id: int
 
