@@ -4,9 +4,10 @@ import pytest
 
 from pulse import clock
 from pulse.errors import NotFound, PermissionDenied
-from pulse.models import Organization, Report, Round, UserRole
+from pulse.models import Organization, Report, Round, RoundStatus, UserRole
 from pulse.services.access import Need, Principal, organization_for, report_for, round_for, visible_organizations
 from pulse.services.organizations import create_organization
+from pulse.services.release import RoundStillOpen
 
 
 async def _round(organization: Organization) -> Round:
@@ -35,6 +36,11 @@ async def test_a_leader_reads_reports_only(db: object) -> None:
     acme_round = await _round(acme)
     await Report.create(round=acme_round)
     leader = Principal("bob@acme.test", UserRole.LEADER, acme.id)
+    # Nothing of an open round leaves Pulse, not even to a reader of reports.
+    with pytest.raises(RoundStillOpen):
+        await report_for(leader, acme_round.id)
+    acme_round.status = RoundStatus.CLOSED
+    await acme_round.save()
     with pytest.raises(PermissionDenied):
         await organization_for(leader, "acme", Need.MANAGE)
     with pytest.raises(PermissionDenied):
