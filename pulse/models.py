@@ -588,6 +588,26 @@ class ReportDelivery(Model):
         unique_together = (("report", "email"),)
 
 
+class NoiseDraw(Model):
+    """The privacy noise of one round's released figures, drawn once (pulse.domain.privacy).
+
+    Kept apart from `Report` so a forced rebuild, a failed build or an earlier round feeding a
+    trend all reuse the same draw: repeated requests can never average the noise away.
+    """
+
+    id = fields.IntField(primary_key=True)
+    round: fields.OneToOneRelation[Round] = fields.OneToOneField(
+        "models.Round", related_name="noise_draw", on_delete=fields.CASCADE
+    )
+    draw: fields.JSONField[dict[str, object]] = fields.JSONField()
+    drawn_at = fields.DatetimeField(auto_now_add=True)
+
+    round_id: int
+
+    class Meta:
+        table = "noise_draw"
+
+
 class AuditEvent(Model):
     """Who changed what (imports, rounds, schedules, keys). Never records anything about answers."""
 

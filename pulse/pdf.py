@@ -63,21 +63,6 @@ def signed(value: float | None) -> str:
     return f"+{number}" if number > 0 else f"\u2212{abs(number)}"
 
 
-def one_decimal(value: float | None) -> str:
-    """A figure in the appendix table: one decimal (the JSON keeps four)."""
-    if value is None:
-        return "–"
-    text = f"{value:.1f}"
-    return "0.0" if text == "-0.0" else text.replace("-", "\u2212")
-
-
-def signed_decimal(value: float | None) -> str:
-    if value is None:
-        return "–"
-    text = one_decimal(value)
-    return text if text.startswith("\u2212") or text == "0.0" else f"+{text}"
-
-
 def percent(rate: float | None) -> str:
     return "–" if rate is None else f"{round(rate * 100):d}%"
 
@@ -353,9 +338,9 @@ def _figures(model: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "dimension": SHORT_LABELS.get(dimension["key"], dimension["label"]),
                     "hidden": cell is None,
                     "reason": REASON_LABELS.get(department["suppression_reason"] or "", "hidden"),
-                    "score": one_decimal(cell["mean"]) if cell else "",
-                    "interval": f"{one_decimal(cell['ci_low'])} to {one_decimal(cell['ci_high'])}" if cell else "",
-                    "difference": signed_decimal(cell["difference_from_rest"]) if cell else "",
+                    "score": whole(cell["mean"]) if cell else "",
+                    "interval": f"{whole(cell['ci_low'])} to {whole(cell['ci_high'])}" if cell else "",
+                    "difference": signed(cell["difference_from_rest"]) if cell else "",
                     "n": cell["n"] if cell else "",
                     "flag": FLAG_LABELS.get((cell or {}).get("flag") or "", ""),
                 }

@@ -17,6 +17,15 @@ from pulse.domain.items import ITEM_BY_KEY
 from pulse.domain.scoring import enps_category, score_response
 from pulse.domain.stats import CrossMoments, Moments
 
+#: One person's help marks add up to at most this many: someone who names more departments has
+#: each mark weighted down (MAX_HELP_MARKS / marks), so no one person can move the network much.
+MAX_HELP_MARKS = 3
+
+
+def help_weight(marks: int) -> float:
+    """The weight of each of one person's `marks` help marks (1 up to MAX_HELP_MARKS marks)."""
+    return 1.0 if marks <= MAX_HELP_MARKS else MAX_HELP_MARKS / marks
+
 
 @dataclass(frozen=True)
 class DepartmentAggregates:
@@ -34,12 +43,21 @@ class DepartmentAggregates:
     enps_promoters: int = 0
     enps_passives: int = 0
     enps_detractors: int = 0
-    # other department name -> how many respondents of THIS department said it helped them
-    helped_by: Mapping[str, int] = field(default_factory=dict)
+    # other department name -> how many respondents of THIS department said it helped them, each
+    # respondent's marks weighted to add up to at most `MAX_HELP_MARKS` (a bound on one person's
+    # contribution, which the privacy noise needs)
+    helped_by: Mapping[str, float] = field(default_factory=dict)
     # respondents of this department who answered the network question
     network_respondents: int = 0
     # raw comments (only for closed rounds; disclosure decides what is released)
     comments: Sequence[str] = ()
+    # dimension key -> variance of the released mean due to privacy noise (empty: exact figures);
+    # filled by `pulse.domain.privacy.release_round`, added to the sampling variance by every
+    # interval, comparison and flag
+    noise_variance: Mapping[str, float] = field(default_factory=dict)
+    # (responded, dimension key -> scored) as counted, for the disclosure gate's decisions, when the
+    # figures above are released (noisy) ones; None: the figures above are exact and decide.
+    gate_counts: tuple[int, Mapping[str, int]] | None = None
 
     def __post_init__(self) -> None:
         if self.invited < 0 or self.responded < 0:
@@ -102,14 +120,16 @@ def aggregate_department(
         if ITEM_BY_KEY[a].dimension == ITEM_BY_KEY[b].dimension
     }
     categories = [enps_category(r.enps) for r in responses if r.enps is not None]
-    helped_by: dict[str, int] = {}
+    helped_by: dict[str, float] = {}
     network_respondents = 0
     for r in responses:
         if r.helped_by is None:
             continue
         network_respondents += 1
-        for other in set(r.helped_by) - {name}:
-            helped_by[other] = helped_by.get(other, 0) + 1
+        others = set(r.helped_by) - {name}
+        weight = help_weight(len(others))
+        for other in others:
+            helped_by[other] = helped_by.get(other, 0) + weight
     return DepartmentAggregates(
         name=name,
         invited=invited,

@@ -178,7 +178,7 @@ def select_findings(
     if isolated:
         names = ", ".join(isolated)
         findings.append(
-            Finding("silo", f"No help was reported between {names} and any other department in this round.")
+            Finding("silo", f"Hardly any help was reported between {names} and the other departments in this round.")
         )
     if participation_rate is not None and participation_rate < LOW_PARTICIPATION:
         findings.append(

@@ -87,20 +87,32 @@ def decide_flag(dimension: str, comparison: Comparison, q_value: float) -> str |
 def compare_departments(
     department_moments: Mapping[str, Mapping[str, Moments]],
     organization_moments: Mapping[str, Moments],
+    noise_variance: Mapping[str, Mapping[str, float]] | None = None,
+    organization_noise: Mapping[str, float] | None = None,
 ) -> dict[tuple[str, str], DepartmentComparison]:
     """Compare each department's dimension scores with the rest of the organisation and decide flags.
 
     `department_moments` holds only the cells that may be shown (department -> dimension -> moments);
     `organization_moments` is the sum over ALL departments, hidden ones included, so "the rest"
-    is everyone outside the department. Returns (department, dimension) -> comparison.
+    is everyone outside the department. With privacy noise (`pulse.domain.privacy`),
+    `noise_variance` gives each shown cell's noise variance on its mean and `organization_noise`
+    the noise variance on the organisation's score sum; both widen the comparison.
+    Returns (department, dimension) -> comparison.
     """
+    noise = noise_variance or {}
+    org_noise = organization_noise or {}
     raw: list[tuple[str, str, Comparison]] = []
     for department in sorted(department_moments):
         for dimension, moments in department_moments[department].items():
             organization = organization_moments.get(dimension)
             if organization is None:
                 continue
-            comparison = welch_comparison(moments, organization - moments)
+            rest = organization - moments
+            own = noise.get(department, {}).get(dimension, 0.0)
+            # Noise on the rest's sum = the organisation's minus this department's (independent draws).
+            rest_noise = max(0.0, org_noise.get(dimension, 0.0) - own * moments.n * moments.n)
+            rest_noise_mean = rest_noise / (rest.n * rest.n) if rest.n > 0 else 0.0
+            comparison = welch_comparison(moments, rest, noise_a=own, noise_b=rest_noise_mean)
             if comparison is not None:
                 raw.append((department, dimension, comparison))
     q_values = benjamini_hochberg([one_sided_p(dimension, c) for _, dimension, c in raw])

@@ -44,6 +44,7 @@ from pulse.domain.flags import (
     compare_departments,
 )
 from pulse.domain.items import DIMENSION_KEYS, DIMENSIONS, ITEM_BY_KEY, SCALE_LABELS, SCALE_OPTIONS
+from pulse.domain.privacy import PrivacyBudget
 from pulse.domain.scoring import enps_score
 from pulse.domain.silos import SILO_METHODOLOGY, NetworkInput, SiloNetwork, compute_silos
 from pulse.domain.stats import (
@@ -76,6 +77,8 @@ SCORING_METHOD = (
 )
 
 
+NO_PRIVACY_NOISE = "The figures in this report carry no privacy noise."
+
 # ---------------------------------------------------------------- input
 
 
@@ -97,6 +100,9 @@ class ReportInput:
     previous_rounds: Sequence[RoundAggregates]  # oldest first, excluding this round
     directory_terms: Sequence[str]  # people's names and emails, for comment redaction
     round_label: str = ""  # how trends name this round; defaults to the opening date
+    # The budget the departments' figures were released under (pulse.domain.privacy.release_round);
+    # None = exact figures (only tests and the privacy switch do that).
+    privacy: PrivacyBudget | None = None
 
 
 # ---------------------------------------------------------------- output
@@ -232,6 +238,8 @@ class Methodology:
     flag_rule: str
     silo_formula: str
     trend_method: str
+    privacy: str
+    privacy_epsilon: float | None
 
 
 @dataclass(frozen=True)
@@ -283,10 +291,10 @@ class Report:
                     {
                         "department": department.name,
                         "dimension": dimension,
-                        "score": _round(cell.mean) if cell else None,
-                        "ci_low": _round(cell.ci_low) if cell else None,
-                        "ci_high": _round(cell.ci_high) if cell else None,
-                        "difference_from_rest": _round(cell.difference_from_rest) if cell else None,
+                        "score": _whole(cell.mean) if cell else None,
+                        "ci_low": _whole(cell.ci_low) if cell else None,
+                        "ci_high": _whole(cell.ci_high) if cell else None,
+                        "difference_from_rest": _whole(cell.difference_from_rest) if cell else None,
                         "n": cell.n if cell else None,
                         "suppressed": int(cell is None),
                         "flag": cell.flag if cell else None,
@@ -295,21 +303,48 @@ class Report:
         return rows
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
+#: Fields that hold points on the 0-100 scale (scores, interval ends, differences) or the eNPS score:
+#: released as whole numbers, exactly as the report prints them. Every other number (rates, indices,
+#: coefficients, p-values) is released with two decimals. No output carries more precision than
+#: the report shows (DESIGN.md, anonymity rule 6).
+WHOLE_NUMBER_FIELDS = frozenset(
+    {
+        "mean",
+        "ci_low",
+        "ci_high",
+        "difference",
+        "difference_from_rest",
+        "difference_ci_low",
+        "difference_ci_high",
+        "min_difference",
+        "score",
+        "count",
+    }
+)
+DECIMALS = 2
+
+
+def _round(value: float | None, digits: int = DECIMALS) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(value, digits)
 
 
-def _jsonable(value: Any) -> Any:
+def _whole(value: float | None) -> int | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value)
+
+
+def _jsonable(value: Any, name: str = "") -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {(k if isinstance(k, str) else "|".join(map(str, k))): _jsonable(v) for k, v in value.items()}
+        return {(k if isinstance(k, str) else "|".join(map(str, k))): _jsonable(v, name) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, name) for v in value]
     if isinstance(value, float):
-        return _round(value)
+        return _whole(value) if name in WHOLE_NUMBER_FIELDS else _round(value)
     return value
 
 
@@ -326,8 +361,13 @@ def _validate(data: ReportInput) -> None:
 
 
 def _group_counts(departments: Sequence[DepartmentAggregates]) -> list[GroupCounts]:
+    # Thresholds decide on the counts as counted (`gate_counts`) when the figures carry privacy
+    # noise: the released counts stay on the same side of k (pulse.domain.privacy), and the
+    # decisions do not depend on the noise.
     return [
-        GroupCounts(d.name, d.invited, d.responded, {k: m.n for k, m in d.dimension_moments.items()})
+        GroupCounts(d.name, d.invited, d.gate_counts[0], dict(d.gate_counts[1]))
+        if d.gate_counts is not None
+        else GroupCounts(d.name, d.invited, d.responded, {k: m.n for k, m in d.dimension_moments.items()})
         for d in departments
     ]
 
@@ -337,6 +377,21 @@ def _sum_moments(departments: Sequence[DepartmentAggregates], dimension: str) ->
     for d in departments:
         total = total + d.dimension_moments.get(dimension, Moments.empty())
     return total
+
+
+def _sum_noise(departments: Sequence[DepartmentAggregates], dimension: str) -> float:
+    """Variance of the privacy noise on the sum of the departments' scores on one dimension."""
+    total = 0.0
+    for d in departments:
+        variance = d.noise_variance.get(dimension)
+        moments = d.dimension_moments.get(dimension)
+        if variance and moments is not None:
+            total += variance * moments.n * moments.n
+    return total
+
+
+def _mean_noise(sum_noise: float, n: int) -> float:
+    return sum_noise / (n * n) if n > 0 else 0.0
 
 
 def _rate(invited: int | None, responded: int | None) -> float | None:
@@ -352,8 +407,11 @@ def _organization_scores(
     moments = {dim: _sum_moments(departments, dim) for dim in DIMENSION_KEYS}
     scores: dict[str, OrganizationScore] = {}
     for dim in DIMENSIONS:
+        noise = _mean_noise(_sum_noise(departments, dim.key), moments[dim.key].n)
         interval = (
-            mean_interval(moments[dim.key], invited, confidence) if plan.shows_organization_score(dim.key) else None
+            mean_interval(moments[dim.key], invited, confidence, noise)
+            if plan.shows_organization_score(dim.key)
+            else None
         )
         scores[dim.key] = OrganizationScore(
             dim.key,
@@ -369,9 +427,14 @@ def _organization_scores(
 
 
 def _score_cell(
-    dimension: str, moments: Moments, population: int, comparison: DepartmentComparison | None, confidence: float
+    dimension: str,
+    moments: Moments,
+    population: int,
+    comparison: DepartmentComparison | None,
+    confidence: float,
+    noise_variance: float,
 ) -> ScoreCell | None:
-    interval = mean_interval(moments, population, confidence)
+    interval = mean_interval(moments, population, confidence, noise_variance)
     if interval is None:
         return None
     info = next(d for d in DIMENSIONS if d.key == dimension)
@@ -407,15 +470,19 @@ def _round_figures(
         by_name = {d.name: d for d in depts}
         for dim in DIMENSION_KEYS:
             shown = plan.shows_organization_score(dim)
+            total = _sum_moments(depts, dim)
             organization[dim].append(
-                RoundFigure(label, opened_on, _sum_moments(depts, dim) if shown else None, invited)
+                RoundFigure(
+                    label, opened_on, total if shown else None, invited, _mean_noise(_sum_noise(depts, dim), total.n)
+                )
             )
         for name in set(departments) | set(by_name):
             series = departments.setdefault(name, {dim: [] for dim in DIMENSION_KEYS})
             dept = by_name.get(name)
             for dim in DIMENSION_KEYS:
                 moments = dept.dimension_moments.get(dim) if dept and plan.shows_score(name, dim) else None
-                series[dim].append(RoundFigure(label, opened_on, moments, dept.invited if dept else None))
+                noise = dept.noise_variance.get(dim, 0.0) if dept else 0.0
+                series[dim].append(RoundFigure(label, opened_on, moments, dept.invited if dept else None, noise))
     return organization, departments
 
 
@@ -497,7 +564,12 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         for d in departments
         if plan.shows(d.name)
     }
-    comparisons = compare_departments(shown_cells, organization_moments)
+    comparisons = compare_departments(
+        shown_cells,
+        organization_moments,
+        {d.name: dict(d.noise_variance) for d in departments if d.name in shown_cells},
+        {dim: _sum_noise(departments, dim) for dim in DIMENSION_KEYS},
+    )
 
     collaboration_gap: dict[str, float | None] = {}
     for name in shown_cells:
@@ -523,7 +595,13 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         cells: dict[str, ScoreCell] = {}
         for dim in DIMENSION_KEYS:
             moments = shown_cells[d.name].get(dim)
-            cell = _score_cell(dim, moments, d.invited, comparisons.get((d.name, dim)), confidence) if moments else None
+            cell = (
+                _score_cell(
+                    dim, moments, d.invited, comparisons.get((d.name, dim)), confidence, d.noise_variance.get(dim, 0.0)
+                )
+                if moments
+                else None
+            )
             if cell is not None:
                 cells[dim] = cell
         invited = d.invited if verdict.participation_shown else None
@@ -592,6 +670,8 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         flag_rule=FLAG_RULE,
         silo_formula=SILO_METHODOLOGY,
         trend_method=TREND_METHODOLOGY,
+        privacy=data.privacy.describe() if data.privacy is not None else NO_PRIVACY_NOISE,
+        privacy_epsilon=data.privacy.total if data.privacy is not None else None,
     )
     comments = disclose_comments(
         [CommentSource(d.name, d.responded, plan.shows(d.name), d.comments) for d in departments],

@@ -15,8 +15,9 @@ Per department, `silo_index` in [0, 1] (0 = no sign of a silo, 1 = strongest sig
 * silo_index = (C + N) / 2 when both exist, otherwise whichever exists; None when neither does.
 
 The network only includes shown departments that have at least k network answers; a department is
-isolated when it neither received help from nor gave help to any of them, and a pair "never helps
-each other" when neither named the other.
+isolated when its external ties E are at most a third of the typical department's (released counts
+carry privacy noise, so "exactly zero" would never be seen), and a pair "never helps each other"
+when neither named the other.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from dataclasses import dataclass
 from itertools import combinations
 
 COLLABORATION_GAP_FOR_FULL_SILO = 25.0
+#: Isolated: external ties at most this fraction of the typical department's. Not "exactly zero":
+#: released help counts carry privacy noise, so a department nobody helps shows ties near zero.
+ISOLATED_FRACTION = 1 / 3
 MAX_LISTED_PAIRS = 100
 
 SILO_METHODOLOGY = (
@@ -44,7 +48,7 @@ class NetworkInput:
     """One department's answers to the network question."""
 
     respondents: int
-    helped_by: Mapping[str, int]
+    helped_by: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class NetworkEdge:
 
     helper: str
     helped: str
-    count: int
+    count: float
     share: float
 
 
@@ -92,6 +96,8 @@ def build_network(inputs: Mapping[str, NetworkInput]) -> SiloNetwork | None:
         data = inputs[helped]
         for helper in names:
             count = data.helped_by.get(helper, 0) if helper != helped else 0
+            # Released counts carry privacy noise and can be slightly negative: kept as they are (the
+            # averages over many departments stay unbiased); only drawn edges need a positive count.
             share[(helped, helper)] = min(1.0, count / data.respondents)
             if count > 0 and helper != helped:
                 edges.append(NetworkEdge(helper, helped, count, share[(helped, helper)]))
@@ -100,11 +106,12 @@ def build_network(inputs: Mapping[str, NetworkInput]) -> SiloNetwork | None:
         a: (sum(share[(a, b)] for b in names if b != a) + sum(share[(b, a)] for b in names if b != a)) / (2 * others)
         for a in names
     }
-    never = [(a, b) for a, b in combinations(names, 2) if share[(a, b)] == 0 and share[(b, a)] == 0]
+    never = [(a, b) for a, b in combinations(names, 2) if share[(a, b)] <= 0 and share[(b, a)] <= 0]
+    typical = sum(external.values()) / len(external)
     return SiloNetwork(
         departments=tuple(names),
         edges=tuple(edges),
-        isolated=tuple(a for a in names if external[a] == 0),
+        isolated=tuple(a for a in names if external[a] <= ISOLATED_FRACTION * typical),
         never_helping_pairs=tuple(never[:MAX_LISTED_PAIRS]),
         never_helping_pair_count=len(never),
         external_ties=external,

@@ -1,7 +1,10 @@
 """Seeded simulation of an organisation answering a pulse, with problems planted where you want them.
 
-Used by tests (does flagging find planted problems and leave healthy departments alone?) and by the
-demo (realistic answers without real people). Pure: all randomness comes from `random.Random(seed)`.
+Used by tests (does flagging find planted problems and leave healthy departments alone?), by the
+demo (realistic answers without real people), and to choose the privacy budget: `padding_attack`
+plays the insider's padding attack against released reports, `planted_problem_rates` measures flag
+power and false flags under the same noise (tests/perf/bench_privacy.py runs both at full size).
+Pure: the answers' randomness comes from `random.Random(seed)`; privacy noise comes from OpenDP.
 
 Model: each respondent has a latent 0-100 level per dimension = organisation baseline + a small
 random department effect (healthy departments differ a little) + the planted problem + personal
@@ -11,6 +14,7 @@ clipped, then flipped for reverse-keyed items. A few answers are skipped at rand
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +22,11 @@ from types import MappingProxyType
 
 from pulse.domain.aggregates import DepartmentAggregates, Response, aggregate_responses
 from pulse.domain.errors import DomainError
+from pulse.domain.flags import FLAG_BY_DIMENSION
 from pulse.domain.items import DIMENSION_BY_KEY, DIMENSION_KEYS, ITEM_BY_KEY, SCALE_MAX, SCALE_MIN, compose_pulse
+from pulse.domain.privacy import NoiseSource, PrivacyBudget, release_round
+from pulse.domain.report import Report, ReportInput, build_report
+from pulse.domain.scoring import score_response
 
 BASELINE: Mapping[str, float] = MappingProxyType(
     {"fear": 40.0, "initiative": 60.0, "consistency": 58.0, "collaboration": 56.0}
@@ -156,3 +164,145 @@ def simulate_round(
                     comment += f" I raised this with {rng.choice(list(directory_names))} already."
             responses.append(Response(dept.name, answers, enps, helped_by, comment))
     return SimulatedRound(asked_keys, {d.name: d.invited for d in departments}, tuple(responses))
+
+
+# ---------------------------------------------------------------- privacy: the padding attack and flag power
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    """How far the padding attack's estimates of the real person's dimension scores were off."""
+
+    trials: int
+    rms_error: float  # estimate clamped to 0-100, as a sensible attacker would
+    rms_error_raw: float  # n * mean - sum(known), unclamped
+    guess_rms_error: float  # guessing the organisation's mean instead, for comparison
+    exact_share: float  # share of estimates within 1 point of the truth
+
+
+@dataclass(frozen=True)
+class FlagRates:
+    """Planted problems found, and flags on healthy departments."""
+
+    planted: int
+    detected: int
+    healthy_departments: int
+    false_flags: int
+
+    @property
+    def detection_rate(self) -> float:
+        return self.detected / self.planted if self.planted else 0.0
+
+    @property
+    def false_flags_per_30(self) -> float:
+        return 30.0 * self.false_flags / self.healthy_departments if self.healthy_departments else 0.0
+
+
+def _report(
+    aggregates: Sequence[DepartmentAggregates],
+    asked: Sequence[str],
+    budget: PrivacyBudget | None,
+    noise: NoiseSource | None,
+    k: int = 5,
+) -> Report:
+    departments = list(aggregates)
+    if budget is not None:
+        departments = release_round(departments, budget, min_group_size=k, noise=noise).departments
+    data = ReportInput(
+        "Simulated", "sim", "r", 1, "2026-01-05", "2026-01-12", True, k, 10, asked, departments, [], [], privacy=budget
+    )
+    return build_report(data)
+
+
+def padding_attack(
+    budget: PrivacyBudget | None,
+    *,
+    trials: int,
+    seed: int,
+    padded: int = 9,
+    noise: NoiseSource | None = None,
+) -> AttackResult:
+    """The insider's padding attack, `trials` times: a department of one real person and `padded`
+    addresses the insider answers with known values, inside an organisation of five other
+    departments; after close the insider estimates the real person's four dimension scores as
+    (padded + 1) * released mean - sum(known scores), from the report as released (whole numbers).
+    """
+    rng = random.Random(seed)
+    others = [DepartmentSpec(f"Team {i}", 25, 0.8) for i in range(5)]
+    squared = squared_raw = squared_guess = 0.0
+    close = count = 0
+    for trial in range(trials):
+        simulated = simulate_round([*others, DepartmentSpec("Target", 1, 1.0)], seed=seed * 100_003 + trial)
+        # The insider's own answers: every item at one value they pick, so their scores are known.
+        value = rng.randint(SCALE_MIN, SCALE_MAX)
+        known_answers = {key: value for key in simulated.asked}
+        known_scores = score_response(known_answers, simulated.asked)
+        real = next(r for r in simulated.responses if r.department == "Target")
+        real_scores = score_response(real.answers, simulated.asked)
+        padding = [Response("Target", known_answers) for _ in range(padded)]
+        invited = dict(simulated.invited)
+        invited["Target"] = padded + 1
+        responses = [*simulated.responses, *padding]
+        aggregates = aggregate_responses(responses, invited, simulated.asked)
+        report = _report(aggregates, simulated.asked, budget, noise).to_json()
+        target = next(d for d in report["departments"] if d["name"] == "Target")
+        for dim in DIMENSION_KEYS:
+            truth, known = real_scores.get(dim), known_scores.get(dim)
+            cell = (target["scores"] or {}).get(dim)
+            organization = report["organization"][dim]["mean"]
+            if truth is None or known is None or cell is None or organization is None:
+                continue
+            estimate = (padded + 1) * cell["mean"] - padded * known
+            clamped = min(100.0, max(0.0, estimate))
+            squared_raw += (estimate - truth) ** 2
+            squared += (clamped - truth) ** 2
+            squared_guess += (organization - truth) ** 2
+            close += abs(clamped - truth) <= 1.0
+            count += 1
+    if count == 0:
+        raise DomainError("the padding attack found no released score to work from")
+    return AttackResult(
+        trials,
+        math.sqrt(squared / count),
+        math.sqrt(squared_raw / count),
+        math.sqrt(squared_guess / count),
+        close / count,
+    )
+
+
+def planted_problem_rates(
+    budget: PrivacyBudget | None,
+    *,
+    organizations: int,
+    seed: int,
+    departments: int = 30,
+    points: float = 22.5,
+    planted: bool = True,
+    noise: NoiseSource | None = None,
+) -> FlagRates:
+    """Flag power and false flags under privacy noise: `organizations` organisations of `departments`
+    departments of 15-30 respondents; with `planted`, one department per organisation has a problem
+    of `points` (0.9 scale points = 22.5 on 0-100) on one dimension, rotating over the four.
+    False flags: any flag on a healthy department, or a wrong-dimension flag on the planted one.
+    """
+    rng = random.Random(seed)
+    detected = false_flags = healthy = planted_count = 0
+    for org in range(organizations):
+        sizes = [rng.randint(15, 30) for _ in range(departments)]
+        dimension = DIMENSION_KEYS[org % len(DIMENSION_KEYS)]
+        specs = [
+            DepartmentSpec(f"Team {i:02d}", size, 1.0, {dimension: points} if planted and i == 0 else {})
+            for i, size in enumerate(sizes)
+        ]
+        simulated = simulate_round(specs, seed=seed * 7919 + org, ask_network=False, comment_rate=0.0)
+        report = _report(simulated.aggregates(), simulated.asked, budget, noise)
+        for department in report.departments:
+            if planted and department.name == "Team 00":
+                planted_count += 1
+                expected = FLAG_BY_DIMENSION[dimension]
+                detected += expected in department.flags
+                false_flags += sum(flag != expected for flag in department.flags)
+            else:
+                healthy += 1
+                false_flags += len(department.flags)
+    return FlagRates(planted_count, detected, healthy, false_flags)

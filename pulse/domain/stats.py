@@ -312,12 +312,17 @@ class Interval:
 
 
 def mean_interval(
-    moments: Moments, population: int | None = None, confidence: float = DEFAULT_CONFIDENCE
+    moments: Moments,
+    population: int | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+    noise_variance: float = 0.0,
 ) -> Interval | None:
     """t-based confidence interval for a group mean, with a finite-population correction.
 
     A department is a census, not a sample: when `population` (the number invited) is given, the
     standard error shrinks by sqrt((N - n) / (N - 1)), down to zero width when everyone answered.
+    `noise_variance` is the variance that privacy noise adds to a released mean
+    (`pulse.domain.privacy`): it is added to the sampling variance, so the interval covers both.
     None for an empty group, or a single answer from a larger population.
     """
     mean = moments.mean
@@ -325,13 +330,13 @@ def mean_interval(
         return None
     if population is not None and population < moments.n:
         raise InconsistentAggregates(f"{moments.n} responses but only {population} invited")
-    if population is not None and population == moments.n:
+    if population is not None and population == moments.n and noise_variance <= 0.0:
         return Interval(mean, mean, mean, moments.n)
     variance = moments.variance
     if variance is None:
         return None
-    fpc = (population - moments.n) / (population - 1) if population is not None else 1.0
-    se = math.sqrt(variance / moments.n * fpc)
+    fpc = (population - moments.n) / (population - 1) if population is not None and population > 1 else 1.0
+    se = math.sqrt(variance / moments.n * fpc + max(0.0, noise_variance))
     half = _t_quantile(0.5 + confidence / 2, moments.n - 1) * se
     return Interval(mean, mean - half, mean + half, moments.n)
 
@@ -349,18 +354,26 @@ class Comparison:
     n_b: int
 
 
-def welch_comparison(a: Moments, b: Moments, confidence: float = DEFAULT_CONFIDENCE) -> Comparison | None:
+def welch_comparison(
+    a: Moments,
+    b: Moments,
+    confidence: float = DEFAULT_CONFIDENCE,
+    noise_a: float = 0.0,
+    noise_b: float = 0.0,
+) -> Comparison | None:
     """Compare two independent groups: Welch t-test for mean(a) - mean(b).
 
     Treats answers as samples of each group's climate (no finite-population correction): otherwise
     a department where everyone answered would make every tiny difference look certain. The effect
-    size is Cohen's d with the pooled standard deviation. None unless both groups have two values.
+    size is Cohen's d with the pooled standard deviation. `noise_a` and `noise_b` are the variances
+    privacy noise adds to each released mean; they widen the standard error. None unless both groups
+    have two values.
     """
     va, vb = a.variance, b.variance
     if va is None or vb is None or a.mean is None or b.mean is None:
         return None
     difference = a.mean - b.mean
-    sa, sb = va / a.n, vb / b.n
+    sa, sb = va / a.n + max(0.0, noise_a), vb / b.n + max(0.0, noise_b)
     se = math.sqrt(sa + sb)
     pooled_sd = math.sqrt((a.sum_sq_dev + b.sum_sq_dev) / (a.n + b.n - 2))
     effect = difference / pooled_sd if pooled_sd > 0 else None

@@ -31,6 +31,7 @@ class RoundFigure:
     opened_on: str
     moments: Moments | None
     population: int | None
+    noise_variance: float = 0.0  # privacy noise on the released mean (pulse.domain.privacy)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class DimensionTrend:
 def _change(earlier: RoundFigure, later: RoundFigure, confidence: float) -> TrendChange | None:
     if earlier.moments is None or later.moments is None:
         return None
-    comparison = welch_comparison(later.moments, earlier.moments, confidence)
+    comparison = welch_comparison(
+        later.moments, earlier.moments, confidence, noise_a=later.noise_variance, noise_b=earlier.noise_variance
+    )
     if comparison is None:
         return None
     return TrendChange(
@@ -86,7 +89,7 @@ def dimension_trend(
     for figure in rounds:
         if figure.moments is None:
             continue
-        interval = mean_interval(figure.moments, figure.population, confidence)
+        interval = mean_interval(figure.moments, figure.population, confidence, figure.noise_variance)
         if interval is not None:
             points.append(
                 TrendPoint(figure.label, figure.opened_on, interval.mean, interval.low, interval.high, interval.n)

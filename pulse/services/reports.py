@@ -5,10 +5,18 @@ dimension scores, items and same-dimension item pairs, eNPS, help marks) gives t
 statistics the domain needs (`DepartmentAggregates`), and `pulse.domain.report.build_report` turns
 them into the report model, through the disclosure gate. The model (JSON) and its PDF are stored in
 `Report`, so building once serves every download, export and email.
+
+Between the two, `released_input` puts differential-privacy noise on every figure about a department
+(`pulse.domain.privacy.release_round`), for this round and for each earlier round its trends use.
+Each round's noise is drawn once and stored (`NoiseDraw`), so rebuilds, exports and repeated
+requests show the same figures. `privacy_budget_for(round)` is the one switch: it returns the
+round's budget, and a test that replaces it with a function returning None gets exact figures (to
+show that an attack succeeds without the noise); nothing outside tests does that.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -23,8 +31,9 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from pulse import clock, spreadsheet
-from pulse.domain.aggregates import DepartmentAggregates, RoundAggregates
+from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates, RoundAggregates
 from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY
+from pulse.domain.privacy import DEFAULT_BUDGET, PrivacyBudget, release_round
 from pulse.domain.report import ReportInput
 from pulse.domain.report import build_report as build_report_model
 from pulse.domain.scoped_report import scope_model
@@ -34,6 +43,7 @@ from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.mail import Attachment, Mailer, build_message
 from pulse.models import (
     Department,
+    NoiseDraw,
     Organization,
     Person,
     PersonRole,
@@ -197,15 +207,18 @@ async def _item_figures(
     return items, cross
 
 
-async def _help_marks(sql: _Sql, round_id: int) -> dict[int, dict[int, int]]:
+async def _help_marks(sql: _Sql, round_id: int) -> dict[int, dict[int, float]]:
+    """Help marks per (department, helper); one response's marks weigh at most MAX_HELP_MARKS in all
+    (`pulse.domain.aggregates.help_weight`), which bounds what one person adds to the network."""
     rows = await sql.rows(
-        "SELECT department_id, helper_id, COUNT(*) AS marks FROM help_mark "
-        "WHERE round_id = ? AND helper_id <> department_id GROUP BY department_id, helper_id",
-        [round_id],
+        "SELECT department_id, helper_id, SUM(CASE WHEN marks > ? THEN ? * 1.0 / marks ELSE 1.0 END) AS marks "
+        "FROM (SELECT department_id, helper_id, COUNT(*) OVER (PARTITION BY response_id) AS marks FROM help_mark "
+        "WHERE round_id = ? AND helper_id <> department_id) AS weighted GROUP BY department_id, helper_id",
+        [MAX_HELP_MARKS, MAX_HELP_MARKS, round_id],
     )
-    result: dict[int, dict[int, int]] = {}
+    result: dict[int, dict[int, float]] = {}
     for row in rows:
-        result.setdefault(int(row["department_id"]), {})[int(row["helper_id"])] = int(row["marks"])
+        result.setdefault(int(row["department_id"]), {})[int(row["helper_id"])] = float(row["marks"])
     return result
 
 
@@ -338,14 +351,93 @@ async def collect_input(round_: Round) -> ReportInput:
     )
 
 
+# ---------------------------------------------------------------- privacy noise
+
+
+def privacy_budget_for(round_: Round) -> PrivacyBudget | None:
+    """The differential-privacy budget of a round's released figures (the test switch: None = no noise)."""
+    return DEFAULT_BUDGET
+
+
+async def _release(
+    round_id: int,
+    departments: Sequence[DepartmentAggregates],
+    keys: Mapping[str, str],
+    budget: PrivacyBudget,
+    k: int,
+    *,
+    with_network: bool,
+    closed: bool,
+) -> list[DepartmentAggregates]:
+    """The departments of one round with their stored noise (drawn and stored now if there is none).
+
+    A draw made while the round was open (an interim report) is of other data: once the round has
+    closed, a new draw replaces it, and that one is kept for good.
+    """
+    stored = await NoiseDraw.get_or_none(round_id=round_id)
+    if stored is not None and bool(stored.draw.get("closed")) != closed:
+        await stored.delete()
+        stored = None
+    release = release_round(
+        departments,
+        budget,
+        min_group_size=k,
+        stored=stored.draw if stored else None,
+        keys=keys,
+        with_network=with_network,
+    )
+    release.draw["closed"] = closed
+    if stored is None:
+        try:
+            await NoiseDraw.create(round_id=round_id, draw=release.draw)
+        except IntegrityError:  # drawn concurrently by another build: use that draw, never two
+            theirs = await NoiseDraw.get(round_id=round_id)
+            again = release_round(
+                departments, budget, min_group_size=k, stored=theirs.draw, keys=keys, with_network=with_network
+            )
+            return again.departments
+    elif release.drew:
+        stored.draw = release.draw
+        await stored.save(update_fields=["draw"])
+    return release.departments
+
+
+async def released_input(round_: Round) -> ReportInput:
+    """`collect_input` with privacy noise on every figure about a department, this round's and the
+    earlier rounds' its trends use (see the module docstring)."""
+    data = await collect_input(round_)
+    budget = privacy_budget_for(round_)
+    if budget is None:
+        return data
+    departments = await Department.filter(organization_id=round_.organization_id).values_list("id", "name")
+    keys = {str(name): str(department_id) for department_id, name in departments}
+    previous = {
+        _round_label(r.number): r.id
+        for r in await Round.filter(organization_id=round_.organization_id, status=RoundStatus.CLOSED)
+    }
+    earlier = []
+    for aggregates in data.previous_rounds:
+        round_id = previous.get(aggregates.label)
+        if round_id is None:  # pragma: no cover - collect_input labels only closed rounds
+            raise ReportNotReady(f"no closed round labelled {aggregates.label!r}")
+        released = await _release(
+            round_id, aggregates.departments, keys, budget, data.min_group_size, with_network=False, closed=True
+        )
+        earlier.append(dataclasses.replace(aggregates, departments=released))
+    current = await _release(
+        round_.id, data.departments, keys, budget, data.min_group_size, with_network=True, closed=data.closed
+    )
+    return dataclasses.replace(data, departments=current, previous_rounds=earlier, privacy=budget)
+
+
 # ---------------------------------------------------------------- building and storing
 
 
 async def report_model(round_id: int) -> dict[str, Any]:
-    """Compute the report model (JSON-able) of a closed round without storing anything."""
+    """Compute the report model (JSON-able) of a closed round; only the noise draw is stored, if new."""
     round_ = await _round(round_id)
     await require_closed(round_)
-    return build_report_model(await collect_input(round_)).to_json()
+    return build_report_model(await released_input(round_)).to_json()
 
 
 async def _round(round_id: int) -> Round:
@@ -385,7 +477,7 @@ async def build_report(round_id: int, settings: Settings, *, force: bool = False
     report.attempts += 1
     await report.save(update_fields=["status", "attempts"])
     try:
-        model = build_report_model(await collect_input(round_)).to_json()
+        model = build_report_model(await released_input(round_)).to_json()
         pdf = await render_pdf(model, settings)
     except Exception as error:
         report.status = ReportStatus.FAILED

@@ -160,6 +160,18 @@ COMPONENTS: dict[str, Any] = {
             "departments_hidden": {"type": "integer", "minimum": 0},
         }
     ),
+    "ScoreCell": _object(
+        {
+            # Released precision: points on the 0-100 scale are whole numbers (DESIGN, anonymity rule 6).
+            "mean": {"type": "integer", "minimum": 0, "maximum": 100},
+            "ci_low": {"type": "integer"},
+            "ci_high": {"type": "integer"},
+            "n": {"type": "integer", "minimum": 0},
+            "difference_from_rest": {"type": ["integer", "null"]},
+            "flag": {"type": ["string", "null"]},
+        },
+        closed=False,
+    ),
     "Report": _object(
         {
             "participation": _object({"invited": NULLABLE_INT, "responded": NULLABLE_INT, "rate": NULLABLE_RATE}),
@@ -180,7 +192,10 @@ COMPONENTS: dict[str, Any] = {
                         "invited": NULLABLE_INT,
                         "responded": NULLABLE_INT,
                         "suppressed": {"type": "boolean"},
-                        "scores": {"type": "object"},
+                        "scores": {
+                            "type": "object",
+                            "additionalProperties": {"$ref": "#/components/schemas/ScoreCell"},
+                        },
                         "flags": {"type": "array", "items": {"type": "string"}},
                         "silo_index": {"type": ["number", "null"]},
                     },

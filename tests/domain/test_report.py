@@ -327,4 +327,7 @@ def test_no_released_number_reveals_a_hidden_group_smaller_than_k(
         assert hidden_n == 0 or hidden_n >= k
         hidden_sum = org["mean"] * org["n"] - sum(c["mean"] * c["n"] for c in cells)
         if hidden_n == 0:
-            assert hidden_sum == pytest.approx(0.0, abs=0.05)
+            # Means are released as whole numbers: each is off by at most half a point, so the
+            # difference of sums is zero up to half a point per person on each side.
+            assert isinstance(org["mean"], int) and all(isinstance(c["mean"], int) for c in cells)
+            assert abs(hidden_sum) <= 0.5 * (org["n"] + sum(c["n"] for c in cells))
