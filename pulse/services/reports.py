@@ -367,17 +367,9 @@ async def _release(
     k: int,
     *,
     with_network: bool,
-    closed: bool,
 ) -> list[DepartmentAggregates]:
-    """The departments of one round with their stored noise (drawn and stored now if there is none).
-
-    A draw made while the round was open (an interim report) is of other data: once the round has
-    closed, a new draw replaces it, and that one is kept for good.
-    """
+    """The departments of one closed round with their stored noise (drawn and stored now if there is none)."""
     stored = await NoiseDraw.get_or_none(round_id=round_id)
-    if stored is not None and bool(stored.draw.get("closed")) != closed:
-        await stored.delete()
-        stored = None
     release = release_round(
         departments,
         budget,
@@ -386,7 +378,6 @@ async def _release(
         keys=keys,
         with_network=with_network,
     )
-    release.draw["closed"] = closed
     if stored is None:
         try:
             await NoiseDraw.create(round_id=round_id, draw=release.draw)
@@ -404,7 +395,8 @@ async def _release(
 
 async def released_input(round_: Round) -> ReportInput:
     """`collect_input` with privacy noise on every figure about a department, this round's and the
-    earlier rounds' its trends use (see the module docstring)."""
+    earlier rounds' its trends use (see the module docstring). Callers have checked the round is
+    closed (`require_closed`): an open round's figures are never drawn, stored or released."""
     data = await collect_input(round_)
     budget = privacy_budget_for(round_)
     if budget is None:
@@ -421,12 +413,10 @@ async def released_input(round_: Round) -> ReportInput:
         if round_id is None:  # pragma: no cover - collect_input labels only closed rounds
             raise ReportNotReady(f"no closed round labelled {aggregates.label!r}")
         released = await _release(
-            round_id, aggregates.departments, keys, budget, data.min_group_size, with_network=False, closed=True
+            round_id, aggregates.departments, keys, budget, data.min_group_size, with_network=False
         )
         earlier.append(dataclasses.replace(aggregates, departments=released))
-    current = await _release(
-        round_.id, data.departments, keys, budget, data.min_group_size, with_network=True, closed=data.closed
-    )
+    current = await _release(round_.id, data.departments, keys, budget, data.min_group_size, with_network=True)
     return dataclasses.replace(data, departments=current, previous_rounds=earlier, privacy=budget)
 
 

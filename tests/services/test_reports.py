@@ -306,18 +306,6 @@ async def test_trends_show_earlier_rounds_as_their_own_reports_released_them(db:
     assert after["trends"]["departments"]["Sales"]["initiative"]["points"][0]["mean"] == sales["mean"]
 
 
-async def test_an_interim_draw_is_replaced_once_the_round_closes(db: Settings) -> None:
-    organization, departments = await seed_organization()
-    round_, _ = await seed_round(organization, departments, 1, seed=8, closed=False)
-    await reports.build_report(round_.id, db)
-    interim = await NoiseDraw.get(round_id=round_.id)
-    assert interim.draw["closed"] is False
-    await Round.filter(id=round_.id).update(status=RoundStatus.CLOSED, closed_at=START + timedelta(days=7))
-    await reports.build_report(round_.id, db)
-    final = await NoiseDraw.get(round_id=round_.id)
-    assert final.draw["closed"] is True and final.draw["departments"] != interim.draw["departments"]
-
-
 async def test_a_failed_build_is_recorded_and_the_job_retries_it(db: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from arq import Retry
 
