@@ -198,6 +198,9 @@ async def test_attack_2_control_without_the_release_rule_two_builds_give_a_late_
     from pulse.domain.scoring import score_response
 
     monkeypatch.setattr(release, "is_released", lambda round_: True)
+    # The privacy noise is a second defence against this attack: off too, so the control shows the
+    # release rule's own effect (pulse.services.reports.privacy_budget_for is the one switch).
+    monkeypatch.setattr(reports, "privacy_budget_for", lambda round_: None)
     round_id = await insider.open_round()
     for address in [f"sales{i}@acme.test" for i in range(10)]:
         await insider.answer(address, 3)  # every item 3: every dimension score 50
@@ -252,6 +255,8 @@ async def test_attack_5_control_without_the_scope_rule_the_organisation_enps_is_
 
     await _pad_legal(insider)
     monkeypatch.setattr(rounds, "check_scope", lambda *args: None)
+    # The privacy noise on eNPS counts is a second defence: off too, to show the scope rule's own effect.
+    monkeypatch.setattr(reports, "privacy_budget_for", lambda round_: None)
     opened = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
     assert opened.status_code == 201, opened.text
     round_id = int(opened.json()["id"])
