@@ -12,7 +12,8 @@ Each endpoint is declared once, as an ``Endpoint``: its route and its part of th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +29,13 @@ from pulse.web import jobs
 from pulse.web.auth import api, settings_of
 
 PREFIX = "/api/v1"
+#: A schedule's start: a real local date (2000-2099), optionally with a time; the schema holds the same
+#: pattern, so what it allows the API accepts ("" or 2026-02-30 are refused by both).
+_DATE = (
+    r"20[0-9][0-9]-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))|20(?:[02468][048]|[13579][26])-02-29"
+)
+LOCAL_DATETIME_PATTERN = rf"^(?:{_DATE})(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
 MAX_PER_PAGE = directory.MAX_PER_PAGE
 DEFAULT_PER_PAGE = 100
 
@@ -82,6 +90,9 @@ def _int_field(data: Mapping[str, Any], name: str, *, default: int | None, low: 
     value = data.get(name, default)
     if value is None:
         return None
+    # JSON Schema's "integer" is any number with no fractional part: 29.0 is 29 (the schema says integer).
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{name} must be a whole number, not {value!r}")
     if not low <= value <= high:
@@ -223,8 +234,8 @@ async def create_schedule(request: Request) -> Response:
     if not isinstance(rule, str):
         raise InvalidInput("rrule is required: an iCalendar RRULE such as FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9")
     start = data.get("start")
-    if start is not None and not isinstance(start, str):
-        raise InvalidInput("start must be a local date-time string such as 2026-03-02T09:00")
+    if start is not None and (not isinstance(start, str) or not re.search(LOCAL_DATETIME_PATTERN, start)):
+        raise InvalidInput(f"start must be a local date-time such as 2026-03-02T09:00, not {start!r}")
     open_days = _int_field(data, "open_days", default=schedules.DEFAULT_OPEN_DAYS, low=1, high=schedules.MAX_OPEN_DAYS)
     schedule = await schedules.add_schedule(
         organization.slug,
@@ -425,6 +436,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                 "text/csv": {
                     "schema": {
                         "type": "string",
+                        "minLength": 1,
                         "description": "UTF-8 CSV: email,name,department[,manager_email,role,locale]",
                     }
                 }
@@ -601,6 +613,34 @@ def _route_path(endpoint: Endpoint) -> str:
     return PREFIX + endpoint.path.replace("{round_id}", "{round_id:int}").replace("{schedule_id}", "{schedule_id:int}")
 
 
-routes: list[BaseRoute] = [
-    Route(_route_path(e), e.handler, methods=[e.method], name=f"api_{e.operation_id}") for e in ENDPOINTS
-]
+def _by_method(endpoints: Sequence[Endpoint]) -> Any:
+    """One handler for every method of a path: one route per path, so a method the path lacks gets a
+    405 whose Allow header names all the path's methods (one route per operation answered
+    ``Allow: HEAD, GET`` for a path that also takes POST)."""
+    handlers = {e.method: e.handler for e in endpoints}
+    handlers.setdefault("HEAD", handlers.get("GET"))
+
+    async def dispatch(request: Request) -> Response:
+        handler = handlers[request.method]
+        response: Response = await handler(request)
+        return response
+
+    return dispatch
+
+
+def _routes() -> list[BaseRoute]:
+    paths: dict[str, list[Endpoint]] = {}
+    for endpoint in ENDPOINTS:
+        paths.setdefault(endpoint.path, []).append(endpoint)
+    return [
+        Route(
+            _route_path(found[0]),
+            _by_method(found),
+            methods=[e.method for e in found],
+            name="api_" + "_".join(e.operation_id for e in found),
+        )
+        for found in paths.values()
+    ]
+
+
+routes: list[BaseRoute] = _routes()

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from pulse.errors import MAX_LISTED_PROBLEMS
-from pulse.web.api import ENDPOINTS, PREFIX, Endpoint
+from pulse.web.api import ENDPOINTS, LOCAL_DATETIME_PATTERN, PREFIX, Endpoint
 
 NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
 NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
@@ -102,8 +102,12 @@ COMPONENTS: dict[str, Any] = {
     "ScheduleCreate": _object(
         {
             "rrule": {"type": "string", "examples": ["FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9;BYMINUTE=0"]},
-            "start": {"type": "string", "description": "local date-time, e.g. 2026-03-02T09:00 (default: today 09:00)"},
-            "open_days": {"type": "integer", "minimum": 1, "maximum": 90},
+            "start": {
+                "type": ["string", "null"],
+                "pattern": LOCAL_DATETIME_PATTERN,
+                "description": "local date (2000-2099) and time, e.g. 2026-03-02T09:00 (null or absent: today 09:00)",
+            },
+            "open_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 90, "description": "null: 7"},
             "remind_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 90},
             "departments": {"type": ["array", "null"], "items": {"type": "string"}},
         },
@@ -126,7 +130,7 @@ COMPONENTS: dict[str, Any] = {
     "RoundList": _object({"rounds": {"type": "array", "items": {"$ref": "#/components/schemas/Round"}}}),
     "RoundCreate": _object(
         {
-            "closes_in_days": {"type": "integer", "minimum": 1, "maximum": 90},
+            "closes_in_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 90, "description": "null: 7"},
             "remind_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 90},
             "departments": {"type": ["array", "null"], "items": {"type": "string"}},
         },
