@@ -58,10 +58,16 @@ async def list_scim_tokens(organization: Organization) -> list[ScimToken]:
     return await ScimToken.filter(organization=organization).order_by("-created_at", "-id")
 
 
-async def revoke_scim_token(token_id: int, *, actor: str = "cli") -> ScimToken:
+async def revoke_scim_token(
+    token_id: int, *, organization: Organization | None = None, actor: str = "cli"
+) -> ScimToken:
+    """Revoke a token (idempotent). With ``organization`` the token must belong to it."""
     if not 1 <= token_id <= 2**31 - 1:
         raise NotFound(f"no SCIM token with id {token_id}")
-    row = await ScimToken.get_or_none(id=token_id)
+    query = ScimToken.filter(id=token_id)
+    if organization is not None:
+        query = query.filter(organization_id=organization.id)
+    row = await query.first()
     if row is None:
         raise NotFound(f"no SCIM token with id {token_id}")
     if row.revoked_at is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -121,8 +122,9 @@ def _watch_callback(page: Page) -> list[int]:
 
 
 async def test_hr_signs_in_through_the_provider_and_gets_the_mapped_role(
-    browser: Browser, pulse: Pulse, provider: Provider
+    browser: Browser, pulse: Pulse, provider: Provider, tmp_path: Path
 ) -> None:
+    shots = tmp_path
     async with provider() as issuer:
         await pulse.configure(issuer)
         page = await browser.new_page()
@@ -131,6 +133,12 @@ async def test_hr_signs_in_through_the_provider_and_gets_the_mapped_role(
         await expect(page).to_have_url(f"{pulse.base_url}/orgs/acme")
         await expect(page.locator(".who")).to_contain_text("(hr)")
         await expect(page.get_by_role("link", name="People")).to_be_visible()
+        # The organisation's "Sign-in and sync" page shows the provider; it fits a tablet's width.
+        await page.get_by_role("link", name="Sign-in and sync").click()
+        await expect(page.get_by_text(issuer)).to_be_visible()
+        await page.set_viewport_size({"width": 820, "height": 900})
+        await page.screenshot(path=str(shots / "sso-page-tablet.png"), full_page=True)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 820
     user = await pulse.query(lambda: User.get(email="hanna.hr@acme.test"))
     assert user.role == UserRole.HR
     changes = await pulse.query(lambda: AuditEvent.filter(action="user.role_change").values_list("detail", flat=True))

@@ -18,6 +18,7 @@ from pulse.web.admin.reports import report_download, report_page, reports_page
 from pulse.web.admin.rounds import round_close, round_page, round_remind, rounds_page
 from pulse.web.admin.schedules import schedule_action, schedules_page
 from pulse.web.admin.signin import home, login, logout
+from pulse.web.admin.sso import scim_token_revoke, sso_page
 from pulse.web.admin.users import user_action, users_page
 
 routes: list[BaseRoute] = [
@@ -38,6 +39,13 @@ routes: list[BaseRoute] = [
     Route("/orgs/{slug}/reports", reports_page, name="reports"),
     Route("/orgs/{slug}/keys", keys_page, methods=["GET", "POST"], name="keys"),
     Route("/orgs/{slug}/keys/{key_id:int}/revoke", key_revoke, methods=["POST"], name="key_revoke"),
+    Route("/orgs/{slug}/sso", sso_page, methods=["GET", "POST"], name="sso"),
+    Route(
+        "/orgs/{slug}/sso/scim-tokens/{token_id:int}/revoke",
+        scim_token_revoke,
+        methods=["POST"],
+        name="scim_token_revoke",
+    ),
     Route("/rounds/{round_id:int}", round_page, name="round"),
     Route("/rounds/{round_id:int}/remind", round_remind, methods=["POST"], name="round_remind"),
     Route("/rounds/{round_id:int}/close", round_close, methods=["POST"], name="round_close"),
