@@ -131,7 +131,7 @@ async def test_hr_signs_in_through_the_provider_and_gets_the_mapped_role(
         await _sign_in_at_provider(page, pulse, "hr")
         # HR lands on the organisation's overview: the group pulse-hr made the leader account HR.
         await expect(page).to_have_url(f"{pulse.base_url}/orgs/acme")
-        await expect(page.locator(".who")).to_contain_text("(hr)")
+        await expect(page.locator(".who")).to_contain_text("(hr)", ignore_case=True)
         await expect(page.get_by_role("link", name="People")).to_be_visible()
         # The organisation's "Sign-in and sync" page shows the provider; it fits a tablet's width.
         await page.get_by_role("link", name="Sign-in and sync").click()
@@ -153,7 +153,7 @@ async def test_just_in_time_creation_makes_a_leader_who_lands_on_the_reports(
         page = await browser.new_page()
         await _sign_in_at_provider(page, pulse, "newcomer")
         await expect(page).to_have_url(f"{pulse.base_url}/orgs/acme/reports")
-        await expect(page.locator(".who")).to_contain_text("(leader)")
+        await expect(page.locator(".who")).to_contain_text("(leader)", ignore_case=True)
     user = await pulse.query(lambda: User.get(email="nina@acme.test").select_related("organization"))
     assert (user.role, user.organization.slug, user.password_hash) == (UserRole.LEADER, "acme", sso.NO_PASSWORD)
 
