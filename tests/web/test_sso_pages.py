@@ -166,3 +166,21 @@ async def test_an_http_client_never_sees_a_500_from_the_callback(client_for: Cli
     for query in ["state=%ff", "code=&state=", "state=" + "a" * 5000 + "&code=x", "error=" + "e" * 3000]:
         response = await client.get(f"/login/sso/callback?{query}")
         assert 400 <= response.status_code < 500, query
+
+
+async def test_an_account_made_by_single_sign_on_has_no_password_that_works(
+    client_for: ClientFor, world: World
+) -> None:
+    from pulse.models import User
+
+    await User.create(
+        email="jit@acme.test", password_hash=sso.NO_PASSWORD, role=UserRole.LEADER, organization=world.acme
+    )
+    client = await client_for(None)
+    for guess in ["", sso.NO_PASSWORD, "!sso", PASSWORD]:
+        page = await client.get("/login")
+        response = await client.post(
+            "/login", data={"email": "jit@acme.test", "password": guess, "csrf_token": csrf_of(page.text)}
+        )
+        assert response.status_code in (401, 422), guess
+        assert (await client.get("/orgs/acme/reports")).status_code == 303
