@@ -52,8 +52,9 @@ from pulse.models import SignInCounter
 
 #: How long an address stays trusted for an email after the right password came from it.
 TRUST_PERIOD = timedelta(days=30)
-#: Longest client address kept in a key (IPv6 with a zone fits).
-MAX_CLIENT_LENGTH = 64
+#: Longest client address kept in a key (IPv6 with a zone fits); with the longest email a pair's key
+#: is exactly SignInCounter.key's 320 characters.
+MAX_CLIENT_LENGTH = 60
 MAX_EMAIL_LENGTH = 254
 
 

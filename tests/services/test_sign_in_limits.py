@@ -130,3 +130,12 @@ async def test_a_right_password_resets_its_pair_and_gives_back_only_its_own_coun
     for _ in range(PAIR.free):
         await _fails(OWNER, "198.51.100.1")
     assert await _waits(OWNER, "198.51.100.1") == 60
+
+
+async def test_the_longest_email_and_client_address_still_fit_their_counters(owner: User) -> None:
+    longest = "a" * 242 + "@example.org"
+    assert len(longest) == 254
+    for email in (longest, longest + "overflowing"):
+        await _fails(email, "f" * 200)
+    keys = await SignInCounter.all().values_list("key", flat=True)
+    assert max(len(key) for key in keys) == 320
