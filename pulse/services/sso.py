@@ -336,6 +336,8 @@ class Callback:
     error: str | None
     error_description: str | None
     cookie_state: str | None
+    #: The ``iss`` authorization response parameter (RFC 9207), when the provider sends one.
+    issuer: str | None = None
 
 
 async def _consume(callback: Callback) -> SsoAttempt:
@@ -475,6 +477,9 @@ async def complete(callback: Callback, settings: Settings, redirect_uri: str) ->
     config = await SsoConfig.get_or_none(organization_id=attempt.organization_id).select_related("organization")
     if config is None:
         raise SsoRefused("single sign-on was turned off for this organisation while you were signing in")
+    if callback.issuer is not None and callback.issuer != config.issuer:
+        # RFC 9207: the answer came from another provider than the one this sign-in was sent to (mix-up).
+        raise SsoInvalid(f"the sign-in response names issuer {callback.issuer[:200]!r}, not {config.issuer!r}")
     metadata = await discover(config.issuer)
     claims = await _id_token_claims(config, settings, metadata, callback, attempt, redirect_uri)
     user = await _account(config, claims)

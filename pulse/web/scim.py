@@ -329,7 +329,8 @@ def _page_number(request: Request, name: str, default: int, minimum: int) -> int
     if text is None or text == "":
         return default
     try:
-        return max(minimum, int(text))
+        # Bounded: an index beyond any database integer must not reach SQL.
+        return min(max(minimum, int(text)), 2**31 - 1)
     except ValueError:
         raise InvalidValueParameter(f"{name} {text[:40]!r} is not a whole number") from None
 

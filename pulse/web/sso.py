@@ -69,6 +69,7 @@ async def callback(request: Request) -> Response:
         error=params.get("error"),
         error_description=params.get("error_description"),
         cookie_state=request.cookies.get(STATE_COOKIE),
+        issuer=params.get("iss"),
     )
     try:
         signed_in = await sso.complete(received, settings, redirect_uri(request))

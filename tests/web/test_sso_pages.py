@@ -184,3 +184,28 @@ async def test_an_account_made_by_single_sign_on_has_no_password_that_works(
         )
         assert response.status_code in (401, 422), guess
         assert (await client.get("/orgs/acme/reports")).status_code == 303
+
+
+async def test_a_response_naming_another_issuer_is_refused_before_any_token_is_fetched(
+    client_for: ClientFor, world: World, db: Settings
+) -> None:
+    # RFC 9207 mix-up defence: the provider's answer says which issuer sent it.
+    import hashlib
+
+    from pulse import clock
+    from pulse.models import SsoAttempt
+
+    await _configure(world, db)
+    await SsoAttempt.create(
+        state_hash=hashlib.sha256(b"the-state").hexdigest(),
+        organization=world.acme,
+        nonce="n",
+        code_verifier="v" * 43,
+        created_at=clock.now(),
+    )
+    client = await client_for(None)
+    client.cookies.set("pulse_sso_state", "the-state")
+    response = await client.get("/login/sso/callback?state=the-state&code=c&iss=https%3A%2F%2Fevil.test")
+    assert response.status_code == 400
+    assert "names issuer &#39;https://evil.test&#39;" in response.text
+    assert not await SsoAttempt.exists(state_hash=hashlib.sha256(b"the-state").hexdigest())

@@ -81,6 +81,12 @@ provider.use(async (ctx, next) => {
     // Discovery claims to be http://localhost:PORT while the tokens say http://127.0.0.1:PORT.
     ctx.body = { ...ctx.body, issuer: `http://localhost:${port}` };
   }
+  const location = ctx.response.get('Location');
+  if (mode === 'lying-issuer' && location && location.includes('iss=')) {
+    // The authorization response's iss parameter (RFC 9207) tells the same lie as discovery, so only
+    // the ID token's own iss claim can give the provider away.
+    ctx.redirect(location.replace(encodeURIComponent(issuer), encodeURIComponent(`http://localhost:${port}`)));
+  }
   if (mode === 'tamper' && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
     // Rewrite the payload and keep the provider's signature: a token altered in transit.
     const [header, payload, signature] = ctx.body.id_token.split('.');
