@@ -373,7 +373,7 @@ async def test_a_concurrent_import_of_the_same_people_is_a_conflict_and_rolls_ba
     await import_people(org, BASE.encode())
     before = await _snapshot(org)
 
-    async def nobody_yet(organization: Organization) -> dict[str, Person]:
+    async def nobody_yet(organization: Organization, connection: object = None) -> dict[str, Person]:
         return {}  # as if another import inserted everyone after this one read the directory
 
     monkeypatch.setattr(people_service, "_existing_people", nobody_yet)
