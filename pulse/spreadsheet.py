@@ -12,6 +12,10 @@ sign, digits, a decimal point and an exponent is read by every spreadsheet as th
 function and no reference, so there is nothing to run. Quoting it would turn the report's
 ``difference_from_rest`` of -3.2 into the text ``'-3.2`` and break every sum and chart built on it.
 Anything more (``-1+1``, ``-A1``, ``-3.2 `` with an operator or a letter) is quoted.
+
+Not output, and so not through here: the one-row CSV that directory sync (SCIM) and an email change
+build in memory to run a person through the import's own parser (``pulse.services.people``). It never
+leaves Pulse and no spreadsheet opens it; quoting there would store "'-Foo" as someone's name.
 """
 
 from __future__ import annotations
