@@ -85,9 +85,12 @@ def _change_view(change: Mapping[str, Any] | None, higher_is_better: bool) -> di
     if not change:
         return None
     difference = float(change["difference"])
-    clear = not (change["ci_low"] <= 0 <= change["ci_high"])
-    healthier = (difference > 0) == higher_is_better
-    verdict = "within the margin of error" if not clear else "an improvement" if healthier else "a deterioration"
+    # The trend analysis decides what may be claimed (notable, and holding up over its whole family).
+    claimed = change.get("verdict")
+    clear = claimed is not None
+    healthier = claimed == "improvement"
+    verdict = "no clear change" if not clear else "an improvement" if healthier else "a deterioration"
+    expected = change.get("expected_from_regression")
     return {
         "text": signed(difference),
         "from": change["from_label"],
@@ -95,6 +98,7 @@ def _change_view(change: Mapping[str, Any] | None, higher_is_better: bool) -> di
         "verdict": verdict,
         "tone": "neutral" if not clear else ("good" if healthier else "bad"),
         "arrow": "\u25b2" if difference > 0.5 else ("\u25bc" if difference < -0.5 else "\u25c6"),
+        "regression": signed(expected) if expected is not None else None,
     }
 
 
@@ -199,6 +203,11 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
                 "score": whole(cell["mean"]) if cell else "–",
                 "difference": signed(cell["difference_from_rest"]) if cell else "–",
                 "silo_index": two_decimals(department["silo_index"]),
+                "silo_interval": (
+                    f"{two_decimals(department.get('silo_low'))}–{two_decimals(department.get('silo_high'))}"
+                    if department.get("silo_low") is not None
+                    else ""
+                ),
                 "silo_level": department["silo_index"] or 0.0,
                 "received": received[department["name"]] if in_network else "–",
                 "given": given[department["name"]] if in_network else "–",
@@ -241,12 +250,18 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
         for d in model["dimensions"]
     ]
     rows = []
+    notes = []
     for name, series in model["trends"]["departments"].items():
         cells = []
         for dimension in model["dimensions"]:
             trend = series.get(dimension["key"])
             points = _points(trend)
             change = _change_view((trend or {}).get("since_previous"), dimension["higher_is_better"])
+            if change and change["regression"] is not None:
+                notes.append(
+                    f"{name}, {dimension['label'].lower()}: flagged in {change['from']}. Regression to the mean alone "
+                    f"would move it by about {change['regression']} points; it moved by {change['text']}."
+                )
             cells.append(
                 {
                     "spark": charts.sparkline([p.mean for p in points]),
@@ -257,7 +272,84 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
             )
         rows.append({"name": name, "cells": cells})
     rounds = sorted({p["label"] for t in organization.values() for p in t["points"]}, key=_round_order)
-    return {"organization": org_charts, "departments": rows, "rounds": rounds}
+    trends = model["trends"]
+    return {
+        "organization": org_charts,
+        "departments": rows,
+        "rounds": rounds,
+        "compared": trends.get("organization_rounds") or rounds,
+        "scope_note": trends.get("scope_note") or "",
+        "regression_notes": notes,
+    }
+
+
+DRIVER_DIRECTION = {
+    "fear": ("more fear of blame goes with acting less on one's own", "more fear goes with acting more"),
+    "initiative": ("more permission goes with acting more", "more permission goes with acting less"),
+    "consistency": ("more consistent leadership goes with acting more", "more consistency goes with acting less"),
+    "collaboration": ("more help between departments goes with acting more", "more help goes with acting less"),
+}
+
+
+def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
+    drivers = model.get("drivers")
+    if not drivers:
+        return None
+    labels = {d["key"]: d["label"] for d in model["dimensions"]}
+    healthy_up = {d["key"]: d["higher_is_better"] for d in model["dimensions"]}
+    organization = drivers.get("organization")
+    rows: list[dict[str, Any]] = []
+    chart = Markup("")
+    if organization:
+        main = organization["weights"][0]["dimension"]
+        for w in organization["weights"]:
+            expected = (w["correlation"] > 0) == healthy_up[w["dimension"]]
+            rows.append(
+                {
+                    "label": labels[w["dimension"]],
+                    "share": percent(w["share"]),
+                    "interval": f"{percent(w['share_low'])} to {percent(w['share_high'])}",
+                    "direction": DRIVER_DIRECTION[w["dimension"]][0 if expected else 1],
+                    "first": percent(w["first"]),
+                }
+            )
+        chart = charts.interval_chart(
+            [
+                charts.IntervalRow(
+                    labels[w["dimension"]],
+                    100 * w["share"],
+                    100 * w["share_low"],
+                    100 * w["share_high"],
+                    w["dimension"] == main,
+                )
+                for w in organization["weights"]
+            ],
+            None,
+            "Share of what the four forces explain (%), with 95% interval",
+        )
+    groups = [
+        {
+            "name": g["group"],
+            "n": g["n"],
+            "main": labels[g["weights"][0]["dimension"]],
+            "share": percent(g["weights"][0]["share"]),
+            "interval": f"{percent(g['weights'][0]['share_low'])} to {percent(g['weights'][0]['share_high'])}",
+            "r2": percent(g["r_squared"]),
+        }
+        for g in drivers.get("departments") or []
+    ]
+    return {
+        **drivers,
+        "rows": rows,
+        "chart": chart,
+        "groups": groups,
+        "r2": percent(organization["r_squared"]) if organization else "",
+        "r2_interval": (
+            f"{percent(organization['r_squared_low'])} to {percent(organization['r_squared_high'])}"
+            if organization
+            else ""
+        ),
+    }
 
 
 def _round_order(label: str) -> tuple[int, str]:
@@ -309,7 +401,9 @@ def _methodology(model: Mapping[str, Any]) -> dict[str, Any]:
     labels = {d["key"]: d["label"] for d in model["dimensions"]}
     return {
         **method,
-        "questions": [{**item, "dimension_label": labels[item["dimension"]]} for item in method["items"]],
+        "questions": [
+            {**item, "dimension_label": labels.get(item["dimension"], "Outcome")} for item in method["items"]
+        ],
         "quality": [
             {
                 "label": labels[q["dimension"]],
@@ -366,6 +460,7 @@ def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
         "interval_charts": _interval_charts(model),
         "silos": _silos(model),
         "trends": _trends(model),
+        "drivers": _drivers(model),
         "participation_rows": _participation(model),
         "comments": _comments(model),
         "guidance": [{**g, "label": FLAG_LABELS.get(g["flag"], g["flag"])} for g in model["guidance"]],

@@ -32,6 +32,7 @@ SECTIONS = (
     "Silos and collaboration",
     "The help network",
     "Trends",
+    "What drives initiative",
     "Participation",
     "What people said",
     "What leaders can do",

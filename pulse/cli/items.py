@@ -7,7 +7,7 @@ import shutil
 import click
 
 from pulse.cli.base import print_json
-from pulse.domain.items import ITEMS
+from pulse.domain.items import BANK
 
 
 @click.group("items")
@@ -29,14 +29,14 @@ def list_command(as_json: bool) -> None:
                     "reverse": item.reverse,
                     "anchor": item.anchor,
                 }
-                for item in ITEMS
+                for item in BANK
             ]
         )
         return
     headers = ("key", "dimension", "reverse", "anchor", "text")
     rows = [
         (item.key, item.dimension, "yes" if item.reverse else "", "yes" if item.anchor else "", item.text)
-        for item in ITEMS
+        for item in BANK
     ]
     widths = [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(headers[:-1])]
     indent = sum(widths) + 2 * len(widths)

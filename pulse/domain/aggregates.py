@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from pulse.domain.drivers import DriverMoments
 from pulse.domain.errors import InconsistentAggregates
-from pulse.domain.items import ITEM_BY_KEY
-from pulse.domain.scoring import enps_category, score_response
+from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY, OUTCOME_KEY
+from pulse.domain.scoring import enps_category, item_score, score_response
 from pulse.domain.stats import CrossMoments, Moments
 
 #: One person's help marks add up to at most this many: someone who names more departments has
@@ -36,6 +37,8 @@ class DepartmentAggregates:
     responded: int
     # dimension key -> moments of respondents' 0-100 dimension scores
     dimension_moments: Mapping[str, Moments]
+    # dimension key -> moments of respondents' 0-100 scores over the anchor items only (for trends)
+    anchor_moments: Mapping[str, Moments] = field(default_factory=dict)
     # item key -> moments of raw 1-5 answers (before reverse-keying)
     item_moments: Mapping[str, Moments] = field(default_factory=dict)
     # (key_a, key_b) with key_a < key_b, same dimension only, raw answers
@@ -58,13 +61,15 @@ class DepartmentAggregates:
     # (responded, dimension key -> scored) as counted, for the disclosure gate's decisions, when the
     # figures above are released (noisy) ones; None: the figures above are exact and decide.
     gate_counts: tuple[int, Mapping[str, int]] | None = None
+    # the four dimension scores and the outcome score (0-100) of respondents who have all five
+    driver_moments: DriverMoments = field(default_factory=DriverMoments.empty)
 
     def __post_init__(self) -> None:
         if self.invited < 0 or self.responded < 0:
             raise InconsistentAggregates(f"{self.name!r}: negative counts ({self.invited}, {self.responded})")
         if self.responded > self.invited:
             raise InconsistentAggregates(f"{self.name!r}: {self.responded} responses but {self.invited} invited")
-        for key, moments in self.dimension_moments.items():
+        for key, moments in (*self.dimension_moments.items(), *self.anchor_moments.items()):
             if moments.n > self.responded:
                 raise InconsistentAggregates(
                     f"{self.name!r}: {moments.n} scores on {key!r} but {self.responded} responses"
@@ -82,7 +87,11 @@ class DepartmentAggregates:
 
 @dataclass(frozen=True)
 class RoundAggregates:
-    """One earlier round, for trends (only invited, responded and dimension moments are used)."""
+    """One earlier round, for trends and the regression-to-the-mean note.
+
+    Used: invited, responded, dimension moments (flags of that round) and anchor moments (trends).
+    The departments listed with anyone invited are the round's population (see `trends.same_population`).
+    """
 
     label: str
     opened_on: str  # ISO date
@@ -113,12 +122,23 @@ def aggregate_department(
     scores = [score_response(r.answers, asked_keys) for r in responses]
     dimensions = {d for s in scores for d, v in s.items() if v is not None}
     dimension_moments = {d: Moments.from_values(s[d] for s in scores) for d in sorted(dimensions)}
+    anchors = [k for k in asked_keys if ITEM_BY_KEY[k].anchor]
+    anchor_scores = [score_response(r.answers, anchors) for r in responses]
+    anchor_moments = {
+        d: Moments.from_values(s[d] for s in anchor_scores)
+        for d in sorted({d for s in anchor_scores for d, v in s.items() if v is not None})
+    }
     item_moments = {k: Moments.from_values(r.answers.get(k) for r in responses) for k in asked_keys}
     item_cross = {
         (a, b): CrossMoments.from_pairs((r.answers.get(a), r.answers.get(b)) for r in responses)
         for a, b in combinations(sorted(asked_keys), 2)
         if ITEM_BY_KEY[a].dimension == ITEM_BY_KEY[b].dimension
     }
+    driver_rows = [
+        [*(s[d] for d in DIMENSION_KEYS), item_score(OUTCOME_KEY, r.answers[OUTCOME_KEY])]
+        for s, r in zip(scores, responses, strict=True)
+        if OUTCOME_KEY in asked_keys and OUTCOME_KEY in r.answers
+    ]
     categories = [enps_category(r.enps) for r in responses if r.enps is not None]
     helped_by: dict[str, float] = {}
     network_respondents = 0
@@ -135,6 +155,7 @@ def aggregate_department(
         invited=invited,
         responded=len(responses),
         dimension_moments=dimension_moments,
+        anchor_moments=anchor_moments,
         item_moments=item_moments,
         item_cross=item_cross,
         enps_promoters=categories.count("promoter"),
@@ -143,6 +164,7 @@ def aggregate_department(
         helped_by=dict(sorted(helped_by.items())),
         network_respondents=network_respondents,
         comments=tuple(r.comment for r in responses if r.comment),
+        driver_moments=DriverMoments.from_rows(driver_rows),
     )
 
 

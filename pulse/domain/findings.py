@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from pulse.domain.flags import FLAG_BY_DIMENSION
 from pulse.domain.items import DIMENSION_BY_KEY
+from pulse.domain.trends import Verdict
 
 MAX_FINDINGS = 5
 MIN_FINDINGS = 3
-NOTABLE_CHANGE = 5.0  # points: an organisation-wide change smaller than this is not worth a headline
 LOW_PARTICIPATION = 0.5
 
 # "<department> reports markedly <more/less ...> than the rest of the organisation"
@@ -106,13 +106,18 @@ class FlaggedDifference:
 
 @dataclass(frozen=True)
 class OrganizationChange:
-    """An organisation-wide change on one dimension since the previous round."""
+    """An organisation-wide change on one dimension since the previous round.
+
+    `verdict` is what the trend analysis allows to be claimed (see `trends.claim_changes`); a change
+    without one is never a headline.
+    """
 
     dimension: str
     from_label: str
     difference: float
     ci_low: float
     ci_high: float
+    verdict: Verdict | None = None
 
 
 def _points(value: float) -> str:
@@ -136,12 +141,11 @@ def flag_sentence(item: FlaggedDifference) -> str:
 def change_sentence(change: OrganizationChange) -> str:
     """E.g. 'Across the organisation, fear of blame fell by 6 points since March (95% CI -10 to -2).'."""
     direction = "rose" if change.difference > 0 else "fell"
-    dimension = DIMENSION_BY_KEY[change.dimension]
-    healthy = (change.difference > 0) == dimension.higher_is_better
-    verdict = "an improvement" if healthy else "a deterioration"
+    verdict = "an improvement" if change.verdict == "improvement" else "a deterioration"
     return (
         f"Across the organisation, {_TOPIC[change.dimension]} {direction} by {abs(round(change.difference))} points "
-        f"since {change.from_label} (95% CI {_number(change.ci_low)} to {_number(change.ci_high)}), {verdict}."
+        f"since {change.from_label} on the statements asked in both rounds (95% CI {_number(change.ci_low)} to "
+        f"{_number(change.ci_high)}), {verdict}."
     )
 
 
@@ -172,8 +176,7 @@ def select_findings(
     for item in sorted(flagged, key=lambda f: (-abs(f.difference), f.department, f.dimension)):
         findings.append(Finding("flag", flag_sentence(item), item.department, item.dimension))
     for change in sorted(changes, key=lambda c: -abs(c.difference)):
-        crosses_zero = change.ci_low <= 0 <= change.ci_high
-        if abs(change.difference) >= NOTABLE_CHANGE and not crosses_zero:
+        if change.verdict is not None:
             findings.append(Finding("trend", change_sentence(change), None, change.dimension))
     if isolated:
         names = ", ".join(isolated)

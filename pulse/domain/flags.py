@@ -1,33 +1,57 @@
-"""Department flags: a department differs from the rest of the organisation by a difference that matters.
+"""Department flags: a department is worse than the rest of the organisation, by a difference that matters.
+
+Small groups are noisy: with 15 people, a department's mean wanders several points from its true
+climate by chance alone, and among 30 departments x 4 dimensions some will cross any fixed line.
+So a flag is decided on estimates that account for that noise, in a random-effects model fitted per
+dimension over every department with at least k answers (`DimensionModel`):
+
+* within-department variance σ²_w = MSW of the one-way ANOVA (pooled over departments, so a small
+  department's test does not hinge on its own noisy variance), and between-department variance
+  τ² = (MSB - MSW) / n0: how much of the spread really lies between departments (ICC(1) =
+  τ² / (τ² + σ²_w));
+* the department's difference from the rest of the organisation, D = mean - mean(rest), its
+  standard error sqrt(σ²_w / n + σ²_w / n_rest + noise) and a one-sided test that the department is
+  worse than the rest (df = N - J);
+* the empirical-Bayes (shrunk) difference: the department's mean pulled towards the organisation by
+  λ = τ² / (τ² + σ²_w / n + noise), the reliability of its mean. With little real spread between
+  departments (small ICC), or a small department, λ is small and so is the shrunk difference.
 
 A flag needs all of:
 
 * the difference is in the unhealthy direction (more fear; less initiative, consistency, collaboration);
-* it is large in points (at least `MIN_DIFFERENCE` on the 0-100 scale) AND in standardized terms
-  (|Cohen's d| at least `MIN_EFFECT_SIZE`), so a big organisation does not flag trivial gaps just
-  because they are statistically certain;
-* it survives Benjamini-Hochberg at false-discovery rate `FALSE_DISCOVERY_RATE` across every
-  department x dimension comparison in the report, so 30 departments x 4 dimensions do not
-  produce flags by chance. The tests are one-sided, in the unhealthy direction, because that is
-  the only hypothesis a flag asserts (a department *better* than the rest is never flagged); this
-  doubles the power of the family without loosening its false-discovery control.
+* the one-sided test holds up after Benjamini-Yekutieli correction at false-discovery rate
+  `FALSE_DISCOVERY_RATE` over every department x dimension comparison in the report. BY and not BH:
+  each "rest" contains every other department, so the contrasts are negatively dependent, which
+  BH's guarantee (independence or positive dependence) does not cover; BY's holds under any
+  dependence;
+* the shrunk difference is at least `MIN_DIFFERENCE` points: the best estimate of the department's
+  true gap, not its noisy raw gap, must be a gap that matters.
 
-Each department is compared with the rest of the organisation (organisation minus the department),
-never with a total that includes it, using Welch's t-test.
+`noise_variance` (per department and dimension) is the variance of noise added to a released
+department mean (differential privacy); it widens the test and strengthens the shrinkage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from pulse.domain.items import DIMENSION_BY_KEY
-from pulse.domain.stats import Comparison, Moments, benjamini_hochberg, welch_comparison
+from pulse.domain.stats import (
+    DEFAULT_CONFIDENCE,
+    Comparison,
+    Interval,
+    Moments,
+    benjamini_yekutieli,
+    one_way_anova,
+    quantile,
+    upper_tail,
+)
 
-MIN_DIFFERENCE = 8.0
-MIN_EFFECT_SIZE = 0.5
-FALSE_DISCOVERY_RATE = 0.05
+MIN_DIFFERENCE = 5.0
+FALSE_DISCOVERY_RATE = 0.10
 
 FLAG_BY_DIMENSION: Mapping[str, str] = MappingProxyType(
     {
@@ -40,15 +64,41 @@ FLAG_BY_DIMENSION: Mapping[str, str] = MappingProxyType(
 DIMENSION_BY_FLAG: Mapping[str, str] = MappingProxyType({v: k for k, v in FLAG_BY_DIMENSION.items()})
 
 FLAG_RULE = (
-    f"A department is flagged on a dimension when, compared with the rest of the organisation (everyone "
-    f"outside that department), it is worse by at least {MIN_DIFFERENCE:g} points on the 0-100 scale and by a "
-    f"standardized effect (Cohen's d) of at least {MIN_EFFECT_SIZE:g}, and the difference holds up after "
-    f"Benjamini-Hochberg correction at a false-discovery rate of {FALSE_DISCOVERY_RATE:.0%} over all "
-    f"department-by-dimension comparisons (Welch's t-test, one-sided in the unhealthy direction). "
-    f"Flags: high_fear (more fear), low_initiative "
-    f"(less permission to act), inconsistent_leadership (less consistent leadership), silo (less "
-    f"cross-department collaboration)."
+    "Each department is compared with the rest of the organisation (everyone outside it). Small groups are noisy, so "
+    "a flag is decided on estimates that allow for it. For each dimension, the spread of scores is split into a part "
+    "within departments and a part between them (one-way ANOVA over every department with enough answers; ICC(1) is "
+    "the share between). A department's difference from the rest is tested against zero with the pooled "
+    "within-department spread (one-sided, in the unhealthy direction), and the difference is also 'shrunk' towards "
+    "the organisation by how reliable the department's mean is (empirical Bayes: the smaller the department and the "
+    "less real spread there is between departments, the more it is shrunk). A department is flagged when the test "
+    f"holds up after Benjamini-Yekutieli correction at a false-discovery rate of {FALSE_DISCOVERY_RATE:.0%} over all "
+    "department-by-dimension comparisons (a correction that stays valid although every comparison shares the same "
+    f"organisation), and its shrunk difference is at least {MIN_DIFFERENCE:g} points on the 0-100 scale. Flags: "
+    "high_fear (more fear), low_initiative (less permission to act), inconsistent_leadership (less consistent "
+    "leadership), silo (less cross-department collaboration)."
 )
+
+
+@dataclass(frozen=True)
+class DimensionModel:
+    """The one-way random-effects model of one dimension, over departments."""
+
+    within_variance: float  # σ²_w, MSW
+    between_variance: float  # τ², (MSB - MSW) / n0, floored at 0
+    df: float  # N - J, for the test's t quantiles
+
+    def reliability(self, n: int, noise_variance: float = 0.0) -> float:
+        """λ = τ² / (τ² + σ²_w / n + noise): how far a mean of n answers is trusted over the organisation's."""
+        denominator = self.between_variance + self.within_variance / n + noise_variance
+        return self.between_variance / denominator if denominator > 0 else 0.0
+
+
+def fit_dimension_model(groups: Sequence[Moments]) -> DimensionModel | None:
+    """The model from per-department moments (empty groups ignored); None with fewer than two groups."""
+    anova = one_way_anova(groups)
+    if anova is None:
+        return None
+    return DimensionModel(anova.msw, anova.between_variance, float(anova.n - anova.groups))
 
 
 @dataclass(frozen=True)
@@ -57,8 +107,10 @@ class DepartmentComparison:
 
     department: str
     dimension: str
-    comparison: Comparison
-    q_value: float  # BH-adjusted one-sided p-value in the unhealthy direction
+    comparison: Comparison  # raw difference, model-based CI, two-sided p, d on the within SD
+    shrunk_difference: float  # empirical-Bayes estimate of the difference from the rest
+    reliability: float  # λ
+    q_value: float  # BY-adjusted one-sided p-value in the unhealthy direction
     flag: str | None
 
 
@@ -66,59 +118,109 @@ def _is_worse(dimension: str, difference: float) -> bool:
     return difference < 0 if DIMENSION_BY_KEY[dimension].higher_is_better else difference > 0
 
 
+def _worse_by(dimension: str, difference: float) -> float:
+    """The difference in points towards the unhealthy side (negative when the department is better)."""
+    return -difference if DIMENSION_BY_KEY[dimension].higher_is_better else difference
+
+
 def one_sided_p(dimension: str, comparison: Comparison) -> float:
-    """p-value of "this department is worse than the rest" from the two-sided Welch p-value."""
+    """p-value of "this department is worse than the rest" from the two-sided p-value."""
     half = comparison.p_value / 2.0
     return half if _is_worse(dimension, comparison.difference) else 1.0 - half
 
 
-def decide_flag(dimension: str, comparison: Comparison, q_value: float) -> str | None:
+def decide_flag(dimension: str, shrunk_difference: float, q_value: float) -> str | None:
     """The flag for one comparison, or None when the difference does not matter or does not hold up."""
-    effect = comparison.effect_size
-    matters = (
-        _is_worse(dimension, comparison.difference)
-        and abs(comparison.difference) >= MIN_DIFFERENCE
-        and effect is not None
-        and abs(effect) >= MIN_EFFECT_SIZE
-    )
+    matters = _worse_by(dimension, shrunk_difference) >= MIN_DIFFERENCE
     return FLAG_BY_DIMENSION[dimension] if matters and q_value <= FALSE_DISCOVERY_RATE else None
+
+
+def department_interval(
+    moments: Moments, model: DimensionModel, noise_variance: float = 0.0, confidence: float = DEFAULT_CONFIDENCE
+) -> Interval | None:
+    """Interval of a department mean with the pooled within-department variance of `model`.
+
+    The same standard error that its comparison with the rest builds on, so a department's interval
+    is always narrower than the interval of its difference from the rest.
+    """
+    mean = moments.mean
+    if mean is None or model.within_variance <= 0 or model.df < 1:
+        return None
+    half = quantile(0.5 + confidence / 2, model.df) * math.sqrt(model.within_variance / moments.n + noise_variance)
+    return Interval(mean, mean - half, mean + half, moments.n)
+
+
+def model_comparison(
+    department: Moments,
+    rest: Moments,
+    model: DimensionModel,
+    noise_variance: float = 0.0,
+    confidence: float = DEFAULT_CONFIDENCE,
+    rest_noise: float = 0.0,
+) -> tuple[Comparison, float, float] | None:
+    """(comparison, shrunk difference, λ) of a department with the rest, in the model; None when undefined.
+
+    `noise_variance` and `rest_noise` are the noise variances on the department's and the rest's means.
+    """
+    if department.mean is None or rest.mean is None or model.within_variance <= 0 or model.df < 1:
+        return None
+    difference = department.mean - rest.mean
+    se = math.sqrt(model.within_variance * (1.0 / department.n + 1.0 / rest.n) + noise_variance + rest_noise)
+    statistic = difference / se
+    half = quantile(0.5 + confidence / 2, model.df) * se
+    p_value = min(1.0, 2.0 * upper_tail(abs(statistic), model.df))
+    effect = difference / math.sqrt(model.within_variance)
+    comparison = Comparison(difference, difference - half, difference + half, p_value, effect, department.n, rest.n)
+    reliability = model.reliability(department.n, noise_variance)
+    # Shrink the department's mean towards the organisation's (which includes it), then compare with the rest.
+    total = department.n + rest.n
+    shrunk = difference * (department.n + reliability * rest.n) / total
+    return comparison, shrunk, reliability
 
 
 def compare_departments(
     department_moments: Mapping[str, Mapping[str, Moments]],
     organization_moments: Mapping[str, Moments],
-    noise_variance: Mapping[str, Mapping[str, float]] | None = None,
+    models: Mapping[str, DimensionModel] | None = None,
+    noise_variance: Mapping[tuple[str, str], float] | None = None,
     organization_noise: Mapping[str, float] | None = None,
 ) -> dict[tuple[str, str], DepartmentComparison]:
     """Compare each department's dimension scores with the rest of the organisation and decide flags.
 
     `department_moments` holds only the cells that may be shown (department -> dimension -> moments);
     `organization_moments` is the sum over ALL departments, hidden ones included, so "the rest"
-    is everyone outside the department. With privacy noise (`pulse.domain.privacy`),
-    `noise_variance` gives each shown cell's noise variance on its mean and `organization_noise`
-    the noise variance on the organisation's score sum; both widen the comparison.
-    Returns (department, dimension) -> comparison.
+    is everyone outside the department. `models` (dimension -> model) should be fitted on every
+    department with at least k answers, hidden ones included; missing ones are fitted on the shown
+    cells. With privacy noise (`pulse.domain.privacy`), `noise_variance` gives each shown cell's
+    noise variance on its mean and `organization_noise` the noise variance on the organisation's
+    score sum; the rest's share of it widens the comparison too. Returns (department, dimension) ->
+    comparison.
     """
     noise = noise_variance or {}
     org_noise = organization_noise or {}
-    raw: list[tuple[str, str, Comparison]] = []
+    fitted: dict[str, DimensionModel | None] = dict(models or {})
+    raw: list[tuple[str, str, Comparison, float, float]] = []
     for department in sorted(department_moments):
         for dimension, moments in department_moments[department].items():
             organization = organization_moments.get(dimension)
-            if organization is None:
+            if organization is None or organization.n <= moments.n:
                 continue
+            if dimension not in fitted:
+                fitted[dimension] = fit_dimension_model(
+                    [cells[dimension] for cells in department_moments.values() if dimension in cells]
+                )
             rest = organization - moments
-            own = noise.get(department, {}).get(dimension, 0.0)
+            model = fitted[dimension] or fit_dimension_model([moments, rest])
+            own = noise.get((department, dimension), 0.0)
             # Noise on the rest's sum = the organisation's minus this department's (independent draws).
-            rest_noise = max(0.0, org_noise.get(dimension, 0.0) - own * moments.n * moments.n)
-            rest_noise_mean = rest_noise / (rest.n * rest.n) if rest.n > 0 else 0.0
-            comparison = welch_comparison(moments, rest, noise_a=own, noise_b=rest_noise_mean)
-            if comparison is not None:
-                raw.append((department, dimension, comparison))
-    q_values = benjamini_hochberg([one_sided_p(dimension, c) for _, dimension, c in raw])
+            rest_noise = max(0.0, org_noise.get(dimension, 0.0) - own * moments.n * moments.n) / (rest.n * rest.n)
+            result = model_comparison(moments, rest, model, own, rest_noise=rest_noise) if model is not None else None
+            if result is not None:
+                raw.append((department, dimension, *result))
+    q_values = benjamini_yekutieli([one_sided_p(dimension, c) for _, dimension, c, _, _ in raw])
     return {
         (department, dimension): DepartmentComparison(
-            department, dimension, comparison, q, decide_flag(dimension, comparison, q)
+            department, dimension, comparison, shrunk, reliability, q, decide_flag(dimension, shrunk, q)
         )
-        for (department, dimension, comparison), q in zip(raw, q_values, strict=True)
+        for (department, dimension, comparison, shrunk, reliability), q in zip(raw, q_values, strict=True)
     }

@@ -322,7 +322,23 @@ ITEMS: tuple[Item, ...] = (
         False,
     ),
 )
-ITEM_BY_KEY: Mapping[str, Item] = MappingProxyType({i.key: i for i in ITEMS})
+#: The behavioural outcome asked every round, after the climate statements: not a dimension, but what
+#: the four dimensions are supposed to drive (see pulse.domain.drivers). Same agreement scale.
+OUTCOME_DIMENSION = "outcome"
+OUTCOME_ITEM = Item(
+    "outcome_fixed_customer_problem",
+    OUTCOME_DIMENSION,
+    # TRANSLATORS: Behavioural outcome, asked every round. Agreeing = the person DID act on their own for a customer
+    # recently. Must convey: a concrete action in the last two weeks, done without being told or waiting for
+    # approval. Keep it about behaviour, not attitude.
+    N_("In the last two weeks I fixed a customer's problem myself, without waiting to be told."),
+    False,
+    False,
+)
+OUTCOME_KEY = OUTCOME_ITEM.key
+#: Every statement a pulse can ask: the climate items, then the outcome.
+BANK: tuple[Item, ...] = (*ITEMS, OUTCOME_ITEM)
+ITEM_BY_KEY: Mapping[str, Item] = MappingProxyType({i.key: i for i in BANK})
 ANCHOR_KEYS: tuple[str, ...] = tuple(i.key for i in ITEMS if i.anchor)
 
 
@@ -347,7 +363,8 @@ MAX_PULSE_SIZE = len(ITEMS)
 def compose_pulse(round_number: int, size: int = DEFAULT_PULSE_SIZE) -> tuple[str, ...]:
     """Item keys for the round with sequence number `round_number` (1 = the organisation's first round).
 
-    Every anchor item is included; the remaining `size - anchors` slots walk through the rotating
+    `size` climate statements, then the outcome statement (so a default pulse asks 11). Every anchor
+    item is included; the remaining `size - anchors` slots walk through the rotating
     items in a fixed cycle, continuing where the previous round stopped, so every item is asked
     regularly (at the default size of 10, each rotating item every 8 rounds). The result depends
     only on the arguments, so any round can be reproduced. Keys come back in bank order.
@@ -360,4 +377,4 @@ def compose_pulse(round_number: int, size: int = DEFAULT_PULSE_SIZE) -> tuple[st
     start = (round_number - 1) * slots
     chosen = set(ANCHOR_KEYS)
     chosen.update(ROTATION[(start + j) % len(ROTATION)] for j in range(slots))
-    return tuple(i.key for i in ITEMS if i.key in chosen)
+    return (*(i.key for i in ITEMS if i.key in chosen), OUTCOME_KEY)

@@ -26,6 +26,15 @@ from pulse.domain.disclosure import (
     effective_comment_threshold,
     plan_disclosure,
 )
+from pulse.domain.drivers import (
+    BOOTSTRAP_REPLICATES,
+    DRIVER_METHODOLOGY,
+    MIN_DRIVER_RESPONDENTS,
+    DriverMoments,
+    DriverResult,
+    analyse,
+    headline,
+)
 from pulse.domain.errors import InconsistentAggregates, InvalidAnswer
 from pulse.domain.findings import (
     Finding,
@@ -39,25 +48,44 @@ from pulse.domain.flags import (
     FALSE_DISCOVERY_RATE,
     FLAG_RULE,
     MIN_DIFFERENCE,
-    MIN_EFFECT_SIZE,
     DepartmentComparison,
+    DimensionModel,
     compare_departments,
+    department_interval,
+    fit_dimension_model,
 )
-from pulse.domain.items import DIMENSION_KEYS, DIMENSIONS, ITEM_BY_KEY, SCALE_LABELS, SCALE_OPTIONS
+from pulse.domain.items import (
+    DIMENSION_KEYS,
+    DIMENSIONS,
+    ITEM_BY_KEY,
+    OUTCOME_ITEM,
+    OUTCOME_KEY,
+    SCALE_LABELS,
+    SCALE_OPTIONS,
+)
 from pulse.domain.privacy import PrivacyBudget
-from pulse.domain.scoring import enps_score
-from pulse.domain.silos import SILO_METHODOLOGY, NetworkInput, SiloNetwork, compute_silos
+from pulse.domain.silos import SILO_METHODOLOGY, NetworkInput, SiloNetwork, compute_silos, silo_intervals
 from pulse.domain.stats import (
     DEFAULT_CONFIDENCE,
+    MIN_ENPS_RESPONSES,
     CrossMoments,
     Moments,
     cronbach_alpha_from_moments,
+    enps_interval,
     icc1_from_moments,
     icc2_from_moments,
     mean_interval,
     rwg_j_from_moments,
 )
-from pulse.domain.trends import TREND_METHODOLOGY, DimensionTrend, RoundFigure, dimension_trend
+from pulse.domain.trends import (
+    TREND_METHODOLOGY,
+    DimensionTrend,
+    RoundFigure,
+    claim_changes,
+    dimension_trend,
+    same_population,
+    with_regression_note,
+)
 
 __all__ = [
     "DepartmentAggregates",
@@ -72,8 +100,21 @@ SCORING_METHOD = (
     "Each answer is placed on a 0-100 scale (strongly disagree = 0, neutral = 50, strongly agree = 100), after "
     "flipping reverse-worded statements. A person's dimension score is the mean of their answered statements on "
     "that dimension, counted only when at least half of the dimension's statements were answered. Group scores are "
-    "means of personal scores with 95% confidence intervals (t-based, corrected for the group being a census of "
-    "its invited members)."
+    "means of personal scores with 95% confidence intervals."
+)
+
+UNCERTAINTY_METHOD = (
+    "One treatment of uncertainty for every figure: scores, comparisons with the rest of the organisation, trends "
+    "and flags. An interval says how far the figure could move if the same group answered again under the same "
+    "conditions: it is t-based on the spread of the answers divided by the square root of the number of answers, with "
+    "no finite-population correction. That correction would treat the people who answered as a random draw from those "
+    "invited, so that a department where everyone answered would have no uncertainty at all; but answers to a "
+    "climate survey vary from week to week for the same person, and people who fear blame are the likeliest not to "
+    "answer, so nothing justifies it. A group where everyone answered still gets an honest interval. A department's "
+    "score and its difference from the rest use the spread within departments pooled over the organisation (the "
+    "same model the flags use), so the interval of a difference is always wider than that of the score. Where noise is "
+    "added to released figures to protect individuals, its variance is added to the uncertainty of every interval, "
+    "comparison and flag."
 )
 
 
@@ -159,6 +200,7 @@ class ScoreCell:
     q_value: float | None
     effect_size: float | None
     flag: str | None
+    shrunk_difference: float | None = None  # empirical-Bayes estimate of difference_from_rest
 
 
 @dataclass(frozen=True)
@@ -175,25 +217,52 @@ class DepartmentReport:
     hidden_dimensions: tuple[str, ...]
     flags: tuple[str, ...]
     silo_index: float | None
+    silo_low: float | None = None  # 95% bootstrap interval of silo_index
+    silo_high: float | None = None
 
 
 @dataclass(frozen=True)
 class Trends:
-    """Organisation-wide and per-department trends (departments shown in this round only)."""
+    """Organisation-wide and per-department trends (departments shown in this round only).
+
+    `organization_rounds` are the rounds the organisation trend compares (same departments as this
+    round); `other_scope_rounds` the earlier rounds left out because they covered other departments;
+    `scope_note` says so in a sentence (empty when nothing was left out).
+    """
 
     organization: Mapping[str, DimensionTrend]
     departments: Mapping[str, Mapping[str, DimensionTrend]]
+    organization_rounds: tuple[str, ...] = ()
+    other_scope_rounds: tuple[str, ...] = ()
+    scope_note: str = ""
+    basis: str = "anchor statements only"
 
 
 @dataclass(frozen=True)
 class EnpsSummary:
-    """Organisation-wide eNPS; per-department eNPS is not reported."""
+    """Organisation-wide eNPS with its 95% interval; per-department eNPS is not reported."""
 
     score: float
     promoters: int
     passives: int
     detractors: int
     responses: int
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class DriverReport:
+    """What drives the outcome statement: the organisation and every shown department with enough answers."""
+
+    outcome_key: str
+    outcome_text: str
+    asked: bool
+    min_respondents: int
+    organization: DriverResult | None
+    departments: tuple[DriverResult, ...]
+    headline: str
+    replicates: int = BOOTSTRAP_REPLICATES
 
 
 @dataclass(frozen=True)
@@ -214,10 +283,11 @@ class DimensionQuality:
     dimension: str
     items_asked: tuple[str, ...]
     cronbach_alpha: float | None  # internal consistency of the items, organisation-wide
-    rwg_median: float | None  # median within-department agreement, shown departments
+    rwg_median: float | None  # median within-department agreement over every department with >= k answers
     rwg_departments: int
-    icc1: float | None  # share of score variance that lies between departments
+    icc1: float | None  # share of score variance that lies between departments (ANOVA, n0)
     icc2: float | None  # reliability of department means
+    icc_departments: int = 0  # departments (>= k answers, shown or not) the ICCs are computed over
 
 
 @dataclass(frozen=True)
@@ -232,7 +302,6 @@ class Methodology:
     min_group_size: int
     comment_threshold: int
     min_difference: float
-    min_effect_size: float
     false_discovery_rate: float
     suppression_rules: str
     flag_rule: str
@@ -240,6 +309,9 @@ class Methodology:
     trend_method: str
     privacy: str
     privacy_epsilon: float | None
+    uncertainty: str = UNCERTAINTY_METHOD
+    driver_method: str = DRIVER_METHODOLOGY
+    min_enps_responses: int = MIN_ENPS_RESPONSES
 
 
 @dataclass(frozen=True)
@@ -273,6 +345,7 @@ class Report:
     findings: tuple[Finding, ...]
     guidance: tuple[Guidance, ...]
     methodology: Methodology
+    drivers: DriverReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-able data (dicts, lists, str, int, float, bool, None)."""
@@ -360,22 +433,39 @@ def _validate(data: ReportInput) -> None:
             raise InvalidAnswer(f"unknown item key {key!r} in items_asked")
 
 
-def _group_counts(departments: Sequence[DepartmentAggregates]) -> list[GroupCounts]:
+def _released(d: DepartmentAggregates) -> bool:
+    """Whether a department's figures are privacy-released (noisy) ones (`pulse.domain.privacy`)."""
+    return d.gate_counts is not None
+
+
+def _trend_moments(d: DepartmentAggregates) -> Mapping[str, Moments]:
+    # Trends compare anchor-only scores. Privacy-released departments carry noise on their dimension
+    # scores only: their exact anchor scores must not be released, so their trends use the noisy
+    # scores over every statement asked (the report says so in `Trends.basis`).
+    return d.dimension_moments if _released(d) else d.anchor_moments
+
+
+def _group_counts(departments: Sequence[DepartmentAggregates], anchors: bool = False) -> list[GroupCounts]:
     # Thresholds decide on the counts as counted (`gate_counts`) when the figures carry privacy
     # noise: the released counts stay on the same side of k (pulse.domain.privacy), and the
     # decisions do not depend on the noise.
     return [
         GroupCounts(d.name, d.invited, d.gate_counts[0], dict(d.gate_counts[1]))
         if d.gate_counts is not None
-        else GroupCounts(d.name, d.invited, d.responded, {k: m.n for k, m in d.dimension_moments.items()})
+        else GroupCounts(
+            d.name,
+            d.invited,
+            d.responded,
+            {k: m.n for k, m in (d.anchor_moments if anchors else d.dimension_moments).items()},
+        )
         for d in departments
     ]
 
 
-def _sum_moments(departments: Sequence[DepartmentAggregates], dimension: str) -> Moments:
+def _sum_moments(departments: Sequence[DepartmentAggregates], dimension: str, anchors: bool = False) -> Moments:
     total = Moments.empty()
     for d in departments:
-        total = total + d.dimension_moments.get(dimension, Moments.empty())
+        total = total + (d.anchor_moments if anchors else d.dimension_moments).get(dimension, Moments.empty())
     return total
 
 
@@ -403,15 +493,12 @@ def _rate(invited: int | None, responded: int | None) -> float | None:
 def _organization_scores(
     departments: Sequence[DepartmentAggregates], plan: DisclosurePlan, confidence: float
 ) -> tuple[dict[str, OrganizationScore], dict[str, Moments]]:
-    invited = sum(d.invited for d in departments)
     moments = {dim: _sum_moments(departments, dim) for dim in DIMENSION_KEYS}
     scores: dict[str, OrganizationScore] = {}
     for dim in DIMENSIONS:
         noise = _mean_noise(_sum_noise(departments, dim.key), moments[dim.key].n)
         interval = (
-            mean_interval(moments[dim.key], invited, confidence, noise)
-            if plan.shows_organization_score(dim.key)
-            else None
+            mean_interval(moments[dim.key], confidence, noise) if plan.shows_organization_score(dim.key) else None
         )
         scores[dim.key] = OrganizationScore(
             dim.key,
@@ -429,12 +516,13 @@ def _organization_scores(
 def _score_cell(
     dimension: str,
     moments: Moments,
-    population: int,
+    noise: float,
+    model: DimensionModel | None,
     comparison: DepartmentComparison | None,
     confidence: float,
-    noise_variance: float,
 ) -> ScoreCell | None:
-    interval = mean_interval(moments, population, confidence, noise_variance)
+    interval = department_interval(moments, model, noise, confidence) if model is not None else None
+    interval = interval or mean_interval(moments, confidence, noise)
     if interval is None:
         return None
     info = next(d for d in DIMENSIONS if d.key == dimension)
@@ -454,86 +542,184 @@ def _score_cell(
         comparison.q_value if comparison else None,
         c.effect_size if c else None,
         comparison.flag if comparison else None,
+        comparison.shrunk_difference if comparison else None,
     )
 
 
-def _round_figures(
+def _population(departments: Sequence[DepartmentAggregates]) -> frozenset[str]:
+    return frozenset(d.name for d in departments if d.invited > 0)
+
+
+def dimension_models(departments: Sequence[DepartmentAggregates], k: int) -> dict[str, DimensionModel]:
+    """Per-dimension random-effects models over every department with at least k answers, shown or not.
+
+    Only organisation-level quantities come out of a model (variances, ICC), never a hidden
+    department's figure, so including hidden departments avoids the bias of fitting on shown ones only.
+    """
+    models: dict[str, DimensionModel] = {}
+    for dim in DIMENSION_KEYS:
+        groups = [m for d in departments if (m := d.dimension_moments.get(dim)) is not None and m.n >= k]
+        model = fit_dimension_model(groups)
+        if model is not None:
+            models[dim] = model
+    return models
+
+
+def _flagged_last_time(rounds: Sequence[RoundAggregates], k: int) -> dict[tuple[str, str], DepartmentComparison]:
+    """The flags of the round before this one, as that round's report decided them (for the RTM note)."""
+    if not rounds:
+        return {}
+    depts = sorted(rounds[-1].departments, key=lambda d: d.name)
+    plan = plan_disclosure(_group_counts(depts), k, DIMENSION_KEYS)
+    cells = {
+        d.name: {dim: m for dim, m in d.dimension_moments.items() if m.n > 0 and plan.shows_score(d.name, dim)}
+        for d in depts
+        if plan.shows(d.name)
+    }
+    organization = {dim: _sum_moments(depts, dim) for dim in DIMENSION_KEYS}
+    noise = {(d.name, dim): v for d in depts for dim, v in d.noise_variance.items()}
+    comparisons = compare_departments(cells, organization, dimension_models(depts, k), noise)
+    return {key: c for key, c in comparisons.items() if c.flag}
+
+
+def _series(
     rounds: Sequence[tuple[str, str, Sequence[DepartmentAggregates]]], k: int
 ) -> tuple[dict[str, list[RoundFigure]], dict[str, dict[str, list[RoundFigure]]]]:
-    # Each round gets its own disclosure plan: a department hidden in a round stays hidden in that
-    # round's trend point, whatever happened in other rounds.
+    # Anchor-only figures, each round with its own disclosure plan (on anchor counts): a department
+    # hidden in a round stays hidden in that round's trend point, whatever happened in other rounds.
     organization: dict[str, list[RoundFigure]] = {dim: [] for dim in DIMENSION_KEYS}
     departments: dict[str, dict[str, list[RoundFigure]]] = {}
     for label, opened_on, depts in rounds:
-        plan = plan_disclosure(_group_counts(depts), k, DIMENSION_KEYS)
-        invited = sum(d.invited for d in depts)
+        plan = plan_disclosure(_group_counts(depts, anchors=True), k, DIMENSION_KEYS)
         by_name = {d.name: d for d in depts}
         for dim in DIMENSION_KEYS:
             shown = plan.shows_organization_score(dim)
-            total = _sum_moments(depts, dim)
+            total = Moments.empty()
+            for d in depts:
+                total = total + _trend_moments(d).get(dim, Moments.empty())
             organization[dim].append(
                 RoundFigure(
-                    label, opened_on, total if shown else None, invited, _mean_noise(_sum_noise(depts, dim), total.n)
+                    label,
+                    opened_on,
+                    total if shown else None,
+                    _mean_noise(_sum_noise(depts, dim), total.n),
                 )
             )
         for name in set(departments) | set(by_name):
             series = departments.setdefault(name, {dim: [] for dim in DIMENSION_KEYS})
             dept = by_name.get(name)
             for dim in DIMENSION_KEYS:
-                moments = dept.dimension_moments.get(dim) if dept and plan.shows_score(name, dim) else None
+                moments = _trend_moments(dept).get(dim) if dept and plan.shows_score(name, dim) else None
                 noise = dept.noise_variance.get(dim, 0.0) if dept else 0.0
-                series[dim].append(RoundFigure(label, opened_on, moments, dept.invited if dept else None, noise))
+                series[dim].append(RoundFigure(label, opened_on, moments, noise))
     return organization, departments
 
 
-def _trends(data: ReportInput, label: str, plan: DisclosurePlan, confidence: float) -> Trends:
-    rounds = [(r.label, r.opened_on, r.departments) for r in data.previous_rounds]
-    rounds.append((label, data.opened_on, data.departments))
-    organization, departments = _round_figures(rounds, plan.min_group_size)
-    return Trends(
-        organization={dim: dimension_trend(dim, organization[dim], confidence) for dim in DIMENSION_KEYS},
-        departments={
-            name: {dim: dimension_trend(dim, series[dim], confidence) for dim in DIMENSION_KEYS}
-            for name, series in sorted(departments.items())
-            if plan.shows(name)
-        },
+def _scope_note(label: str, other: Sequence[str], compared: Sequence[str]) -> str:
+    if not other:
+        return ""
+    rounds = ", ".join(other)
+    if len(compared) <= 1:
+        return (
+            f"No organisation-wide trend: {label} covered different departments from every earlier round "
+            f"({rounds}), so comparing them would compare different people. Department trends are unaffected."
+        )
+    return (
+        f"The organisation-wide trend leaves out {rounds}, which covered different departments from {label}; "
+        f"it compares only {', '.join(compared)}. Department trends are unaffected."
     )
 
 
-def _quality(
-    data: ReportInput, plan: DisclosurePlan, shown_cells: Mapping[str, Mapping[str, Moments]]
-) -> tuple[DimensionQuality, ...]:
+def _trends(data: ReportInput, label: str, plan: DisclosurePlan, confidence: float) -> Trends:
+    k = plan.min_group_size
+    current = _population(data.departments)
+    same = [r for r in data.previous_rounds if same_population(current, _population(r.departments))]
+    other = [r.label for r in data.previous_rounds if r not in same]
+    organization, _ = _series(
+        [*((r.label, r.opened_on, r.departments) for r in same), (label, data.opened_on, data.departments)], k
+    )
+    every = [(r.label, r.opened_on, r.departments) for r in data.previous_rounds]
+    _, departments = _series([*every, (label, data.opened_on, data.departments)], k)
+    organization_trends = claim_changes(
+        {dim: dimension_trend(dim, organization[dim], confidence) for dim in DIMENSION_KEYS}
+    )
+    department_trends = claim_changes(
+        {
+            (name, dim): dimension_trend(dim, series[dim], confidence)
+            for name, series in sorted(departments.items())
+            if plan.shows(name)
+            for dim in DIMENSION_KEYS
+        }
+    )
+    flagged = _flagged_last_time(data.previous_rounds, k)
+    for key, previous in flagged.items():
+        trend = department_trends.get(key)
+        if trend is not None:
+            # If nothing changed, the department's next difference from the rest is expected to be the
+            # shrunk one: the rest of last round's gap was noise and disappears by itself.
+            expected = -(previous.comparison.difference - previous.shrunk_difference)
+            department_trends[key] = with_regression_note(trend, expected)
+    by_department: dict[str, dict[str, DimensionTrend]] = {}
+    for (name, dim), trend in department_trends.items():
+        by_department.setdefault(name, {})[dim] = trend
+    compared = [*(r.label for r in same), label]
+    return Trends(
+        organization=organization_trends,
+        departments=by_department,
+        organization_rounds=tuple(compared),
+        other_scope_rounds=tuple(other),
+        scope_note=_scope_note(label, other, compared),
+        basis=(
+            "every statement asked (the figures carry privacy noise, and only the noisy scores are released)"
+            if any(_released(d) for d in data.departments)
+            or any(_released(d) for r in data.previous_rounds for d in r.departments)
+            else "anchor statements only"
+        ),
+    )
+
+
+def _quality(data: ReportInput, plan: DisclosurePlan) -> tuple[DimensionQuality, ...]:
+    # Agreement (rwg) and ICCs over every department with at least k answers on the dimension, shown
+    # or hidden: hidden ones are part of the organisation, and leaving them out would bias the
+    # organisation-level summaries towards the departments that happen to be large enough to show.
+    # Only those summaries are released, never a department's own rwg or ICC contribution.
+    k = plan.min_group_size
     result: list[DimensionQuality] = []
     for dim in DIMENSION_KEYS:
         keys = tuple(k for k in dict.fromkeys(data.items_asked) if ITEM_BY_KEY[k].dimension == dim)
         item_moments: dict[str, Moments] = {}
         item_cross: dict[tuple[str, str], CrossMoments] = {}
         rwgs: list[float] = []
+        groups: list[Moments] = []
         for d in data.departments:
             for key in keys:
                 item_moments[key] = item_moments.get(key, Moments.empty()) + d.item_moments.get(key, Moments.empty())
             for pair, cross in d.item_cross.items():
                 if pair[0] in keys and pair[1] in keys:
                     item_cross[pair] = item_cross.get(pair, CrossMoments.empty()) + cross
-            if keys and plan.shows_score(d.name, dim):
-                rwg = rwg_j_from_moments([d.item_moments.get(k, Moments.empty()) for k in keys], SCALE_OPTIONS)
+            moments = d.dimension_moments.get(dim)
+            if moments is None or moments.n < k:
+                continue
+            groups.append(moments)
+            if keys:
+                rwg = rwg_j_from_moments([d.item_moments.get(key, Moments.empty()) for key in keys], SCALE_OPTIONS)
                 if rwg is not None:
                     rwgs.append(rwg)
         alpha = None
-        if plan.shows_organization_score(dim):
-            reversed_keys = {k for k in keys if ITEM_BY_KEY[k].reverse}
+        shown = plan.shows_organization_score(dim)
+        if shown:
+            reversed_keys = {key for key in keys if ITEM_BY_KEY[key].reverse}
             alpha = cronbach_alpha_from_moments(keys, item_moments, item_cross, reversed_keys)
-        # ICC over shown departments only: hidden groups must not contribute individual group means.
-        groups = [cells[dim] for cells in shown_cells.values() if dim in cells]
         result.append(
             DimensionQuality(
                 dim,
                 keys,
                 alpha,
-                statistics.median(rwgs) if rwgs else None,
-                len(rwgs),
-                icc1_from_moments(groups),
-                icc2_from_moments(groups),
+                statistics.median(rwgs) if rwgs and shown else None,
+                len(rwgs) if shown else 0,
+                icc1_from_moments(groups) if shown else None,
+                icc2_from_moments(groups) if shown else None,
+                len(groups) if shown else 0,
             )
         )
     return tuple(result)
@@ -543,11 +729,37 @@ def _enps(departments: Sequence[DepartmentAggregates], k: int) -> EnpsSummary | 
     promoters = sum(d.enps_promoters for d in departments)
     passives = sum(d.enps_passives for d in departments)
     detractors = sum(d.enps_detractors for d in departments)
-    score = enps_score(promoters, passives, detractors)
+    interval = enps_interval(promoters, passives, detractors)
     responses = promoters + passives + detractors
-    if score is None or responses < k:
+    if interval is None or responses < max(k, MIN_ENPS_RESPONSES):
         return None
-    return EnpsSummary(score, promoters, passives, detractors, responses)
+    return EnpsSummary(interval.score, promoters, passives, detractors, responses, interval.low, interval.high)
+
+
+def _drivers(departments: Sequence[DepartmentAggregates], plan: DisclosurePlan, asked: bool) -> DriverReport:
+    total = DriverMoments.empty()
+    for d in departments:
+        total = total + d.driver_moments
+    shown = all(plan.shows_organization_score(dim) for dim in DIMENSION_KEYS)
+    organization = analyse("Organisation", total) if asked and shown else None
+    groups = tuple(
+        result
+        for d in departments
+        # Departments whose figures are privacy-released get no driver analysis of their own: their
+        # exact cross-products are not released.
+        if asked and plan.shows(d.name) and not _released(d) and d.driver_moments.n >= MIN_DRIVER_RESPONDENTS
+        if (result := analyse(d.name, d.driver_moments)) is not None
+    )
+    if not asked:
+        text = "The outcome statement was not asked in this round, so there is no driver analysis."
+    elif organization is None:
+        text = (
+            f"Fewer than {MIN_DRIVER_RESPONDENTS} people answered the outcome statement and all four dimensions, "
+            "too few to say which force drives it."
+        )
+    else:
+        text = headline(organization)
+    return DriverReport(OUTCOME_KEY, OUTCOME_ITEM.text, asked, MIN_DRIVER_RESPONDENTS, organization, groups, text)
 
 
 def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> Report:
@@ -564,10 +776,13 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         for d in departments
         if plan.shows(d.name)
     }
+    noise = {(d.name, dim): v for d in departments for dim, v in d.noise_variance.items()}
+    models = dimension_models(departments, k)
     comparisons = compare_departments(
         shown_cells,
         organization_moments,
-        {d.name: dict(d.noise_variance) for d in departments if d.name in shown_cells},
+        models,
+        noise,
         {dim: _sum_noise(departments, dim) for dim in DIMENSION_KEYS},
     )
 
@@ -581,6 +796,12 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         if plan.shows(d.name) and d.network_respondents >= k
     }
     silos = compute_silos(list(shown_cells), collaboration_gap, network_inputs)
+    gap_se = {
+        name: (found.comparison.high - found.comparison.low) / (2 * 1.959964)
+        for name in shown_cells
+        if (found := comparisons.get((name, "collaboration"))) is not None
+    }
+    silo_bands = silo_intervals(list(shown_cells), collaboration_gap, gap_se, network_inputs)
 
     department_reports: list[DepartmentReport] = []
     for d in departments:
@@ -597,7 +818,12 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
             moments = shown_cells[d.name].get(dim)
             cell = (
                 _score_cell(
-                    dim, moments, d.invited, comparisons.get((d.name, dim)), confidence, d.noise_variance.get(dim, 0.0)
+                    dim,
+                    moments,
+                    d.noise_variance.get(dim, 0.0),
+                    models.get(dim),
+                    comparisons.get((d.name, dim)),
+                    confidence,
                 )
                 if moments
                 else None
@@ -618,6 +844,7 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
                 tuple(dim for dim in DIMENSION_KEYS if dim not in cells),
                 tuple(c.flag for c in cells.values() if c.flag),
                 silos.silo_index.get(d.name),
+                *silo_bands.get(d.name, (None, None)),
             )
         )
 
@@ -638,7 +865,7 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         if c.flag
     ]
     changes = [
-        OrganizationChange(dim, c.from_label, c.difference, c.ci_low, c.ci_high)
+        OrganizationChange(dim, c.from_label, c.difference, c.ci_low, c.ci_high, c.verdict)
         for dim, c in ((dim, t.since_previous) for dim, t in trends.organization.items())
         if c is not None
     ]
@@ -659,12 +886,11 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
             ItemInfo(i.key, i.dimension, i.text, i.reverse, i.anchor)
             for i in (ITEM_BY_KEY[k] for k in dict.fromkeys(data.items_asked))
         ),
-        quality=_quality(data, plan, shown_cells),
+        quality=_quality(data, plan),
         confidence_level=confidence,
         min_group_size=k,
         comment_threshold=comment_threshold,
         min_difference=MIN_DIFFERENCE,
-        min_effect_size=MIN_EFFECT_SIZE,
         false_discovery_rate=FALSE_DISCOVERY_RATE,
         suppression_rules=SUPPRESSION_RULES.format(k=k, comment_threshold=comment_threshold),
         flag_rule=FLAG_RULE,
@@ -696,4 +922,5 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         findings=findings,
         guidance=guidance,
         methodology=methodology,
+        drivers=_drivers(departments, plan, OUTCOME_KEY in data.items_asked),
     )

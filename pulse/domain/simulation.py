@@ -14,6 +14,7 @@ clipped, then flipped for reverse-keyed items. A few answers are skipped at rand
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -23,10 +24,19 @@ from types import MappingProxyType
 from pulse.domain.aggregates import DepartmentAggregates, Response, aggregate_responses
 from pulse.domain.errors import DomainError
 from pulse.domain.flags import FLAG_BY_DIMENSION
-from pulse.domain.items import DIMENSION_BY_KEY, DIMENSION_KEYS, ITEM_BY_KEY, SCALE_MAX, SCALE_MIN, compose_pulse
+from pulse.domain.items import (
+    DIMENSION_BY_KEY,
+    DIMENSION_KEYS,
+    ITEM_BY_KEY,
+    OUTCOME_KEY,
+    SCALE_MAX,
+    SCALE_MIN,
+    compose_pulse,
+)
 from pulse.domain.privacy import NoiseSource, PrivacyBudget, release_round
 from pulse.domain.report import Report, ReportInput, build_report
 from pulse.domain.scoring import score_response
+from pulse.domain.stats import Moments
 
 BASELINE: Mapping[str, float] = MappingProxyType(
     {"fear": 40.0, "initiative": 60.0, "consistency": 58.0, "collaboration": 56.0}
@@ -91,6 +101,26 @@ def _clip(value: int) -> int:
     return max(SCALE_MIN, min(SCALE_MAX, value))
 
 
+#: How the outcome statement depends on the dimensions by default (healthy direction, person-SD units).
+OUTCOME_DRIVERS: Mapping[str, float] = MappingProxyType(
+    {"fear": 0.25, "initiative": 0.45, "consistency": 0.15, "collaboration": 0.1}
+)
+
+
+def _outcome_answer(
+    level: Mapping[str, float],
+    baseline: Mapping[str, float],
+    person_sd: float,
+    drivers: Mapping[str, float],
+    rng: random.Random,
+) -> int:
+    latent = 0.0
+    for dim, weight in drivers.items():
+        sign = 1.0 if DIMENSION_BY_KEY[dim].higher_is_better else -1.0
+        latent += weight * sign * (level[dim] - baseline[dim]) / person_sd
+    return _clip(round(3 + 0.9 * (latent + rng.gauss(0.0, 0.8))))
+
+
 def simulate_round(
     departments: Sequence[DepartmentSpec],
     *,
@@ -107,18 +137,31 @@ def simulate_round(
     help_rate: float = 0.12,
     comment_rate: float = 0.15,
     directory_names: Sequence[str] = (),
+    climate_seed: int | None = None,
+    item_difficulty: Mapping[str, float] | None = None,
+    outcome_drivers: Mapping[str, float] = OUTCOME_DRIVERS,
+    dimension_correlation: float = 0.0,
 ) -> SimulatedRound:
     """Simulate one round's responses for `departments` (see module docstring for the model).
 
     `asked` defaults to `compose_pulse(round_number)`. When `directory_names` is given, some
-    comments mention one of them, so redaction has something to do.
+    comments mention one of them, so redaction has something to do. `climate_seed` draws the
+    department effects from their own seed, so several rounds share one climate; `item_difficulty`
+    shifts an item's keyed answers by that many scale points (real items differ in how easy they are
+    to agree with). `outcome_drivers` says how strongly each dimension (in its healthy direction, in
+    person-SD units) moves the outcome statement; `dimension_correlation` gives the four dimensions
+    a common person factor (real dimensions correlate). Both draw from their own random stream, so
+    they leave every other simulated answer of a seed unchanged.
     """
     names = [d.name for d in departments]
     if len(set(names)) != len(names):
         raise DomainError(f"department names must be unique, got {names}")
     rng = random.Random(seed)
     asked_keys = tuple(asked) if asked is not None else compose_pulse(round_number)
-    effects = {d.name: {dim: rng.gauss(0.0, department_sd) for dim in DIMENSION_KEYS} for d in departments}
+    climate = random.Random(climate_seed) if climate_seed is not None else rng
+    effects = {d.name: {dim: climate.gauss(0.0, department_sd) for dim in DIMENSION_KEYS} for d in departments}
+    difficulty = item_difficulty or {}
+    extra = random.Random(seed * 7919 + 17)
     # How much two departments have to do with each other; symmetric, drawn once per pair.
     affinity = {(min(a, b), max(a, b)): rng.uniform(0.2, 1.8) for i, a in enumerate(names) for b in names[i + 1 :]}
     isolated = {d.name for d in departments if d.isolated}
@@ -127,16 +170,29 @@ def simulate_round(
         respondents = sum(rng.random() < dept.response_rate for _ in range(dept.invited))
         for _ in range(respondents):
             level: dict[str, float] = {}
+            common = extra.gauss(0.0, 1.0) if dimension_correlation > 0 else 0.0
             for dim in DIMENSION_KEYS:
                 sign = 1.0 if DIMENSION_BY_KEY[dim].higher_is_better else -1.0
-                problem = dept.problems.get(dim, 0.0)
-                level[dim] = baseline[dim] + effects[dept.name][dim] - sign * problem + rng.gauss(0.0, person_sd)
+                problem = dept.problems.get(dim)
+                # A planted problem replaces the department's small random effect on its dimension, so
+                # the department differs from a healthy one by exactly the planted amount.
+                effect = effects[dept.name][dim] if problem is None else -sign * problem
+                level[dim] = baseline[dim] + effect + rng.gauss(0.0, person_sd)
+                if dimension_correlation > 0:
+                    own = (level[dim] - baseline[dim] - effect) / person_sd
+                    mixed = dimension_correlation**0.5 * common + (1 - dimension_correlation) ** 0.5 * own
+                    level[dim] = baseline[dim] + effect + sign * person_sd * mixed
             answers: dict[str, int] = {}
             for key in asked_keys:
+                if key == OUTCOME_KEY:
+                    if extra.random() >= missing_rate:
+                        answers[key] = _outcome_answer(level, baseline, person_sd, outcome_drivers, extra)
+                    continue
                 if rng.random() < missing_rate:
                     continue
                 item = ITEM_BY_KEY[key]
-                keyed = _clip(round(1 + 4 * level[item.dimension] / 100 + rng.gauss(0.0, item_noise)))
+                shift = difficulty.get(key, 0.0)
+                keyed = _clip(round(1 + 4 * level[item.dimension] / 100 + shift + rng.gauss(0.0, item_noise)))
                 answers[key] = SCALE_MIN + SCALE_MAX - keyed if item.reverse else keyed
             enps = None
             if ask_enps:
@@ -306,3 +362,101 @@ def planted_problem_rates(
                 healthy += 1
                 false_flags += len(department.flags)
     return FlagRates(planted_count, detected, healthy, false_flags)
+
+
+# ---------------------------------------------------------------- the planted-problem study
+
+PLANTED_PROBLEM = 22.5  # points on 0-100 = 0.9 scale points on the 1-5 scale
+
+
+@dataclass(frozen=True)
+class FlagStudy:
+    """What the planted-problem study measured (see `planted_problem_study`)."""
+
+    organisations: int
+    planted: int
+    detected: int
+    false_flags_planted_orgs: int  # flags on cells without a planted problem, in organisations with problems
+    false_flags_healthy_orgs: int  # flags in organisations without any problem (30 departments each)
+
+    @property
+    def detection_rate(self) -> float:
+        """Share of planted problems that were flagged."""
+        return self.detected / self.planted if self.planted else 0.0
+
+    @property
+    def false_flags_per_30_healthy(self) -> float:
+        """False flags per 30 healthy departments (one healthy organisation)."""
+        return self.false_flags_healthy_orgs / self.organisations if self.organisations else 0.0
+
+    @property
+    def false_flags_per_30_in_planted_orgs(self) -> float:
+        """False flags per organisation with planted problems (27 healthy departments each)."""
+        return self.false_flags_planted_orgs / self.organisations if self.organisations else 0.0
+
+
+def _with_noise(aggregates: DepartmentAggregates, variance: float, rng: random.Random) -> DepartmentAggregates:
+    """The department with Gaussian noise of `variance` added to each released dimension mean."""
+    moments = {}
+    for dim, m in aggregates.dimension_moments.items():
+        e = rng.gauss(0.0, variance**0.5)
+        moments[dim] = Moments(m.n, m.total + m.n * e, m.total_sq + 2 * e * m.total + m.n * e * e)
+    return dataclasses.replace(aggregates, dimension_moments=moments, noise_variance={dim: variance for dim in moments})
+
+
+def planted_problem_study(
+    organisations: int,
+    *,
+    seed: int = 0,
+    departments: int = 30,
+    planted_per_organisation: int = 3,
+    problem: float = PLANTED_PROBLEM,
+    respondents: tuple[int, int] = (15, 30),
+    noise_variance: float = 0.0,
+    budget: PrivacyBudget | None = None,
+) -> FlagStudy:
+    """Run the flags on simulated organisations, with and without planted problems.
+
+    Each organisation has `departments` departments of `respondents` (uniform, everyone invited
+    answers); in the "planted" organisations, `planted_per_organisation` of them have a problem of
+    `problem` points on one random dimension each. As many healthy organisations are simulated
+    alongside. Flags are decided by the full report pipeline (disclosure control included).
+    `noise_variance` adds Gaussian noise of that variance to every department mean and tells the
+    flags about it; `budget` releases every figure through the real differential-privacy mechanism
+    (`pulse.domain.privacy.release_round`, OpenDP's noise: not seeded), as reports do.
+    """
+
+    def flags(specs: list[DepartmentSpec], round_seed: int) -> dict[str, tuple[str, ...]]:
+        simulated = simulate_round(specs, seed=round_seed, ask_network=False, ask_enps=False, comment_rate=0.0)
+        aggregates = simulated.aggregates()
+        if noise_variance > 0:
+            noise = random.Random(round_seed + 7)
+            aggregates = [_with_noise(a, noise_variance, noise) for a in aggregates]
+        report = _report(aggregates, simulated.asked, budget, None)
+        return {d.name: d.flags for d in report.departments}
+
+    planted = detected = false_planted = false_healthy = 0
+    for organisation in range(organisations):
+        rng = random.Random(seed * 100_003 + organisation)
+        problems = {
+            name: rng.choice(DIMENSION_KEYS)
+            for name in rng.sample([f"Team {i:02d}" for i in range(departments)], planted_per_organisation)
+        }
+        specs = [
+            DepartmentSpec(
+                f"Team {i:02d}",
+                rng.randint(*respondents),
+                1.0,
+                {problems[f"Team {i:02d}"]: problem} if f"Team {i:02d}" in problems else {},
+            )
+            for i in range(departments)
+        ]
+        found = flags(specs, rng.randrange(1 << 30))
+        for name, raised in found.items():
+            wanted = FLAG_BY_DIMENSION[problems[name]] if name in problems else None
+            detected += wanted in raised if wanted else 0
+            false_planted += sum(f != wanted for f in raised)
+        planted += len(problems)
+        healthy = [DepartmentSpec(f"Team {i:02d}", rng.randint(*respondents), 1.0) for i in range(departments)]
+        false_healthy += sum(len(f) for f in flags(healthy, rng.randrange(1 << 30)).values())
+    return FlagStudy(organisations, planted, detected, false_planted, false_healthy)

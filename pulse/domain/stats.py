@@ -235,13 +235,24 @@ def rwg_j_from_moments(item_moments: Sequence[Moments], options: int) -> float |
 
 @dataclass(frozen=True)
 class OneWayAnova:
-    """Mean squares of a one-way ANOVA; `mean_group_size` is k in Bliese's ICC(1)."""
+    """Mean squares of a one-way ANOVA, with the two "group sizes" the ICCs need.
+
+    `mean_group_size` is N / J. `n0` is the ANOVA's adjusted group size (N - sum(n_j²) / N) / (J - 1),
+    the coefficient of the between-group variance in E[MSB] = σ²_w + n0 σ²_b: the two agree when every
+    group has the same size, and with unequal groups only n0 gives an unbiased between-group variance.
+    """
 
     msb: float
     msw: float
     mean_group_size: float
     groups: int
     n: int
+    n0: float
+
+    @property
+    def between_variance(self) -> float:
+        """ANOVA estimate of the variance of true group means, (MSB - MSW) / n0, floored at 0."""
+        return max(0.0, (self.msb - self.msw) / self.n0) if self.n0 > 0 else 0.0
 
 
 def one_way_anova(groups: Sequence[Moments]) -> OneWayAnova | None:
@@ -253,15 +264,20 @@ def one_way_anova(groups: Sequence[Moments]) -> OneWayAnova | None:
     grand = math.fsum(g.total for g in present) / n
     ssb = math.fsum(g.n * ((g.total / g.n) - grand) ** 2 for g in present)
     ssw = math.fsum(g.sum_sq_dev for g in present)
-    return OneWayAnova(ssb / (len(present) - 1), ssw / (n - len(present)), n / len(present), len(present), n)
+    n0 = (n - math.fsum(g.n * g.n for g in present) / n) / (len(present) - 1)
+    return OneWayAnova(ssb / (len(present) - 1), ssw / (n - len(present)), n / len(present), len(present), n, n0)
 
 
 def icc1_from_moments(groups: Sequence[Moments]) -> float | None:
-    """ICC(1) = (MSB - MSW) / (MSB + (k - 1) MSW), k the mean group size (as Bliese's `multilevel::ICC1`)."""
+    """ICC(1) = (MSB - MSW) / (MSB + (n0 - 1) MSW), n0 the ANOVA adjusted group size.
+
+    With equal groups n0 is the group size and this is Bliese's `multilevel::ICC1`; with unequal
+    groups the mean group size that `ICC1` uses overstates n0 and biases ICC(1) downwards.
+    """
     anova = one_way_anova(groups)
     if anova is None:
         return None
-    denominator = anova.msb + (anova.mean_group_size - 1.0) * anova.msw
+    denominator = anova.msb + (anova.n0 - 1.0) * anova.msw
     return (anova.msb - anova.msw) / denominator if denominator > 0 else None
 
 
@@ -301,6 +317,18 @@ def _t_quantile(probability: float, df: float) -> float:
     return float(special.stdtrit(df, probability))
 
 
+# One treatment of uncertainty, everywhere (scores, comparisons, trends, flags): no finite-population
+# correction. The FPC (1 - n/N) answers "how well do these n answers estimate the average answer of
+# the N people invited, this week?", and it is only right if the people who did not answer would have
+# answered like those who did (missing at random). Neither holds here. What a report is about is the
+# climate of a group (the conditions that produce the answers), and a census of noisy answers still
+# measures it with error: the same people, asked again next week, would not give the same mean. And
+# non-response in a survey about fear is not random (the afraid are the likeliest to stay silent), so
+# an FPC would claim a certainty about the non-respondents that nobody has. Hence every standard error
+# is s / sqrt(n) (plus the variance of any noise added to a released figure), and a department where
+# everyone answered gets an honest, non-zero interval, as wide as its comparison with the rest implies.
+
+
 @dataclass(frozen=True)
 class Interval:
     """A mean with its confidence interval."""
@@ -311,34 +339,42 @@ class Interval:
     n: int
 
 
-def mean_interval(
-    moments: Moments,
-    population: int | None = None,
-    confidence: float = DEFAULT_CONFIDENCE,
-    noise_variance: float = 0.0,
-) -> Interval | None:
-    """t-based confidence interval for a group mean, with a finite-population correction.
+def _check_noise(noise_variance: float) -> None:
+    if not noise_variance >= 0.0 or not math.isfinite(noise_variance):
+        raise InconsistentAggregates(f"a noise variance must be finite and at least 0, got {noise_variance}")
 
-    A department is a census, not a sample: when `population` (the number invited) is given, the
-    standard error shrinks by sqrt((N - n) / (N - 1)), down to zero width when everyone answered.
-    `noise_variance` is the variance that privacy noise adds to a released mean
-    (`pulse.domain.privacy`): it is added to the sampling variance, so the interval covers both.
-    None for an empty group, or a single answer from a larger population.
+
+def mean_interval(
+    moments: Moments, confidence: float = DEFAULT_CONFIDENCE, noise_variance: float = 0.0
+) -> Interval | None:
+    """t-based confidence interval for a group mean (no finite-population correction, see above).
+
+    `noise_variance` is the variance of noise added to the released mean (differential privacy); it
+    adds to the sampling variance s²/n. The t quantile keeps the n - 1 degrees of freedom of the
+    sampling part: counting the known noise variance as extra degrees of freedom (Satterthwaite)
+    would let added noise *narrow* a small group's interval. None for an empty group or a single answer.
     """
+    _check_noise(noise_variance)
     mean = moments.mean
-    if mean is None:
-        return None
-    if population is not None and population < moments.n:
-        raise InconsistentAggregates(f"{moments.n} responses but only {population} invited")
-    if population is not None and population == moments.n and noise_variance <= 0.0:
-        return Interval(mean, mean, mean, moments.n)
     variance = moments.variance
-    if variance is None:
+    if mean is None or variance is None:
         return None
-    fpc = (population - moments.n) / (population - 1) if population is not None and population > 1 else 1.0
-    se = math.sqrt(variance / moments.n * fpc + max(0.0, noise_variance))
-    half = _t_quantile(0.5 + confidence / 2, moments.n - 1) * se
+    sampling = variance / moments.n
+    se = math.sqrt(sampling + noise_variance)
+    if se == 0.0:
+        return Interval(mean, mean, mean, moments.n)
+    half = quantile(0.5 + confidence / 2, moments.n - 1) * se
     return Interval(mean, mean - half, mean + half, moments.n)
+
+
+def quantile(probability: float, df: float) -> float:
+    """Quantile of Student's t with `df` degrees of freedom (normal when df is infinite)."""
+    return float(special.ndtri(probability)) if math.isinf(df) else _t_quantile(probability, df)
+
+
+def upper_tail(statistic: float, df: float) -> float:
+    """P(T > statistic) for Student's t with `df` degrees of freedom (normal when df is infinite)."""
+    return float(special.ndtr(-statistic)) if math.isinf(df) else float(special.stdtr(df, -statistic))
 
 
 @dataclass(frozen=True)
@@ -363,18 +399,21 @@ def welch_comparison(
 ) -> Comparison | None:
     """Compare two independent groups: Welch t-test for mean(a) - mean(b).
 
-    Treats answers as samples of each group's climate (no finite-population correction): otherwise
-    a department where everyone answered would make every tiny difference look certain. The effect
-    size is Cohen's d with the pooled standard deviation. `noise_a` and `noise_b` are the variances
-    privacy noise adds to each released mean; they widen the standard error. None unless both groups
-    have two values.
+    No finite-population correction (see the note above `Interval`). `noise_a` and `noise_b` are
+    the variances of noise added to each released mean; they add to the standard error, and the
+    degrees of freedom stay those of the sampling parts (Welch-Satterthwaite without the noise), so
+    that added noise can only widen an interval. The effect size is Cohen's d with the
+    pooled standard deviation. None unless both groups have two values.
     """
+    _check_noise(noise_a)
+    _check_noise(noise_b)
     va, vb = a.variance, b.variance
     if va is None or vb is None or a.mean is None or b.mean is None:
         return None
     difference = a.mean - b.mean
-    sa, sb = va / a.n + max(0.0, noise_a), vb / b.n + max(0.0, noise_b)
-    se = math.sqrt(sa + sb)
+    sa, sb = va / a.n, vb / b.n
+    total = sa + sb + noise_a + noise_b
+    se = math.sqrt(total)
     pooled_sd = math.sqrt((a.sum_sq_dev + b.sum_sq_dev) / (a.n + b.n - 2))
     effect = difference / pooled_sd if pooled_sd > 0 else None
     if se == 0.0:
@@ -383,16 +422,32 @@ def welch_comparison(
     # Welch-Satterthwaite; with variances so tiny that their squares underflow, fall back to pooled df.
     df = (sa + sb) ** 2 / denominator if denominator > 0 else float(a.n + b.n - 2)
     t = difference / se
-    p_value = 2.0 * float(special.stdtr(df, -abs(t)))
-    half = _t_quantile(0.5 + confidence / 2, df) * se
+    p_value = 2.0 * upper_tail(abs(t), df)
+    half = quantile(0.5 + confidence / 2, df) * se
     return Comparison(difference, difference - half, difference + half, min(1.0, p_value), effect, a.n, b.n)
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> tuple[float, ...]:
     """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
 
-    A comparison holds up at false-discovery rate q when its adjusted value is <= q.
+    A comparison holds up at false-discovery rate q when its adjusted value is <= q. Valid for
+    independent or positively dependent (PRDS) tests only; see `benjamini_yekutieli`.
     """
+    return _step_up(p_values, 1.0)
+
+
+def benjamini_yekutieli(p_values: Sequence[float]) -> tuple[float, ...]:
+    """Benjamini-Yekutieli adjusted p-values: BH scaled by c(m) = 1 + 1/2 + ... + 1/m.
+
+    Controls the false-discovery rate under ANY dependence between the tests (Benjamini & Yekutieli
+    2001, Theorem 1.3). Department-versus-rest contrasts need it: each "rest" contains every other
+    department, so the contrasts are negatively correlated, which BH's PRDS condition excludes.
+    """
+    m = len(p_values)
+    return _step_up(p_values, math.fsum(1.0 / i for i in range(1, m + 1)) if m else 1.0)
+
+
+def _step_up(p_values: Sequence[float], scale: float) -> tuple[float, ...]:
     m = len(p_values)
     if m == 0:
         return ()
@@ -401,6 +456,49 @@ def benjamini_hochberg(p_values: Sequence[float]) -> tuple[float, ...]:
     running = 1.0
     for rank in range(m, 0, -1):
         index = order[rank - 1]
-        running = min(running, p_values[index] * m / rank)
+        running = min(running, p_values[index] * m * scale / rank)
         adjusted[index] = min(1.0, running)
     return tuple(adjusted)
+
+
+# ---------------------------------------------------------------- eNPS
+
+
+@dataclass(frozen=True)
+class EnpsInterval:
+    """eNPS (-100..100) with its adjusted-Wald confidence interval."""
+
+    score: float
+    low: float
+    high: float
+    n: int
+
+
+#: Below this many eNPS answers the score is not shown: the interval would span most of -100..100.
+MIN_ENPS_RESPONSES = 30
+
+
+def enps_interval(
+    promoters: int, passives: int, detractors: int, confidence: float = DEFAULT_CONFIDENCE
+) -> EnpsInterval | None:
+    """eNPS with the adjusted-Wald interval that Rocks (2016) found to have the best coverage.
+
+    Add 3 to n and 3/4 to promoters and detractors, then use the variance of a difference of two
+    multinomial proportions: (p + d - (p - d)²) / n'. The point estimate stays the plain eNPS.
+    None without answers.
+    """
+    if min(promoters, passives, detractors) < 0:
+        raise InconsistentAggregates(f"eNPS counts cannot be negative: {promoters}, {passives}, {detractors}")
+    n = promoters + passives + detractors
+    if n == 0:
+        return None
+    adjusted_n = n + 3.0
+    p, d = (promoters + 0.75) / adjusted_n, (detractors + 0.75) / adjusted_n
+    half = float(special.ndtri(0.5 + confidence / 2)) * math.sqrt(max(0.0, p + d - (p - d) ** 2) / adjusted_n)
+    centre = p - d
+    return EnpsInterval(
+        100.0 * (promoters - detractors) / n,
+        100.0 * max(-1.0, centre - half),
+        100.0 * min(1.0, centre + half),
+        n,
+    )

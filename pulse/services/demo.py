@@ -55,6 +55,15 @@ DEPARTMENTS: tuple[DepartmentSpec, ...] = (
     DepartmentSpec("Warehouse", 44, 0.8, {"consistency": 20.0}),
     DepartmentSpec("Quality", 22, 0.82),
 )
+#: The planted driver: whether people fix a customer's problem on their own depends most on fear of
+#: blame; the dimensions correlate, as real ones do. The driver page should name fear.
+DEMO_OUTCOME_DRIVERS: Mapping[str, float] = {
+    "fear": 0.55,
+    "initiative": 0.2,
+    "consistency": 0.15,
+    "collaboration": 0.05,
+}
+DEMO_DIMENSION_CORRELATION = 0.35
 
 FIRST_NAMES = (
     "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya",
@@ -100,7 +109,14 @@ def simulated_report_input(
     history: list[RoundAggregates] = []
     current = None
     for number in range(1, rounds + 1):
-        simulated = simulate_round(departments, seed=seed + number, round_number=number, directory_names=names)
+        simulated = simulate_round(
+            departments,
+            seed=seed + number,
+            round_number=number,
+            directory_names=names,
+            outcome_drivers=DEMO_OUTCOME_DRIVERS,
+            dimension_correlation=DEMO_DIMENSION_CORRELATION,
+        )
         opened = first_day + timedelta(days=ROUND_SPACING_DAYS * (number - 1))
         if number < rounds:
             history.append(RoundAggregates(f"Round {number}", opened.isoformat(), simulated.aggregates()))
@@ -304,6 +320,8 @@ class _Demo:
             round_number=number,
             asked=asked,
             directory_names=[person_name(i) for i in range(len(self.department_of))],
+            outcome_drivers=DEMO_OUTCOME_DRIVERS,
+            dimension_correlation=DEMO_DIMENSION_CORRELATION,
         )
         pools = {name: self.rng.sample(people, len(people)) for name, people in invited.items()}
         plan: list[tuple[str, dict[str, str | list[str]]]] = []

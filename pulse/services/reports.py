@@ -32,7 +32,8 @@ from tortoise.exceptions import IntegrityError
 
 from pulse import clock, spreadsheet
 from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates, RoundAggregates
-from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY
+from pulse.domain.drivers import DriverMoments
+from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY, OUTCOME_KEY
 from pulse.domain.privacy import DEFAULT_BUDGET, PrivacyBudget, release_round
 from pulse.domain.report import ReportInput
 from pulse.domain.report import build_report as build_report_model
@@ -207,6 +208,81 @@ async def _item_figures(
     return items, cross
 
 
+async def _anchor_figures(sql: _Sql, round_id: int, keys: Sequence[str]) -> dict[int, dict[str, Moments]]:
+    """Per department, moments of respondents' dimension scores over the anchor items only (for trends).
+
+    The same scoring as `pulse.domain.scoring.score_response` restricted to the anchors asked: the
+    mean of the answered anchors' 0-100 scores (reverse-keyed ones flipped), when at least half of
+    the dimension's anchors were answered.
+    """
+    anchors = [k for k in dict.fromkeys(keys) if k in ITEM_BY_KEY and ITEM_BY_KEY[k].anchor]
+    by_dimension = {d: [k for k in anchors if ITEM_BY_KEY[k].dimension == d] for d in DIMENSION_KEYS}
+    by_dimension = {d: ks for d, ks in by_dimension.items() if ks}
+    if not by_dimension:
+        return {}
+    columns: list[str] = []
+    params: list[Any] = []
+    for d, ks in by_dimension.items():
+        reversed_keys = [k for k in ks if ITEM_BY_KEY[k].reverse]
+        flip = (
+            f"CASE WHEN item_key IN ({_in_list(reversed_keys)}) THEN 5 - value ELSE value - 1 END"
+            if reversed_keys
+            else "value - 1"
+        )
+        columns.append(
+            f"CASE WHEN 2 * COUNT(CASE WHEN item_key IN ({_in_list(ks)}) THEN 1 END) >= {len(ks)} "
+            f"THEN AVG(CASE WHEN item_key IN ({_in_list(ks)}) THEN ({flip}) * 25.0 END) END AS a_{d}"
+        )
+        params.extend([*ks, *ks, *reversed_keys])
+    outer = ", ".join(f"COUNT(a_{d}) AS n_{d}, SUM(a_{d}) AS s_{d}, SUM(a_{d} * a_{d}) AS q_{d}" for d in by_dimension)
+    rows = await sql.rows(
+        f"SELECT department_id, {outer} FROM (SELECT response_id, department_id, {', '.join(columns)} "
+        f"FROM answer WHERE round_id = ? AND item_key IN ({_in_list(anchors)}) GROUP BY response_id, department_id) "
+        "AS sheet GROUP BY department_id",
+        [*params, round_id, *anchors],
+    )
+    return {
+        int(row["department_id"]): {
+            d: _moments(row[f"n_{d}"], row[f"s_{d}"], row[f"q_{d}"]) for d in by_dimension if row[f"n_{d}"]
+        }
+        for row in rows
+    }
+
+
+async def _driver_figures(sql: _Sql, round_id: int) -> dict[int, DriverMoments]:
+    """Per department, sums and cross-products of the four dimension scores and the outcome (0-100).
+
+    Over respondents who have all five: one GROUP BY over the round's responses joined with their
+    outcome answer (at most one per response).
+    """
+    names = [f"score_{d}" for d in DIMENSION_KEYS] + ["(answer.value - 1) * 25.0"]
+    alias = [f"v{i}" for i in range(len(names))]
+    select = ", ".join(f"{n} AS {a}" for n, a in zip(names, alias, strict=True))
+    complete = " AND ".join(f"score_{d} IS NOT NULL" for d in DIMENSION_KEYS)
+    sums = ", ".join(f"SUM({a}) AS s{i}" for i, a in enumerate(alias))
+    pairs = [(i, j) for i in range(len(alias)) for j in range(i, len(alias))]
+    products = ", ".join(f"SUM({alias[i]} * {alias[j]}) AS p{i}_{j}" for i, j in pairs)
+    rows = await sql.rows(
+        f"SELECT department_id, COUNT(*) AS n, {sums}, {products} FROM ("
+        f"SELECT response.department_id AS department_id, {select} FROM response "
+        "JOIN answer ON answer.response_id = response.id AND answer.item_key = ? "
+        f"WHERE response.round_id = ? AND {complete}) AS sheet GROUP BY department_id",
+        [OUTCOME_KEY, round_id],
+    )
+    size = len(alias)
+    result: dict[int, DriverMoments] = {}
+    for row in rows:
+        matrix = [[0.0] * size for _ in range(size)]
+        for i, j in pairs:
+            matrix[i][j] = matrix[j][i] = float(row[f"p{i}_{j}"] or 0.0)
+        result[int(row["department_id"])] = DriverMoments(
+            int(row["n"]),
+            tuple(float(row[f"s{i}"] or 0.0) for i in range(size)),
+            tuple(v for line in matrix for v in line),
+        )
+    return result
+
+
 async def _help_marks(sql: _Sql, round_id: int) -> dict[int, dict[int, float]]:
     """Help marks per (department, helper); one response's marks weigh at most MAX_HELP_MARKS in all
     (`pulse.domain.aggregates.help_weight`), which bounds what one person adds to the network."""
@@ -255,6 +331,7 @@ def _basic_aggregates(
     invited: Mapping[tuple[int, int], int],
     figures: Mapping[tuple[int, int], Mapping[str, Any]],
     names: Mapping[int, str],
+    anchors: Mapping[int, Mapping[str, Moments]],
 ) -> dict[int, DepartmentAggregates]:
     """Participation and dimension moments (what trends need) of one round, by department id."""
     department_ids = {d for r, d in invited if r == round_id} | {d for r, d in figures if r == round_id}
@@ -273,6 +350,7 @@ def _basic_aggregates(
                 for d in DIMENSION_KEYS
                 if row.get(f"n_{d}")
             },
+            anchor_moments=anchors.get(department, {}),
             enps_promoters=int(row.get("promoters") or 0),
             enps_passives=int(row.get("passives") or 0),
             enps_detractors=int(row.get("detractors") or 0),
@@ -298,18 +376,21 @@ async def collect_input(round_: Round) -> ReportInput:
     figures = await _response_figures(sql, round_ids)
     keys = [k for k in dict.fromkeys(round_.item_keys) if k in ITEM_BY_KEY]
     items, cross = await _item_figures(sql, round_.id, keys)
+    anchors = {r.id: await _anchor_figures(sql, r.id, r.item_keys) for r in (round_, *previous)}
     helped = await _help_marks(sql, round_.id)
+    drivers = await _driver_figures(sql, round_.id) if OUTCOME_KEY in keys else {}
     closed = round_.status == RoundStatus.CLOSED
     comments = await _comments(sql, round_.id) if closed else {}
 
     current: list[DepartmentAggregates] = []
-    for department, basic in _basic_aggregates(round_.id, invited, figures, names).items():
+    for department, basic in _basic_aggregates(round_.id, invited, figures, names, anchors[round_.id]).items():
         current.append(
             DepartmentAggregates(
                 name=basic.name,
                 invited=basic.invited,
                 responded=basic.responded,
                 dimension_moments=basic.dimension_moments,
+                anchor_moments=basic.anchor_moments,
                 item_moments=items.get(department, {}),
                 item_cross=cross.get(department, {}),
                 enps_promoters=basic.enps_promoters,
@@ -321,13 +402,14 @@ async def collect_input(round_: Round) -> ReportInput:
                 },
                 network_respondents=basic.network_respondents,
                 comments=tuple(comments.get(department, ())),
+                driver_moments=drivers.get(department, DriverMoments.empty()),
             )
         )
     earlier = [
         RoundAggregates(
             _round_label(r.number),
             _local_date(r.opened_at, zone),
-            list(_basic_aggregates(r.id, invited, figures, names).values()),
+            list(_basic_aggregates(r.id, invited, figures, names, anchors[r.id]).values()),
         )
         for r in previous
     ]

@@ -257,6 +257,9 @@ async def test_attack_5_control_without_the_scope_rule_the_organisation_enps_is_
     monkeypatch.setattr(rounds, "check_scope", lambda *args: None)
     # The privacy noise on eNPS counts is a second defence: off too, to show the scope rule's own effect.
     monkeypatch.setattr(reports, "privacy_budget_for", lambda round_: None)
+    # The eNPS is only shown from 30 answers (its interval is too wide below); this control lifts that
+    # minimum too, to show what the scope rule alone prevents.
+    monkeypatch.setattr("pulse.domain.report.MIN_ENPS_RESPONSES", 0)
     opened = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
     assert opened.status_code == 201, opened.text
     round_id = int(opened.json()["id"])

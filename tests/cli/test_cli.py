@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from pulse.cli import cli
-from pulse.domain.items import ITEMS
+from pulse.domain.items import BANK
 from tests.cli.conftest import PULSE, Pulse, pulse_env, run_pulse
 from tests.conftest import RUN_ID, postgres_admin, postgres_url
 
@@ -248,13 +248,12 @@ def test_items_list_json_is_the_item_bank(pulse: Pulse) -> None:
     assert done.returncode == 0, done.stderr
     items = json.loads(done.stdout)
     assert items == [
-        {"key": i.key, "dimension": i.dimension, "text": i.text, "reverse": i.reverse, "anchor": i.anchor}
-        for i in ITEMS
+        {"key": i.key, "dimension": i.dimension, "text": i.text, "reverse": i.reverse, "anchor": i.anchor} for i in BANK
     ]
     table = pulse("items", "list")
     assert table.returncode == 0
     assert table.stdout.split()[:5] == ["key", "dimension", "reverse", "anchor", "text"]
-    assert all(i.key in table.stdout for i in ITEMS)
+    assert all(i.key in table.stdout for i in BANK)
 
 
 def test_a_terminal_sees_the_import_progress(acme: Path, tmp_path: Path) -> None:

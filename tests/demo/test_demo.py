@@ -36,6 +36,7 @@ def test_pulse_demo_runs_with_nothing_configured_and_prints_the_path_of_a_real_p
     assert "low_initiative" in flags["Stores North"]
     assert "inconsistent_leadership" in flags["Warehouse"]
     assert "Logistics" in model["silo_network"]["isolated"]
+    assert model["drivers"]["organization"]["weights"][0]["dimension"] == "fear", "the planted driver"
     assert [p["label"] for p in model["trends"]["organization"]["fear"]["points"]] == [
         "Round 1",
         "Round 2",

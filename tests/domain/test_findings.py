@@ -20,17 +20,20 @@ def test_a_flag_reads_as_a_plain_sentence_with_its_interval() -> None:
 
 
 def test_an_organisation_wide_change_says_whether_it_is_an_improvement() -> None:
-    assert change_sentence(OrganizationChange("fear", "March", -6.2, -10.0, -2.0)) == (
-        "Across the organisation, fear of blame fell by 6 points since March (95% CI -10 to -2), an improvement."
+    assert change_sentence(OrganizationChange("fear", "March", -6.2, -10.0, -2.0, "improvement")) == (
+        "Across the organisation, fear of blame fell by 6 points since March on the statements asked in both rounds "
+        "(95% CI -10 to -2), an improvement."
     )
-    assert "a deterioration" in change_sentence(OrganizationChange("collaboration", "May", -7.0, -9.0, -5.0))
+    assert "a deterioration" in change_sentence(
+        OrganizationChange("collaboration", "May", -7.0, -9.0, -5.0, "deterioration")
+    )
 
 
 def test_findings_are_ranked_capped_at_five_and_always_say_where_the_organisation_stands() -> None:
     flagged = [FlaggedDifference(f"D{i}", "fear", 10.0 + i, 5.0, 20.0) for i in range(6)]
     changes = [
-        OrganizationChange("fear", "March", 6.0, 2.0, 10.0),
-        OrganizationChange("initiative", "March", 6.0, -1.0, 13.0),  # interval crosses zero: not news
+        OrganizationChange("fear", "March", 6.0, 2.0, 10.0, "deterioration"),
+        OrganizationChange("initiative", "March", 6.0, -1.0, 13.0, None),  # not claimed by the trend analysis
     ]
     findings = select_findings(
         flagged=flagged,

@@ -12,6 +12,8 @@ from pulse.domain.items import (
     ITEMS,
     MAX_PULSE_SIZE,
     MIN_PULSE_SIZE,
+    OUTCOME_ITEM,
+    OUTCOME_KEY,
     SCALE_LABELS,
     compose_pulse,
     items_of,
@@ -36,15 +38,21 @@ def test_each_dimension_has_five_to_seven_items_with_a_reverse_keyed_and_an_anch
 
 
 def test_item_keys_and_texts_are_unique() -> None:
-    assert len(ITEM_BY_KEY) == len(ITEMS)
-    assert len({i.text for i in ITEMS}) == len(ITEMS)
-    assert all(i.text.endswith(".") for i in ITEMS)
+    assert len(ITEM_BY_KEY) == len(ITEMS) + 1  # the climate items and the outcome
+    assert len({i.text for i in ITEM_BY_KEY.values()}) == len(ITEM_BY_KEY)
+    assert all(i.text.endswith(".") for i in ITEM_BY_KEY.values())
 
 
-def test_a_default_pulse_has_ten_items_all_anchors_and_every_dimension_twice() -> None:
+def test_the_outcome_is_a_behaviour_asked_every_round_outside_the_four_dimensions() -> None:
+    assert OUTCOME_ITEM.dimension not in DIMENSION_KEYS and not OUTCOME_ITEM.reverse
+    assert "without waiting to be told" in OUTCOME_ITEM.text
+    assert all(compose_pulse(n)[-1] == OUTCOME_KEY for n in range(1, 20))
+
+
+def test_a_default_pulse_has_ten_climate_items_all_anchors_and_every_dimension_twice_and_the_outcome() -> None:
     for round_number in range(1, 30):
         pulse = compose_pulse(round_number)
-        assert len(pulse) == DEFAULT_PULSE_SIZE == len(set(pulse))
+        assert len(pulse) == DEFAULT_PULSE_SIZE + 1 == len(set(pulse))
         assert set(ANCHOR_KEYS) <= set(pulse)
         for dimension in DIMENSION_KEYS:
             assert sum(ITEM_BY_KEY[k].dimension == dimension for k in pulse) >= 2
@@ -62,13 +70,13 @@ def test_every_item_is_asked_within_eight_consecutive_rounds() -> None:
 
 
 def test_pulse_keys_come_back_in_bank_order() -> None:
-    order = [i.key for i in ITEMS]
+    order = [i.key for i in (*ITEMS, OUTCOME_ITEM)]
     pulse = compose_pulse(3)
     assert list(pulse) == sorted(pulse, key=order.index)
 
 
 def test_sizes_at_the_edges() -> None:
-    assert set(compose_pulse(5, MIN_PULSE_SIZE)) == set(ANCHOR_KEYS)
+    assert set(compose_pulse(5, MIN_PULSE_SIZE)) == {*ANCHOR_KEYS, OUTCOME_KEY}
     assert set(compose_pulse(5, MAX_PULSE_SIZE)) == set(ITEM_BY_KEY)
 
 

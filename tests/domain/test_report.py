@@ -112,8 +112,12 @@ def test_a_planted_fear_problem_is_flagged_and_leads_the_findings(report: Report
     assert warehouse.flags == ("high_fear",)
     fear = warehouse.scores["fear"]
     assert fear.difference_from_rest is not None and fear.difference_from_rest > 8
-    # Everyone in Warehouse answered: a census, so the interval of its mean has zero width.
-    assert fear.ci_low == fear.ci_high == fear.mean
+    assert fear.shrunk_difference is not None and 5 <= fear.shrunk_difference < fear.difference_from_rest
+    # Everyone in Warehouse answered, and its interval still has a width: answers vary from week to week
+    # and no finite-population correction pretends otherwise; it is no wider than the comparison's.
+    assert fear.ci_low < fear.mean < fear.ci_high
+    assert fear.difference_ci_low is not None and fear.difference_ci_high is not None
+    assert fear.ci_high - fear.ci_low <= fear.difference_ci_high - fear.difference_ci_low
     first = report.findings[0].text
     assert re.fullmatch(
         r"Warehouse reports markedly more fear of blame than the rest of the organisation "
@@ -134,6 +138,8 @@ def test_the_isolated_department_shows_in_the_silo_network(report: Report) -> No
     assert ["Team 00", "Warehouse"] in network["never_helping_pairs"]
     warehouse = next(d for d in report.departments if d.name == "Warehouse")
     assert warehouse.silo_index is not None and warehouse.silo_index >= 0.5
+    assert warehouse.silo_low is not None and warehouse.silo_high is not None
+    assert warehouse.silo_low <= warehouse.silo_index <= warehouse.silo_high
     assert any("Warehouse" in f.text and f.kind == "silo" for f in report.findings)
 
 
@@ -153,14 +159,27 @@ def test_methodology_explains_items_thresholds_and_quality(report: Report) -> No
     assert all(i["text"] for i in m["items"])
     assert len(m["scale"]) == 5
     assert m["min_group_size"] == 5 and m["comment_threshold"] == 10
-    assert m["min_difference"] == 8 and m["min_effect_size"] == 0.5 and m["false_discovery_rate"] == 0.05
-    for text in ("suppression_rules", "flag_rule", "silo_formula", "trend_method", "scoring"):
+    assert m["min_difference"] == 5 and m["false_discovery_rate"] == 0.10
+    for text in ("suppression_rules", "flag_rule", "silo_formula", "trend_method", "scoring", "uncertainty"):
         assert len(m[text]) > 80
     assert "5 responses" in m["suppression_rules"]
     for quality in m["quality"]:
         assert quality["cronbach_alpha"] is not None and 0 < quality["cronbach_alpha"] <= 1
-        assert 0 <= quality["rwg_median"] <= 1 and quality["rwg_departments"] == 11
-        assert quality["icc1"] is not None and quality["icc2"] is not None
+        # Agreement and ICCs over every department with at least k answers, Facilities (hidden) included.
+        assert 0 <= quality["rwg_median"] <= 1 and quality["rwg_departments"] == 12
+        assert quality["icc1"] is not None and quality["icc2"] is not None and quality["icc_departments"] == 12
+
+
+def test_the_driver_analysis_names_the_force_that_most_holds_back_initiative(report: Report) -> None:
+    drivers = report.to_json()["drivers"]
+    assert drivers["asked"] is True and drivers["min_respondents"] == 30
+    organization = drivers["organization"]
+    assert organization is not None and organization["n"] >= 200
+    assert next(w["dimension"] for w in organization["weights"]) == "initiative"  # the simulation's main driver
+    assert sum(w["share"] for w in organization["weights"]) == pytest.approx(1.0, abs=1e-3)
+    assert "holds back initiative" in drivers["headline"] or "matter most" in drivers["headline"]
+    # Departments of about 20 answers are below the minimum: no department analysis.
+    assert drivers["departments"] == []
 
 
 def test_comments_are_redacted_and_grouped(report: Report) -> None:
@@ -178,6 +197,7 @@ def test_enps_is_reported_for_the_organisation(report: Report) -> None:
     enps = report.to_json()["enps"]
     assert enps is not None and -100 <= enps["score"] <= 100
     assert enps["promoters"] + enps["passives"] + enps["detractors"] == enps["responses"]
+    assert enps["ci_low"] < enps["score"] < enps["ci_high"] and enps["responses"] >= 30
 
 
 def test_csv_rows_have_one_row_per_department_and_dimension(report: Report) -> None:
@@ -203,12 +223,9 @@ def test_csv_rows_have_one_row_per_department_and_dimension(report: Report) -> N
 
 
 def _department(name: str, responded: int, invited: int | None = None, **dims: Sequence[float]) -> DepartmentAggregates:
-    return DepartmentAggregates(
-        name,
-        invited if invited is not None else responded,
-        responded,
-        {k: Moments.from_values(v) for k, v in dims.items()},
-    )
+    # Only anchor statements asked here: the trend (anchor) scores are the scores.
+    moments = {k: Moments.from_values(v) for k, v in dims.items()}
+    return DepartmentAggregates(name, invited if invited is not None else responded, responded, moments, moments)
 
 
 def test_an_open_round_releases_no_comments_and_a_tiny_organisation_shows_nothing() -> None:

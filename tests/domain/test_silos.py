@@ -92,3 +92,25 @@ def test_a_typical_department_gets_no_network_penalty(gap: float) -> None:
     inputs = {n: NetworkInput(10, {o: 3 for o in "ABC" if o != n}) for n in "ABC"}
     result = compute_silos(["A"], {"A": gap}, inputs)
     assert result.silo_index["A"] == pytest.approx(gap / 25 / 2)
+
+
+def test_silo_intervals_contain_the_index_and_narrow_with_more_answers() -> None:
+    from pulse.domain.silos import silo_intervals
+
+    def band(respondents: int) -> tuple[float, float, float]:
+        inputs = {
+            "A": NetworkInput(respondents, {"B": respondents // 10}),
+            "B": NetworkInput(respondents, {"A": respondents // 2, "C": respondents // 2}),
+            "C": NetworkInput(respondents, {"B": respondents // 2}),
+        }
+        gaps: dict[str, float | None] = {"A": 10.0, "B": -5.0, "C": 0.0}
+        se = {"A": 40.0 / respondents**0.5, "B": 4.0, "C": 4.0}
+        index = compute_silos(["A", "B", "C"], gaps, inputs).silo_index["A"]
+        low, high = silo_intervals(["A", "B", "C"], gaps, se, inputs)["A"]
+        assert index is not None
+        return low, index, high
+
+    small, large = band(10), band(200)
+    for low, index, high in (small, large):
+        assert 0.0 <= low <= index <= high <= 1.0
+    assert large[2] - large[0] < small[2] - small[0]

@@ -14,8 +14,10 @@ from pulse.domain.stats import (
     CrossMoments,
     Moments,
     benjamini_hochberg,
+    benjamini_yekutieli,
     cronbach_alpha,
     cronbach_alpha_from_moments,
+    enps_interval,
     icc1,
     icc1_from_moments,
     icc2,
@@ -167,17 +169,70 @@ def test_a_mean_interval_without_population_is_the_usual_t_interval() -> None:
     assert (interval.low, interval.high) == (pytest.approx(low), pytest.approx(high))
 
 
-def test_the_finite_population_correction_narrows_the_interval_down_to_a_full_census() -> None:
+def test_noise_on_a_released_mean_widens_its_interval_by_its_variance() -> None:
+    # Replaces the finite-population correction (dropped: see the note in pulse.domain.stats): a
+    # full census keeps its sampling interval, and added noise adds its variance.
     moments = Moments.from_values([40.0, 55.0, 60.0, 70.0, 35.0, 50.0])
-    plain, of_8, of_6 = mean_interval(moments), mean_interval(moments, 8), mean_interval(moments, 6)
-    assert plain is not None and of_8 is not None and of_6 is not None
-    width = plain.high - plain.low
-    assert of_8.high - of_8.low == pytest.approx(width * math.sqrt(2 / 7))
-    assert of_6.low == of_6.high == of_6.mean
+    plain, noisy = mean_interval(moments), mean_interval(moments, noise_variance=9.0)
+    assert plain is not None and noisy is not None
+    se = math.sqrt(float(np.var([40.0, 55.0, 60.0, 70.0, 35.0, 50.0], ddof=1)) / 6 + 9.0)
+    assert noisy.high - noisy.mean == pytest.approx(sps.t.ppf(0.975, 5) * se)
+    assert noisy.high - noisy.low > plain.high - plain.low
     assert mean_interval(Moments.empty()) is None
-    assert mean_interval(Moments.from_values([50.0]), 10) is None
-    with pytest.raises(InconsistentAggregates, match="6 responses but only 5 invited"):
-        mean_interval(moments, 5)
+    assert mean_interval(Moments.from_values([50.0])) is None
+    with pytest.raises(InconsistentAggregates, match="-1"):
+        mean_interval(moments, noise_variance=-1.0)
+
+
+def test_noise_adds_to_a_welch_comparison_and_the_degrees_of_freedom_stay_those_of_the_answers() -> None:
+    a, b = Moments.from_values([40.0, 50.0, 60.0, 55.0]), Moments.from_values([45.0, 52.0, 58.0, 61.0, 49.0])
+    plain, noisy = welch_comparison(a, b), welch_comparison(a, b, noise_a=4.0, noise_b=0.0)
+    assert plain is not None and noisy is not None
+    sa, sb = (a.variance or 0) / a.n, (b.variance or 0) / b.n
+    df = (sa + sb) ** 2 / (sa**2 / (a.n - 1) + sb**2 / (b.n - 1))
+    assert noisy.high - noisy.difference == pytest.approx(sps.t.ppf(0.975, df) * math.sqrt(sa + sb + 4.0))
+    assert noisy.p_value > plain.p_value
+
+
+def test_icc1_uses_the_anova_adjusted_group_size_n0_with_unequal_groups() -> None:
+    # Three groups of 2, 3 and 7: n0 = (12 - (4 + 9 + 49) / 12) / 2 = 3.4167, the mean size would be 4.
+    groups = [[1.0, 2.0], [4.0, 5.0, 6.0], [2.0, 3.0, 2.0, 4.0, 3.0, 2.0, 3.0]]
+    values, labels = [v for g in groups for v in g], [i for i, g in enumerate(groups) for _ in g]
+    anova = one_way_anova([Moments.from_values(g) for g in groups])
+    assert anova is not None and anova.n0 == pytest.approx((12 - 62 / 12) / 2)
+    expected = (anova.msb - anova.msw) / (anova.msb + (anova.n0 - 1) * anova.msw)
+    assert icc1(values, labels) == pytest.approx(expected)
+    assert anova.between_variance == pytest.approx((anova.msb - anova.msw) / anova.n0)
+
+
+def test_benjamini_yekutieli_agrees_with_scipy() -> None:
+    p = [0.01, 0.04, 0.03, 0.005, 0.5, 0.2, 0.0001]
+    assert benjamini_yekutieli(p) == pytest.approx(tuple(sps.false_discovery_control(p, method="by")))
+    assert benjamini_yekutieli([]) == ()
+
+
+def test_enps_interval_is_the_adjusted_wald_interval() -> None:
+    # 40 promoters, 35 passives, 25 detractors: eNPS 15; adjusted: n' = 103, p = 40.75/103, d = 25.75/103.
+    result = enps_interval(40, 35, 25)
+    assert result is not None and result.score == pytest.approx(15.0)
+    p, d = 40.75 / 103, 25.75 / 103
+    half = 1.959964 * math.sqrt((p + d - (p - d) ** 2) / 103)
+    assert (result.low, result.high) == (pytest.approx(100 * (p - d - half)), pytest.approx(100 * (p - d + half)))
+    assert enps_interval(0, 0, 0) is None
+    everyone = enps_interval(10, 0, 0)
+    assert everyone is not None and everyone.high <= 100.0 and everyone.low < 100.0
+
+
+def test_the_enps_interval_covers_the_true_score_about_95_percent_of_the_time() -> None:
+    rng = np.random.default_rng(4)
+    truth = (0.3, 0.45, 0.25)  # eNPS 5
+    covered = 0
+    for _ in range(2000):
+        p, pa, d = rng.multinomial(40, truth)
+        interval = enps_interval(int(p), int(pa), int(d))
+        assert interval is not None
+        covered += interval.low <= 5.0 <= interval.high
+    assert 0.93 <= covered / 2000 <= 0.97
 
 
 def test_welch_comparison_agrees_with_scipy() -> None:
@@ -280,13 +335,18 @@ def test_icc1_is_at_most_one(groups: list[list[float]]) -> None:
     assert result is None or result <= 1.0 + 1e-9
 
 
-@given(st.lists(st.floats(0, 100, allow_nan=False), min_size=2, max_size=50), st.integers(0, 100))
-def test_the_interval_contains_the_mean_and_narrows_with_the_correction(values: list[float], extra: int) -> None:
+@given(st.lists(st.floats(0, 100, allow_nan=False), min_size=2, max_size=50), st.floats(0, 100))
+def test_the_interval_contains_the_mean_and_widens_with_noise(values: list[float], noise: float) -> None:
     moments = Moments.from_values(values)
-    plain, corrected = mean_interval(moments), mean_interval(moments, len(values) + extra)
-    assert plain is not None and corrected is not None
+    plain, noisy = mean_interval(moments), mean_interval(moments, noise_variance=noise)
+    assert plain is not None and noisy is not None
     assert plain.low <= plain.mean <= plain.high
-    assert corrected.high - corrected.low <= plain.high - plain.low + 1e-9
+    assert noisy.high - noisy.low >= plain.high - plain.low - 1e-9
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
+def test_by_q_values_are_at_least_the_bh_q_values(p: list[float]) -> None:
+    assert all(y >= b - 1e-12 for y, b in zip(benjamini_yekutieli(p), benjamini_hochberg(p), strict=True))
 
 
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=30))

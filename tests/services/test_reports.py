@@ -172,6 +172,9 @@ async def test_sql_aggregates_equal_the_domain_aggregation_of_the_same_answers(d
         )
         assert set(got.dimension_moments) == set(want.dimension_moments)
         assert all(_close(got.dimension_moments[k], want.dimension_moments[k]) for k in want.dimension_moments)
+        # Anchor-only scores (what trends compare), computed in SQL, equal the domain's.
+        assert set(got.anchor_moments) == set(want.anchor_moments)
+        assert all(_close(got.anchor_moments[k], want.anchor_moments[k]) for k in want.anchor_moments)
         assert {k for k, m in want.item_moments.items() if m.n} == set(got.item_moments)
         assert all(_close(got.item_moments[k], want.item_moments[k]) for k in got.item_moments)
         for pair, cross in want.item_cross.items():
@@ -185,6 +188,10 @@ async def test_sql_aggregates_equal_the_domain_aggregation_of_the_same_answers(d
         # Weighted help marks (one person's add up to at most MAX_HELP_MARKS): same sums, up to float rounding.
         assert set(got.helped_by) == set(want.helped_by)
         assert all(got.helped_by[k] == pytest.approx(want.helped_by[k]) for k in want.helped_by)
+        # The driver analysis' sums and cross-products of the four scores and the outcome.
+        assert got.driver_moments.n == want.driver_moments.n
+        assert got.driver_moments.sums == pytest.approx(want.driver_moments.sums)
+        assert got.driver_moments.products == pytest.approx(want.driver_moments.products)
         assert sorted(got.comments) == sorted(want.comments)
     # The report built from SQL aggregates is the report built from the answers themselves.
     direct = build_domain_report(
@@ -304,6 +311,18 @@ async def test_trends_show_earlier_rounds_as_their_own_reports_released_them(db:
         assert point["label"] == "Round 1" and point["mean"] == before["organization"][dim]["mean"]
     sales = {d["name"]: d for d in before["departments"]}["Sales"]["scores"]["initiative"]
     assert after["trends"]["departments"]["Sales"]["initiative"]["points"][0]["mean"] == sales["mean"]
+
+
+async def test_a_round_scoped_to_one_department_has_no_organisation_trend_against_whole_rounds(db: Settings) -> None:
+    organization, departments = await seed_organization()
+    await seed_round(organization, departments, 1, seed=21)
+    scoped, _ = await seed_round(organization, departments, 2, seed=22, specs=[SPECS[0]])
+    model = _model(await reports.build_report(scoped.id, db))
+    fear = model["trends"]["organization"]["fear"]
+    assert [p["label"] for p in fear["points"]] == ["Round 2"] and fear["since_previous"] is None
+    assert "No organisation-wide trend" in model["trends"]["scope_note"]
+    assert model["trends"]["departments"]["Customer Service"]["fear"]["since_previous"]["from_label"] == "Round 1"
+    assert not any(f["kind"] == "trend" for f in model["findings"])
 
 
 async def test_a_failed_build_is_recorded_and_the_job_retries_it(db: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
