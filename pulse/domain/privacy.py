@@ -373,6 +373,9 @@ def release_round(
                 helped_by=dict(sorted(helped_by.items())),
                 network_respondents=network,
                 gate_counts=(exact.responded, {k: m.n for k, m in exact.dimension_moments.items()}),
+                # Exact anchor-only scores are never released: trends of released departments use
+                # the noisy scores above (pulse.domain.report._trend_moments).
+                anchor_moments={},
             )
         )
     return Release(released, draw, drew)
