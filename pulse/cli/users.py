@@ -29,22 +29,34 @@ def user_group() -> None:
 @click.option("--org", "slug", default=None, help="The organisation (required for hr and leader).")
 @click.option("--name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-def create_user(email: str, role: str, slug: str | None, name: str, password_stdin: bool) -> None:
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    help="A leader reads only this unit and everything below it ('Retail / Stores North'); repeatable.",
+)
+def create_user(
+    email: str, role: str, slug: str | None, name: str, password_stdin: bool, units: tuple[str, ...]
+) -> None:
     """Create the account EMAIL (asks for the password unless --password-stdin)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _create_user(email, role, slug, name, password)
+    _create_user(email, role, slug, name, password, units)
 
 
 @with_database
-async def _create_user(email: str, role: str, slug: str | None, name: str, password: str) -> None:
+async def _create_user(
+    email: str, role: str, slug: str | None, name: str, password: str, units: tuple[str, ...] = ()
+) -> None:
     organization = await get_organization(slug) if slug else None
     if role == UserRole.ADMIN and organization is not None:
         raise InvalidInput("an admin sees every organisation: leave out --org")
-    user = await users.create_user(email, password, role=role, organization=organization, name=name)
+    user = await users.create_user(email, password, role=role, organization=organization, name=name, units=units)
     where = f" of {organization.slug}" if organization else ""
+    if units:
+        where += f", scoped to {', '.join(units)}"
     click.echo(f"created {user.role} account {user.email}{where}")
 
 
@@ -102,11 +114,17 @@ def apikey_group() -> None:
 @apikey_group.command("create")
 @click.argument("slug")
 @click.argument("name")
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    help="The key reads only the reports of this unit's subtree, like a scoped leader; repeatable.",
+)
 @with_database
-async def create_key(slug: str, name: str) -> None:
+async def create_key(slug: str, name: str, units: tuple[str, ...]) -> None:
     """Create an API key for organisation SLUG, named NAME; the key is printed once, never again."""
     organization = await get_organization(slug)
-    api_key, key = await api_keys.create_api_key(organization, name)
+    api_key, key = await api_keys.create_api_key(organization, name, units=units)
     click.echo(
         f"created API key {api_key.id} ({api_key.name}) for {organization.slug}; store it now, it is not kept:",
         err=True,

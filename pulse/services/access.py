@@ -2,7 +2,10 @@
 
 * ``admin`` users: every organisation, everything.
 * ``hr`` users and API keys: their own organisation, everything.
-* ``leader`` users: their own organisation's reports, nothing else.
+* ``leader`` users: their own organisation's reports, nothing else. A leader scoped to units (and a
+  scoped API key, which reads like one) reads the reports of those units' subtrees, with the
+  organisation's figures for context; a round that covers none of their units is NotFound to them,
+  exactly like a round that does not exist.
 
 Anything of another organisation is answered exactly like something that does not exist
 (NotFound), so ids and slugs cannot be probed to learn what other organisations have. A leader who
@@ -14,9 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pulse.domain.units import UnitPath, minimal_scope
 from pulse.errors import NotFound, PermissionDenied
 from pulse.models import Organization, Report, Round, Schedule, UserRole
 from pulse.services.release import require_closed
+from pulse.services.units import load_units
 
 
 class Need(StrEnum):
@@ -37,6 +42,8 @@ class Principal:
     organization_id: int | None
     user_id: int | None = None
     api_key_id: int | None = None
+    #: The units (department ids) whose subtrees a scoped leader or key reads; None = the whole organisation.
+    unit_ids: tuple[int, ...] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -95,7 +102,27 @@ async def round_for(principal: Principal, round_id: int, need: Need) -> Round:
     if found is None or not (principal.is_admin or principal.organization_id == found.organization_id):
         raise NotFound(f"no round with id {round_id}")
     check(principal, found.organization_id, need, what=f"round with id {round_id}")
+    if not await round_in_scope(principal, found):
+        raise NotFound(f"no round with id {round_id}")
     return found
+
+
+async def scope_of(principal: Principal) -> list[UnitPath] | None:
+    """The unit paths a scoped principal reads (none inside another); None for the whole organisation."""
+    if principal.unit_ids is None or principal.organization_id is None:
+        return None
+    units = await load_units(principal.organization_id)
+    return list(minimal_scope(units.paths[i] for i in principal.unit_ids if i in units.paths))
+
+
+async def round_in_scope(principal: Principal, round_: Round) -> bool:
+    """Whether a round covers any unit of the principal's scope (a round of the whole organisation does)."""
+    if principal.unit_ids is None or round_.department_ids is None:
+        return True
+    scope = await scope_of(principal) or []
+    units = await load_units(round_.organization_id)
+    covered = {i for path in scope for i in units.subtree_ids(path)}
+    return bool(covered.intersection(round_.department_ids))
 
 
 async def report_for(principal: Principal, round_id: int) -> Report:

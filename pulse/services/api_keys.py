@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from pulse import clock
 from pulse.errors import InvalidInput, NotAuthenticated, NotFound
 from pulse.models import ApiKey, AuditEvent, Organization, User
+from pulse.services.units import scope_ids
 from pulse.settings import get_settings
 
 KEY_MARKER = "pulse_"
@@ -33,14 +35,23 @@ def hash_key(key: str, secret_key: str | None = None) -> str:
 
 
 async def create_api_key(
-    organization: Organization, name: str, *, created_by: User | None = None, actor: str = "cli"
+    organization: Organization,
+    name: str,
+    *,
+    created_by: User | None = None,
+    actor: str = "cli",
+    units: Sequence[str] = (),
 ) -> tuple[ApiKey, str]:
-    """Create a key for ``organization``; returns the row and the key itself (the only time it exists)."""
+    """Create a key for ``organization``; returns the row and the key itself (the only time it exists).
+
+    With ``units`` (paths) the key reads only the reports of those subtrees, like a scoped leader.
+    """
     label = " ".join(name.split())
     if not label:
         raise InvalidInput("an API key needs a name (what uses it, e.g. 'HRIS sync')")
     if len(label) > 100:
         raise InvalidInput("API key name is longer than 100 characters")
+    unit_ids = await scope_ids(organization, units) if units else None
     key = KEY_MARKER + secrets.token_urlsafe(32)
     api_key = await ApiKey.create(
         organization=organization,
@@ -48,6 +59,7 @@ async def create_api_key(
         prefix=key[:PREFIX_LENGTH],
         key_hash=hash_key(key),
         created_by=created_by,
+        unit_ids=unit_ids,
     )
     await AuditEvent.create(
         organization=organization, actor=actor, action="apikey.create", detail={"id": api_key.id, "name": label}

@@ -57,7 +57,7 @@ from pulse.models import (
     UserRole,
 )
 from pulse.services.release import require_closed
-from pulse.services.units import load_units
+from pulse.services.units import OrgUnits, load_units
 from pulse.settings import Settings
 
 log = logging.getLogger("pulse.reports")
@@ -672,11 +672,37 @@ async def resolve_scope(organization_id: int, paths: Sequence[str], *, slug: str
 # ---------------------------------------------------------------- leaders by email
 
 
+async def _leader_report(
+    round_: Round,
+    report: Report,
+    whole: dict[str, Any],
+    units: OrgUnits,
+    unit_ids: tuple[int, ...] | None,
+    settings: Settings,
+) -> tuple[dict[str, Any], tuple[Attachment, ...]]:
+    """The model a leader's email quotes and the PDF it attaches (when attaching): their scope's."""
+    if unit_ids is None:
+        pdf = bytes(report.pdf or b"")
+        name = f"pulse-report-round-{round_.number}.pdf"
+        return whole, ((Attachment(name, pdf),) if settings.attach_report_pdf else ())
+    from pulse.pdf import render_pdf
+
+    scope = list(minimal_scope(units.paths[i] for i in unit_ids if i in units.paths))
+    model = scope_model(whole, scope)
+    if not settings.attach_report_pdf:
+        return model, ()
+    label = re.sub(r"[^a-z0-9]+", "-", "-".join(format_unit_path(u) for u in scope).lower()).strip("-")[:60]
+    pdf = await render_pdf(model, settings)
+    return model, (Attachment(f"pulse-report-round-{round_.number}-{label}.pdf", pdf),)
+
+
 @dataclass(frozen=True)
 class Leader:
     email: str
     name: str
     locale: str
+    #: The unit ids of a scoped leader account; None = the whole organisation.
+    unit_ids: tuple[int, ...] | None = None
 
 
 async def leaders_of(organization_id: int) -> list[Leader]:
@@ -687,7 +713,12 @@ async def leaders_of(organization_id: int) -> list[Leader]:
         found.setdefault(person.email.strip().lower(), Leader(person.email.strip(), person.name, person.locale))
     users = await User.filter(organization_id=organization_id, role=UserRole.LEADER, active=True).order_by("id")
     for user in users:
-        found.setdefault(user.email.strip().lower(), Leader(user.email.strip(), user.name, "en"))
+        scope = tuple(user.unit_ids) if user.unit_ids is not None else None
+        key = user.email.strip().lower()
+        known = found.setdefault(key, Leader(user.email.strip(), user.name, "en", scope))
+        if scope is not None and known.unit_ids is None:
+            # An account scoped to units narrows what the same address gets as a person of the directory.
+            found[key] = Leader(known.email, known.name, known.locale, scope)
     return sorted(found.values(), key=lambda leader: leader.email.lower())
 
 
@@ -698,25 +729,32 @@ async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int
     retried job skips the stamped ones. A send that fails leaves its row unstamped and raises, so
     the retry sends it (and only it).
     """
+    from pulse.services.access import Principal, round_in_scope
+
     report = await ready_report(round_id)
     round_ = await Round.get(id=round_id)
     organization = await Organization.get(id=round_.organization_id)
     leaders = await leaders_of(organization.id)
-    model: dict[str, Any] = dict(report.model or {})
-    participation = model.get("participation") or {}
-    findings = [f["text"] for f in model.get("findings") or []]
+    whole: dict[str, Any] = dict(report.model or {})
+    units = await load_units(organization.id)
     link = f"{settings.base_url}/reports/{round_id}"
-    attachments = (
-        (Attachment(f"pulse-report-round-{round_.number}.pdf", bytes(report.pdf or b"")),)
-        if settings.attach_report_pdf
-        else ()
-    )
+    # Each scope's model (and PDF, when attached) is made once, however many leaders share it.
+    scoped: dict[tuple[int, ...] | None, tuple[dict[str, Any], tuple[Attachment, ...]]] = {}
     sent = 0
     async with mailer.session() as session:
         for leader in leaders:
+            if leader.unit_ids is not None:
+                reader = Principal(leader.email, UserRole.LEADER, organization.id, unit_ids=leader.unit_ids)
+                if not await round_in_scope(reader, round_):
+                    continue  # a round that covers none of their units is not theirs
             delivery, _ = await ReportDelivery.get_or_create(report_id=report.id, email=leader.email.lower())
             if delivery.sent_at is not None:
                 continue
+            if leader.unit_ids not in scoped:
+                scoped[leader.unit_ids] = await _leader_report(round_, report, whole, units, leader.unit_ids, settings)
+            model, attachments = scoped[leader.unit_ids]
+            participation = model.get("participation") or {}
+            findings = [f["text"] for f in model.get("findings") or []]
             message = build_message(
                 "report_ready",
                 to=leader.email,

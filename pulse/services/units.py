@@ -17,6 +17,7 @@ from pulse.domain.units import (
     UnitPath,
     UnitTree,
     format_unit_path,
+    minimal_scope,
     parse_unit_path,
     path_key,
 )
@@ -155,6 +156,20 @@ class UnitSize:
     @property
     def label(self) -> str:
         return format_unit_path(self.path)
+
+
+async def scope_ids(organization: Organization, paths: Sequence[str]) -> list[int] | None:
+    """The ids of the units a user named for a scope (``--unit``), none inside another; None for no
+    units (the whole organisation). NotFound or InvalidUnitPath name a unit that is not there."""
+    if not paths:
+        return None
+    units = await load_units(organization.id)
+    found = [units.resolve(text, slug=organization.slug) for text in paths]
+    missing = [p for p in minimal_scope(found) if p not in units.ids]
+    if missing:
+        # A unit above stored ones that has no row of its own (names stored before units had levels).
+        units, _ = await ensure_units(organization, missing)
+    return sorted(units.ids[p] for p in minimal_scope(found))
 
 
 def unit_sizes(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,6 +26,7 @@ from pulse.models import AuditEvent, Organization, User, UserRole
 from pulse.services import sessions, sign_in_limits
 from pulse.services.organizations import validate_locale
 from pulse.services.sign_in_limits import SignInThrottled, Source
+from pulse.services.units import scope_ids
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -76,8 +78,13 @@ async def create_user(
     role: UserRole | str,
     organization: Organization | None = None,
     name: str = "",
+    units: Sequence[str] = (),
 ) -> User:
-    """Create an account. HR and leaders belong to exactly one organisation; admins to none."""
+    """Create an account. HR and leaders belong to exactly one organisation; admins to none.
+
+    ``units`` (paths such as ``Retail / Stores North``) scope a leader to those subtrees; none = the
+    whole organisation.
+    """
     address = normalize_email(email)
     if not EMAIL_PATTERN.match(address) or len(address) > 254:
         raise InvalidInput(f"malformed email {email.strip()!r}")
@@ -91,12 +98,20 @@ async def create_user(
         raise InvalidInput(f"a {user_role.value} account needs an organisation (--org SLUG)")
     if len(name) > 200:
         raise InvalidInput("name is longer than 200 characters")
+    if units and (user_role is not UserRole.LEADER or organization is None):
+        raise InvalidInput("only a leader account can be scoped to units (--unit)")
+    unit_ids = await scope_ids(organization, units) if organization is not None and units else None
     password_hash = await hash_password(_check_password(password))
     if await User.exists(email=address):
         raise Conflict(f"an account for {address!r} already exists")
     try:
         return await User.create(
-            email=address, name=name.strip(), password_hash=password_hash, role=user_role, organization=organization
+            email=address,
+            name=name.strip(),
+            password_hash=password_hash,
+            role=user_role,
+            organization=organization,
+            unit_ids=unit_ids,
         )
     except IntegrityError:
         raise Conflict(f"an account for {address!r} already exists") from None

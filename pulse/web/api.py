@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from pulse.errors import ImportRejected, InvalidInput
 from pulse.models import Organization, Round
 from pulse.services import directory, people, reports, rounds, schedules
-from pulse.services.access import Need, Principal, organization_by_id, round_for, schedule_for
+from pulse.services.access import Need, Principal, organization_by_id, round_for, schedule_for, scope_of
 from pulse.web import jobs
 from pulse.web.auth import api, settings_of
 
@@ -328,8 +328,9 @@ async def round_participation(request: Request) -> Response:
 
 
 async def _export(request: Request, fmt: str) -> Response:
-    found = await round_for(_principal(request), request.path_params["round_id"], Need.REPORTS)
-    exported = await reports.export(found.id, fmt, settings_of(request), build=False)
+    principal = _principal(request)
+    found = await round_for(principal, request.path_params["round_id"], Need.REPORTS)
+    exported = await reports.export(found.id, fmt, settings_of(request), build=False, scope=await scope_of(principal))
     return Response(
         exported.content,
         media_type=exported.media_type,

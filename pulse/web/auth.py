@@ -150,7 +150,13 @@ async def session_user(request: Request, session: dict[str, Any]) -> User | None
 
 
 def principal_of(user: User) -> Principal:
-    return Principal(actor=user.email, role=UserRole(user.role), organization_id=user.organization_id, user_id=user.id)
+    return Principal(
+        actor=user.email,
+        role=UserRole(user.role),
+        organization_id=user.organization_id,
+        user_id=user.id,
+        unit_ids=tuple(user.unit_ids) if user.unit_ids is not None else None,
+    )
 
 
 def csrf_matches(session: dict[str, Any], presented: object) -> bool:
@@ -217,8 +223,8 @@ def page(handler: Handler) -> Handler:
 def api(handler: Handler) -> Handler:
     """Wrap an API handler: ``Authorization: Bearer <key>`` required; size limit applied.
 
-    The handler finds ``request.state.principal`` (HR rights in the key's organisation) and
-    ``request.state.api_key``.
+    The handler finds ``request.state.principal`` (HR rights in the key's organisation, or a scoped
+    leader's for a key scoped to units) and ``request.state.api_key``.
     """
 
     @functools.wraps(handler)
@@ -233,11 +239,14 @@ def api(handler: Handler) -> Handler:
             raise HTTPException(401, str(refused), headers=BEARER_CHALLENGE) from None
         await limit_body(request)
         request.state.api_key = api_key
+        scoped = api_key.unit_ids is not None
         request.state.principal = Principal(
             actor=f"apikey:{api_key.prefix}",
-            role=UserRole.HR,
+            # A key scoped to units reads like a scoped leader: reports of its subtrees, nothing else.
+            role=UserRole.LEADER if scoped else UserRole.HR,
             organization_id=api_key.organization_id,
             api_key_id=api_key.id,
+            unit_ids=tuple(api_key.unit_ids or ()) if scoped else None,
         )
         return await handler(request)
 

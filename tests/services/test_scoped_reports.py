@@ -11,7 +11,7 @@ import pytest
 
 from pulse.domain.simulation import DepartmentSpec
 from pulse.errors import NotFound
-from pulse.models import Department, Organization
+from pulse.models import Department, Organization, Report
 from pulse.services import reports
 from pulse.settings import Settings
 from tests.services.test_reports import seed_round
@@ -71,5 +71,43 @@ async def test_an_unknown_scope_is_refused_by_name(db: Settings) -> None:
         await reports.resolve_scope(organization.id, ["Retail / West"])
 
 
-def _names(model: dict[str, Any]) -> set[str]:
-    return {d["name"] for d in model["departments"]}
+async def test_each_leader_gets_their_scopes_report_by_email_exactly_once(db: Settings, smtp_server: Any) -> None:
+    from pulse.mail import SmtpMailer
+    from pulse.models import User, UserRole
+    from pulse.settings import parse_smtp_url
+
+    organization, round_id = await _seed()
+    units = {d.name: d.id for d in await Department.filter(organization=organization)}
+    north = [units["Retail / North / Store 1"], units["Retail / North / Store 2"]]
+    for email, unit_ids in (("ceo@acme.test", None), ("north@acme.test", north), ("store1@acme.test", north[:1])):
+        await User.create(
+            email=email, password_hash="x", role=UserRole.LEADER, organization=organization, unit_ids=unit_ids
+        )
+    await reports.build_report(round_id, db)
+    settings = db.with_overrides(attach_report_pdf=True)
+    smtp = parse_smtp_url(smtp_server.url)
+    assert smtp is not None
+    assert await reports.email_report(round_id, settings, SmtpMailer(smtp)) == 3
+    assert await reports.email_report(round_id, settings, SmtpMailer(smtp)) == 0
+    by_recipient = {str(m["To"]).rsplit("<", 1)[-1].rstrip(">"): m for m in smtp_server.messages}
+    assert sorted(by_recipient) == ["ceo@acme.test", "north@acme.test", "store1@acme.test"]
+
+    def attached(address: str) -> tuple[str, bytes]:
+        parts = [p for p in by_recipient[address].walk() if p.get_content_type() == "application/pdf"]
+        assert len(parts) == 1
+        return str(parts[0].get_filename()), parts[0].get_content()
+
+    stored = await Report.get(round_id=round_id)
+    assert attached("ceo@acme.test") == ("pulse-report-round-1.pdf", bytes(stored.pdf or b""))
+    name, pdf = attached("north@acme.test")
+    # This leader reads both stores of Retail / North (the region itself has no row of its own here).
+    assert name == "pulse-report-round-1-retail-north-store-1-retail-north-store-2.pdf" and pdf.startswith(b"%PDF")
+    text = _pdf_text(pdf)
+    assert "Your scope: Retail / North / Store 1, Retail / North / Store 2" in " ".join(text.split())
+    assert [n for n in OUTSIDE_NORTH if n in text] == []
+    assert attached("store1@acme.test")[0] == "pulse-report-round-1-retail-north-store-1.pdf"
+
+
+def _pdf_text(pdf: bytes) -> str:
+    done = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+    return done.stdout.decode()

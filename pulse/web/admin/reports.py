@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse.domain.scoped_report import scope_model
+from pulse.domain.units import format_unit_path
 from pulse.errors import NotFound
 from pulse.models import Report, ReportStatus, Round, RoundStatus
 from pulse.services import reports
@@ -15,6 +17,8 @@ from pulse.services.access import (
     Need,
     organization_for,
     report_for,
+    round_in_scope,
+    scope_of,
 )
 from pulse.web.admin.pages import admin_page, local_time, principal_from, render
 from pulse.web.auth import (
@@ -75,13 +79,22 @@ def participation_rate(model: Mapping[str, Any] | None) -> Any:
 
 @admin_page
 async def reports_page(request: Request) -> Response:
-    organization = await organization_for(principal_from(request), request.path_params["slug"], Need.REPORTS)
+    principal = principal_from(request)
+    organization = await organization_for(principal, request.path_params["slug"], Need.REPORTS)
     # values(): every report's headline without loading the stored PDFs.
     stored = (
         await Report.filter(round__organization_id=organization.id, round__status=RoundStatus.CLOSED)
         .order_by("-round__number")
         .values("round_id", "status", "built_at", "model", number="round__number")
     )
+    if principal.unit_ids is not None:
+        # A scoped leader lists only the rounds that cover some unit of their scope.
+        visible = {
+            r.id
+            for r in await Round.filter(id__in=[s["round_id"] for s in stored])
+            if await round_in_scope(principal, r)
+        }
+        stored = [s for s in stored if s["round_id"] in visible]
     rows = [
         {
             "round_id": r["round_id"],
@@ -101,6 +114,8 @@ async def report_page(request: Request) -> Response:
     report = await report_for(principal, request.path_params["round_id"])
     found = await Round.get(id=report.round_id).select_related("organization")
     ready = report.status == ReportStatus.READY and report.model is not None
+    scope = await scope_of(principal)
+    model = scope_model(report.model, scope) if ready and report.model and scope else report.model
     return render(
         request,
         "admin/report.html",
@@ -109,7 +124,8 @@ async def report_page(request: Request) -> Response:
         report=report,
         round=found,
         ready=ready,
-        headline=headline(report.model) if ready and report.model else None,
+        headline=headline(model) if ready and model else None,
+        scope=[format_unit_path(unit) for unit in scope or ()],
         formats=REPORT_FORMATS,
     )
 
@@ -117,10 +133,12 @@ async def report_page(request: Request) -> Response:
 @admin_page
 async def report_download(request: Request) -> Response:
     fmt = request.path_params["fmt"]
-    report = await report_for(principal_from(request), request.path_params["round_id"])
+    principal = principal_from(request)
+    report = await report_for(principal, request.path_params["round_id"])
     if fmt not in REPORT_FORMATS:
         raise NotFound(f"no report format {fmt!r} (use pdf, json or csv)")
-    exported = await reports.export(report.round_id, fmt, settings_of(request), build=False)
+    scope = await scope_of(principal)
+    exported = await reports.export(report.round_id, fmt, settings_of(request), build=False, scope=scope)
     return Response(
         exported.content,
         media_type=exported.media_type,
