@@ -226,6 +226,8 @@ class SsoConfig(Model):
     role_map: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     #: Scopes asked for, space-separated; "openid email" at least.
     scopes = fields.CharField(max_length=200, default="openid email profile")
+    #: ID token claim listing the unit paths a leader reads (their scope); null = scopes are set in Pulse.
+    scope_claim = fields.CharField(max_length=100, null=True)
     #: Create an account on first sign-in for a verified address the provider vouches for.
     jit = fields.BooleanField(default=False)
     #: False: the organisation's people sign in only through the provider.

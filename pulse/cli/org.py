@@ -131,6 +131,7 @@ async def language_command(slug: str, locale: str) -> None:
 @click.option("--role-claim", help="ID token claim holding roles or groups (default: groups).")
 @click.option("--role", "roles", multiple=True, help="VALUE=ROLE: claim value to hr or leader (repeat); replaces.")
 @click.option("--scopes", help="Scopes to ask for (default: 'openid email profile').")
+@click.option("--scope-claim", help="Claim listing the unit paths a leader reads ('' = scopes are set in Pulse).")
 @click.option("--jit/--no-jit", default=None, help="Create accounts on first sign-in (needs a mapped role).")
 @click.option("--password-sign-in/--no-password-sign-in", default=None, help="Allow password sign-in too.")
 @click.option("--remove", is_flag=True, help="Remove the organisation's single sign-on.")
@@ -145,6 +146,7 @@ async def sso_command(
     role_claim: str | None,
     roles: tuple[str, ...],
     scopes: str | None,
+    scope_claim: str | None,
     jit: bool | None,
     password_sign_in: bool | None,
     remove: bool,
@@ -175,6 +177,7 @@ async def sso_command(
             role_claim=role_claim,
             role_map=sso.parse_role_map(list(roles)) if roles else None,
             scopes=scopes,
+            scope_claim=scope_claim,
             jit=jit,
             password_sign_in=password_sign_in,
         ),

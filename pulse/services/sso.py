@@ -42,6 +42,7 @@ from joserfc.jwk import KeySet
 from pulse import clock
 from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.models import AuditEvent, Organization, SsoAttempt, SsoConfig, User, UserRole
+from pulse.services.units import load_units
 from pulse.settings import Settings
 
 #: How long a sign-in may take at the provider before its state expires.
@@ -144,6 +145,8 @@ class SsoSettings:
     role_claim: str | None = None
     role_map: dict[str, str] | None = None
     scopes: str | None = None
+    #: "" clears it.
+    scope_claim: str | None = None
     jit: bool | None = None
     password_sign_in: bool | None = None
 
@@ -196,6 +199,11 @@ async def configure(
         if "openid" not in scopes.split() or "email" not in scopes.split() or len(scopes) > 200:
             raise InvalidInput(f"scopes {changes.scopes!r} must include openid and email")
         config.scopes = scopes
+    if changes.scope_claim is not None:
+        scope_claim = changes.scope_claim.strip()
+        if len(scope_claim) > 100:
+            raise InvalidInput(f"scope claim {changes.scope_claim[:120]!r} is longer than 100 characters")
+        config.scope_claim = scope_claim or None
     if changes.jit is not None:
         config.jit = changes.jit
     if changes.password_sign_in is not None:
@@ -207,6 +215,7 @@ async def configure(
         "jit": config.jit,
         "password_sign_in": config.password_sign_in,
         "role_map": config.role_map,
+        "scope_claim": config.scope_claim,
     }
     await AuditEvent.create(organization=organization, actor=actor, action="sso.configure", detail=detail)
     return config
@@ -424,6 +433,25 @@ def role_from_claims(claims: dict[str, Any], claim: str, role_map: dict[str, str
     return None
 
 
+async def _leader_scope(config: SsoConfig, claims: dict[str, Any], address: str) -> list[int]:
+    """The unit ids a leader reads, from the configured scope claim (unit paths, as in the CSV)."""
+    claim = str(config.scope_claim)
+    raw = claims.get(claim)
+    values = [raw] if isinstance(raw, str) else [v for v in raw if isinstance(v, str)] if isinstance(raw, list) else []
+    if not values:
+        raise SsoRefused(f"{address!r} is a leader but the provider's {claim!r} claim names no unit to read")
+    units = await load_units(config.organization_id)
+    ids: set[int] = set()
+    for value in values[:100]:
+        try:
+            ids.add(units.ids[units.resolve(value, slug=config.organization.slug)])
+        except (PulseError, KeyError):
+            raise SsoRefused(
+                f"the provider's {claim!r} claim names {value[:200]!r}, which is no unit of Pulse"
+            ) from None
+    return sorted(ids)
+
+
 async def _account(config: SsoConfig, claims: dict[str, Any]) -> User:
     organization = config.organization
     email = claims.get("email")
@@ -442,8 +470,16 @@ async def _account(config: SsoConfig, claims: dict[str, Any]) -> User:
                 f"{address!r} has no Pulse role: the provider's {config.role_claim!r} claim matches no role mapping"
             )
         name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+        scope = (
+            await _leader_scope(config, claims, address) if config.scope_claim and mapped is UserRole.LEADER else None
+        )
         user = await User.create(
-            email=address, name=str(name)[:200], password_hash=NO_PASSWORD, role=mapped, organization=organization
+            email=address,
+            name=str(name)[:200],
+            password_hash=NO_PASSWORD,
+            role=mapped,
+            organization=organization,
+            unit_ids=scope,
         )
         await AuditEvent.create(
             organization=organization, actor=address, action="user.sso_create", detail={"role": mapped.value}
@@ -462,6 +498,17 @@ async def _account(config: SsoConfig, claims: dict[str, Any]) -> User:
         )
         user.role = mapped
         await user.save(update_fields=["role"])
+    if config.scope_claim and user.role == UserRole.LEADER:
+        scope = await _leader_scope(config, claims, address)
+        if scope != user.unit_ids:
+            await AuditEvent.create(
+                organization=organization,
+                actor=address,
+                action="user.scope_change",
+                detail={"from": user.unit_ids, "to": scope, "by": "sso"},
+            )
+            user.unit_ids = scope
+            await user.save(update_fields=["unit_ids"])
     return user
 
 

@@ -22,6 +22,13 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "newcomer": {"email": "nina@acme.test", "email_verified": True, "name": "Nina", "groups": ["pulse-leaders"]},
     "unverified": {"email": "hr2@acme.test", "email_verified": False, "name": "Unverified", "groups": ["pulse-hr"]},
     "stranger": {"email": "sam@acme.test", "email_verified": True, "name": "Sam", "groups": ["pulse-hr"]},
+    "scoped": {
+        "email": "stu@acme.test",
+        "email_verified": True,
+        "name": "Stu",
+        "groups": ["pulse-leaders"],
+        "units": ["retail / stores north"],
+    },
     "outsider": {"email": "olga@globex.test", "email_verified": True, "name": "Olga", "groups": ["pulse-hr"]},
 }
 

@@ -15,9 +15,10 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from pulse import db as pulse_db
-from pulse.models import AuditEvent, Organization, SsoAttempt, User, UserRole
+from pulse.models import AuditEvent, Department, Organization, SsoAttempt, User, UserRole
 from pulse.services import sso
 from pulse.services.organizations import create_organization
+from pulse.services.people import import_people
 from pulse.services.users import create_user
 from pulse.settings import Settings
 from tests.e2e.server import bind_loopback, pulse_env, serve
@@ -51,8 +52,7 @@ class Pulse:
                     email_domains=["acme.test"],
                     role_claim="groups",
                     role_map={"pulse-hr": "hr", "pulse-leaders": "leader"},
-                    scopes="openid email profile groups",
-                    **changes,
+                    **{"scopes": "openid email profile groups", **changes},
                 ),
                 self.settings,
             )
@@ -267,3 +267,23 @@ async def test_an_id_token_altered_in_transit_is_refused(browser: Browser, pulse
         await _sign_in_at_provider(page, pulse, "leader")
         await _refusal(page, "signature does not verify")
         assert await _status_of_last(page, statuses) == 400
+
+
+async def test_a_leaders_scope_comes_from_the_providers_unit_claim(
+    browser: Browser, pulse: Pulse, provider: Provider
+) -> None:
+    async def units() -> dict[str, int]:
+        await import_people(
+            await Organization.get(slug="acme"),
+            "email,name,department\ns12@acme.test,S,Retail / Stores North / Store 12\n",
+        )
+        return {str(name): int(i) for i, name in await Department.all().values_list("id", "name")}
+
+    ids = await pulse.query(units)
+    async with provider() as issuer:
+        await pulse.configure(issuer, jit=True, scope_claim="units", scopes="openid email profile groups units")
+        page = await browser.new_page()
+        await _sign_in_at_provider(page, pulse, "scoped")
+        await expect(page).to_have_url(f"{pulse.base_url}/orgs/acme/reports")
+    user = await pulse.query(lambda: User.get(email="stu@acme.test"))
+    assert (user.role, user.unit_ids) == (UserRole.LEADER, [ids["Retail / Stores North"]])

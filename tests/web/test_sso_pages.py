@@ -209,3 +209,23 @@ async def test_a_response_naming_another_issuer_is_refused_before_any_token_is_f
     assert response.status_code == 400
     assert "names issuer &#39;https://evil.test&#39;" in response.text
     assert not await SsoAttempt.exists(state_hash=hashlib.sha256(b"the-state").hexdigest())
+
+
+async def test_a_leaders_scope_claim_must_name_units_of_the_organisation(world: World, db: Settings) -> None:
+    from pulse.models import AuditEvent, Department, User
+
+    config = await _configure(world, db, role_map={"pulse-leaders": "leader"}, scope_claim="units", jit=True)
+    config = await SsoConfig.get(id=config.id).select_related("organization")
+    sales = await Department.get(organization=world.acme, name="Sales")
+    claims = {"email": "bob@acme.test", "email_verified": True, "groups": ["pulse-leaders"]}
+    with pytest.raises(sso.SsoRefused, match="names no unit to read"):
+        await sso._account(config, claims)
+    with pytest.raises(sso.SsoRefused, match="'Marketing', which is no unit of Pulse"):
+        await sso._account(config, {**claims, "units": ["Sales", "Marketing"]})
+    user = await sso._account(config, {**claims, "units": "sales"})
+    assert user.unit_ids == [sales.id]
+    assert (await User.get(email="bob@acme.test")).unit_ids == [sales.id]
+    assert await AuditEvent.filter(action="user.scope_change").count() == 1
+    # HR reads the whole organisation: no scope is applied to them.
+    hr = await sso._account(config, {**claims, "email": "alice@acme.test", "groups": []})
+    assert hr.unit_ids is None

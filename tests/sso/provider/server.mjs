@@ -47,12 +47,13 @@ const provider = new Provider(issuer, {
   ],
   jwks: { keys: [signingKey] },
   cookies: { keys: ['pulse-test-cookie-key'] },
-  scopes: ['openid', 'email', 'profile', 'groups'],
+  scopes: ['openid', 'email', 'profile', 'groups', 'units'],
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     profile: ['name'],
     groups: ['groups'],
+    units: ['units'],
   },
   // Put the requested claims in the ID token itself (Pulse reads only the ID token).
   conformIdTokenClaims: false,
