@@ -29,11 +29,13 @@ async def _sent(round_id: int) -> int:
 @click.argument("slug")
 @click.option("--closes-in-days", type=int, default=7, show_default=True, help="Days the links stay valid.")
 @click.option(
+    "--unit",
     "--department",
     "departments",
     multiple=True,
-    metavar="NAME",
-    help="Only invite this department (repeat for several); default: the whole organisation.",
+    metavar="PATH",
+    help="Only invite this unit and every unit below it, e.g. 'Retail / Stores North' (repeat for several); "
+    "default: the whole organisation.",
 )
 @click.option("--remind-after-days", type=int, default=None, help="Remind those who have not answered after N days.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"id": ...} and nothing else.')

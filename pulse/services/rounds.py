@@ -15,10 +15,12 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.domain.items import compose_pulse
+from pulse.domain.units import InvalidUnitPath, parse_unit_path
 from pulse.errors import Conflict, InvalidInput, NotFound
-from pulse.models import Department, Invitation, Organization, Person, Round, RoundStatus, Schedule
+from pulse.models import Invitation, Organization, Person, Round, RoundStatus, Schedule
 from pulse.services import anonymity
 from pulse.services.tokens import new_token_material
+from pulse.services.units import load_units
 from pulse.settings import get_settings
 
 log = logging.getLogger("pulse.rounds")
@@ -52,18 +54,30 @@ def check_remindable(found: Round) -> None:
 
 
 async def _scope(organization: Organization, departments: Sequence[str] | None) -> list[int] | None:
-    """Department ids the round covers (None = all), refusing names the organisation does not have."""
+    """Department ids the round covers (None = all): each name is a unit path (``Retail / Stores North``,
+    or a plain department name) and covers that unit and every unit below it. Refuses units the
+    organisation does not have, naming them."""
     if departments is None:
         return None
     names = list(dict.fromkeys(name.strip() for name in departments if name.strip()))
     if not names:
         raise InvalidInput("no department named: give at least one department, or none for the whole organisation")
-    known = {d.name: d.id for d in await Department.filter(organization_id=organization.id)}
-    unknown = [name for name in names if name not in known]
+    units = await load_units(organization.id)
+    covered: set[int] = set()
+    unknown: list[str] = []
+    for name in names:
+        try:
+            found = units.find(parse_unit_path(name))
+        except InvalidUnitPath:
+            found = None
+        if found is None:
+            unknown.append(name)
+        else:
+            covered.update(units.subtree_ids(found))
     if unknown:
         listed = ", ".join(repr(name) for name in unknown)
         raise InvalidInput(f"unknown department {listed} in organisation {organization.slug!r}")
-    return sorted(known[name] for name in names)
+    return sorted(covered)
 
 
 def check_scope(organization: Organization, departments: Sequence[str], invited: int) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulse.errors import ImportRejected, NotFound
+from pulse.errors import ImportRejected, InvalidInput, NotFound
 from pulse.models import Department, Organization, Person
 from pulse.services.directory import unit_tree
 from pulse.services.organizations import create_organization
@@ -136,3 +136,23 @@ async def test_a_name_stored_before_units_had_levels_gets_its_parent_at_the_next
     assert legacy.parent is not None and legacy.parent.name == "Sales"
     units = await load_units(org.id)
     assert units.subtree_ids(("Sales",)) == sorted([legacy.id, legacy.parent.id])
+
+
+async def test_a_round_for_a_unit_invites_everyone_in_its_subtree(db: object) -> None:
+    from pulse.models import Invitation
+    from pulse.services.rounds import open_round
+
+    org = await _org()
+    extra = "".join(f"x{i}@example.org,X{i},Retail / Stores South / Store 40\n" for i in range(6))
+    await import_people(org, (TREE + extra).encode())
+    opened = await open_round(org, departments=["retail / stores north", "Retail/Stores South"])
+    invited = await Invitation.filter(round_id=opened.id).prefetch_related("department")
+    assert sorted({i.department.name for i in invited}) == [
+        "Retail / Stores North",
+        "Retail / Stores North / Store 12",
+        "Retail / Stores North / Store 3",
+        "Retail / Stores South / Store 40",
+    ]
+    assert len(invited) == 10
+    with pytest.raises(InvalidInput, match="unknown department 'Retail / West'"):
+        await open_round(org, departments=["Retail / West"])
