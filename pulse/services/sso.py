@@ -42,7 +42,7 @@ from joserfc.jwk import KeySet
 from pulse import clock
 from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.models import AuditEvent, Organization, SsoAttempt, SsoConfig, User, UserRole
-from pulse.services.units import load_units
+from pulse.services.units import scope_ids
 from pulse.settings import Settings
 
 #: How long a sign-in may take at the provider before its state expires.
@@ -440,16 +440,12 @@ async def _leader_scope(config: SsoConfig, claims: dict[str, Any], address: str)
     values = [raw] if isinstance(raw, str) else [v for v in raw if isinstance(v, str)] if isinstance(raw, list) else []
     if not values:
         raise SsoRefused(f"{address!r} is a leader but the provider's {claim!r} claim names no unit to read")
-    units = await load_units(config.organization_id)
-    ids: set[int] = set()
-    for value in values[:100]:
-        try:
-            ids.add(units.ids[units.resolve(value, slug=config.organization.slug)])
-        except (PulseError, KeyError):
-            raise SsoRefused(
-                f"the provider's {claim!r} claim names {value[:200]!r}, which is no unit of Pulse"
-            ) from None
-    return sorted(ids)
+    try:
+        # The same rule as `pulse user create --unit`: paths resolved, none inside another.
+        ids = await scope_ids(config.organization, values[:100])
+    except PulseError as error:
+        raise SsoRefused(f"the provider's {claim!r} claim: {error}") from None
+    return ids or []
 
 
 async def _account(config: SsoConfig, claims: dict[str, Any]) -> User:

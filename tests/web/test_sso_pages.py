@@ -220,7 +220,7 @@ async def test_a_leaders_scope_claim_must_name_units_of_the_organisation(world: 
     claims = {"email": "bob@acme.test", "email_verified": True, "groups": ["pulse-leaders"]}
     with pytest.raises(sso.SsoRefused, match="names no unit to read"):
         await sso._account(config, claims)
-    with pytest.raises(sso.SsoRefused, match="'Marketing', which is no unit of Pulse"):
+    with pytest.raises(sso.SsoRefused, match="'units' claim: no unit 'Marketing'"):
         await sso._account(config, {**claims, "units": ["Sales", "Marketing"]})
     user = await sso._account(config, {**claims, "units": "sales"})
     assert user.unit_ids == [sales.id]
