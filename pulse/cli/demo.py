@@ -8,7 +8,7 @@ import sys
 import click
 
 from pulse.mail import mailer_for
-from pulse.services.demo import DEMO_NAME, ROUNDS, DemoProgress, JobRunner, run_demo
+from pulse.services.demo import DEMO_NAME, REGION, ROUNDS, DemoProgress, JobRunner, run_demo
 from pulse.settings import Settings, get_settings
 from workers.queue import InProcessQueue
 
@@ -65,6 +65,7 @@ def demo_command(rounds: int, seed: int) -> None:
     click.echo(f"JSON: {result.json}")
     click.echo(f"CSV:  {result.csv}")
     click.echo(f"Emails (invitations, report): {result.pdf.parent / 'outbox'}")
+    click.echo(f"PDF report of {REGION} (its leader's scope): {result.scoped_pdf}")
     click.echo(f"PDF report: {result.pdf}")
     click.echo(f"(done in {result.seconds:.0f} s)")
 

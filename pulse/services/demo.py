@@ -28,8 +28,8 @@ from pulse.domain.items import COMMENT_FIELD, ENPS_FIELD, HELP_FIELD
 from pulse.domain.report import ReportInput
 from pulse.domain.simulation import DepartmentSpec, simulate_round
 from pulse.errors import PulseError
-from pulse.models import Department, Organization
-from pulse.services import answers, organizations, people, reports
+from pulse.models import Department, Organization, UserRole
+from pulse.services import answers, organizations, people, reports, users
 from pulse.services import rounds as rounds_service
 from pulse.services.answers import HELP_NONE
 from pulse.settings import Settings, configure, get_settings
@@ -39,22 +39,32 @@ DEMO_NAME = "Northwind Retail"
 ROUNDS = 4
 ROUND_SPACING_DAYS = 14
 
-#: Twelve departments, 320 people. Planted: fear in Customer Service, little permission to act in
-#: Stores North, inconsistent leadership in Warehouse, and Logistics cut off from everyone.
+#: Thirteen units in a tree, 320 people: stores in two regions under Retail, Warehouse and Logistics
+#: under Operations, Customer Service under Service, and the head-office departments at the top level.
+#: Planted: fear in Customer Service, little permission to act in the stores of Stores North,
+#: inconsistent leadership in the Warehouse, and Logistics cut off from everyone.
 DEPARTMENTS: tuple[DepartmentSpec, ...] = (
-    DepartmentSpec("Customer Service", 42, 0.82, {"fear": 22.0}),
+    DepartmentSpec("Service / Customer Service", 42, 0.82, {"fear": 22.0}),
     DepartmentSpec("Finance", 18, 0.85),
     DepartmentSpec("Human Resources", 10, 0.9),
     DepartmentSpec("IT", 22, 0.8),
     DepartmentSpec("Legal", 4, 1.0),
-    DepartmentSpec("Logistics", 30, 0.8, {"collaboration": 16.0}, isolated=True),
+    DepartmentSpec("Operations / Logistics", 30, 0.8, {"collaboration": 16.0}, isolated=True),
     DepartmentSpec("Marketing", 20, 0.78),
     DepartmentSpec("Procurement", 14, 0.8),
-    DepartmentSpec("Stores North", 48, 0.78, {"initiative": 20.0}),
-    DepartmentSpec("Stores South", 46, 0.8),
-    DepartmentSpec("Warehouse", 44, 0.8, {"consistency": 20.0}),
+    DepartmentSpec("Retail / Stores North / Store 11", 24, 0.8, {"initiative": 22.0}),
+    DepartmentSpec("Retail / Stores North / Store 12", 24, 0.8, {"initiative": 22.0}),
+    DepartmentSpec("Retail / Stores South / Store 21", 23, 0.8),
+    DepartmentSpec("Retail / Stores South / Store 22", 23, 0.8),
+    DepartmentSpec("Operations / Warehouse", 44, 0.8, {"consistency": 20.0}),
     DepartmentSpec("Quality", 22, 0.82),
 )
+#: The demo's web accounts, both leaders: the chief executive reads the whole organisation, the head
+#: of the northern stores reads that region only (and each is emailed that report).
+DEMO_PASSWORD = "northwind-demo"
+CHIEF_EXECUTIVE = "ceo@northwind.example"
+REGIONAL_LEADER = "north.lead@northwind.example"
+REGION = "Retail / Stores North"
 #: The planted driver: whether people fix a customer's problem on their own depends most on fear of
 #: blame; the dimensions correlate, as real ones do. The driver page should name fear.
 DEMO_OUTCOME_DRIVERS: Mapping[str, float] = {
@@ -154,6 +164,8 @@ def demo_settings(settings: Settings) -> Settings:
         redis_url=None,
         smtp=None,
         var_dir=directory,
+        # The leaders' emails carry their PDFs, so the outbox shows what each leader gets.
+        attach_report_pdf=True,
     )
 
 
@@ -168,11 +180,7 @@ def people_csv(departments: Sequence[DepartmentSpec] = DEPARTMENTS) -> tuple[byt
         for position in range(spec.invited):
             name = person_name(index)
             address = f"{name.lower().replace(' ', '.')}.{index}@northwind.example"
-            role = "employee"
-            if spec.name in {"Finance", "Stores South"} and position == 0:
-                role = "leader"
-            elif spec.name == "Human Resources" and position == 0:
-                role = "hr"
+            role = "hr" if spec.name == "Human Resources" and position == 0 else "employee"
             writer.writerow({"email": address, "name": name, "department": spec.name, "role": role})
             department_of[address] = spec.name
             index += 1
@@ -211,6 +219,8 @@ class DemoResult:
     pdf: Path
     json: Path
     csv: Path
+    #: The report of the regional leader's scope (Retail / Stores North), as emailed to them.
+    scoped_pdf: Path
     round_ids: list[int] = field(default_factory=list)
     invited: int = 0
     answered: int = 0
@@ -360,6 +370,7 @@ async def run_demo(
         pdf=local.var_dir / f"report-round-{rounds}.pdf",
         json=local.var_dir / f"report-round-{rounds}.json",
         csv=local.var_dir / f"report-round-{rounds}.csv",
+        scoped_pdf=local.var_dir / f"report-round-{rounds}-stores-north.pdf",
     )
     previous = get_settings()
     # Services that read the process-wide settings (the secret key for links) must see the demo's.
@@ -371,7 +382,23 @@ async def run_demo(
             organization = await organizations.create_organization(DEMO_SLUG, DEMO_NAME, timezone="Europe/Paris")
             data, department_of = people_csv()
             await people.import_people(organization, data, actor="demo")
-            say.step(f"organisation {DEMO_NAME!r}: {len(department_of)} people in {len(DEPARTMENTS)} departments")
+            units = await Department.filter(organization_id=organization.id).count()
+            say.step(f"organisation {DEMO_NAME!r}: {len(department_of)} people in a tree of {units} units")
+            await users.create_user(
+                CHIEF_EXECUTIVE, DEMO_PASSWORD, role=UserRole.LEADER, organization=organization, name="Chief Executive"
+            )
+            await users.create_user(
+                REGIONAL_LEADER,
+                DEMO_PASSWORD,
+                role=UserRole.LEADER,
+                organization=organization,
+                name="Head of Stores North",
+                units=[REGION],
+            )
+            say.step(
+                f"leader accounts (password {DEMO_PASSWORD!r}): {CHIEF_EXECUTIVE} reads the whole organisation, "
+                f"{REGIONAL_LEADER} reads {REGION}"
+            )
             rows = await Department.filter(organization_id=organization.id).values_list("name", "id")
             queue = jobs(local)
             demo = _Demo(
@@ -398,6 +425,9 @@ async def run_demo(
             result.emails = len(list(local.outbox_dir.glob("*.eml"))) - before
             for fmt, path in (("pdf", result.pdf), ("json", result.json), ("csv", result.csv)):
                 path.write_bytes((await reports.export(last, fmt, local, build=False)).content)
+            region = await reports.resolve_scope(organization.id, [REGION])
+            scoped = await reports.export(last, "pdf", local, build=False, scope=region)
+            result.scoped_pdf.write_bytes(scoped.content)
             stored = await reports.ready_report(last)
             model: dict[str, Any] = dict(stored.model or {})
             result.findings = [str(f["text"]) for f in model.get("findings") or []]

@@ -32,10 +32,10 @@ def test_pulse_demo_runs_with_nothing_configured_and_prints_the_path_of_a_real_p
 
     model = json.loads((pdf.parent / "report-round-4.json").read_text())
     flags = {d["name"]: set(d["flags"]) for d in model["departments"]}
-    assert "high_fear" in flags["Customer Service"]
-    assert "low_initiative" in flags["Stores North"]
-    assert "inconsistent_leadership" in flags["Warehouse"]
-    assert "Logistics" in model["silo_network"]["isolated"]
+    assert "high_fear" in flags["Service / Customer Service"]
+    assert "low_initiative" in flags["Retail / Stores North / Store 11"]
+    assert "inconsistent_leadership" in flags["Operations / Warehouse"]
+    assert "Operations / Logistics" in model["silo_network"]["isolated"]
     assert model["drivers"]["organization"]["weights"][0]["dimension"] == "fear", "the planted driver"
     assert [p["label"] for p in model["trends"]["organization"]["fear"]["points"]] == [
         "Round 1",
@@ -47,10 +47,25 @@ def test_pulse_demo_runs_with_nothing_configured_and_prints_the_path_of_a_real_p
     assert {d["name"] for d in model["departments"] if d["suppressed"]} == {"Legal", "Human Resources"}
 
     outbox = sorted((pdf.parent / "outbox").glob("*.eml"))
-    subjects = [
-        str(email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Subject"]) for path in outbox
-    ]
+    messages = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in outbox]
+    subjects = [str(m["Subject"]) for m in messages]
     report_mails = [s for s in subjects if "report of round 4 is ready" in s]
     assert len(report_mails) == 2, "the two leaders"
+    # The chief executive gets the organisation's report, the head of Stores North that region's.
+    attached = {
+        str(m["To"]).rsplit("<", 1)[-1].rstrip(">"): [p for p in m.walk() if p.get_content_type() == "application/pdf"]
+        for m in messages
+        if "report of round 4 is ready" in str(m["Subject"])
+    }
+    assert attached["ceo@northwind.example"][0].get_content() == pdf.read_bytes()
+    scoped = pdf.parent / "report-round-4-stores-north.pdf"
+    regional = attached["north.lead@northwind.example"][0]
+    assert regional.get_filename() == "pulse-report-round-4-retail-stores-north.pdf"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=regional.get_content(), capture_output=True, check=True
+    ).stdout.decode()
+    assert "Your scope: Retail / Stores North" in " ".join(text.split())
+    assert "Store 11" in text and not any(n in text for n in ("Stores South", "Warehouse", "Customer Service"))
+    assert scoped.read_bytes().startswith(b"%PDF")
     assert len(outbox) - len(report_mails) == 4 * 320, "one invitation per person per round"
     assert not (tmp_path / "var" / "pulse.sqlite3").exists(), "the demo keeps to var/demo/"
