@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
-from pulse.models import ApiKey, Person, Round, RoundStatus, Schedule, User
+from pulse.models import ApiKey, Person, Round, RoundStatus, Schedule, ScimToken, User
 from pulse.services.schedules import add_schedule
 from pulse.settings import Settings
 from pulse.web.app import _routes
@@ -32,6 +32,18 @@ class Call:
     @property
     def is_api(self) -> bool:
         return self.path.startswith("/api/")
+
+    @property
+    def is_scim(self) -> bool:
+        """SCIM 2.0: a bearer token of one organisation, like the API, with SCIM errors."""
+        return self.path.startswith("/scim/")
+
+    @property
+    def identifies_acme(self) -> bool:
+        """The URL names something of acme (SCIM's schema and resource type ids are the same for all)."""
+        if self.is_scim:
+            return "{user_id}" in self.path
+        return "{" in self.path
 
     @property
     def is_public(self) -> bool:
@@ -73,13 +85,22 @@ class Targets:
     schedule_id: int
     key_id: int
     user_id: int
+    person_id: int
+    scim_token_id: int
 
 
 @pytest.fixture
 async def targets(world: World, keys: Keys, rounds: Rounds) -> Targets:
     schedule = await add_schedule("acme", "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
     key = await ApiKey.get(organization_id=world.acme.id)
-    return Targets("acme", rounds.acme_closed, rounds.acme_open, schedule.id, key.id, world.alice.id)
+    from pulse.services.scim import create_scim_token
+
+    person = await Person.filter(organization_id=world.acme.id).first()
+    assert person is not None
+    scim_token, _ = await create_scim_token(world.acme, "acme HRIS")
+    return Targets(
+        "acme", rounds.acme_closed, rounds.acme_open, schedule.id, key.id, world.alice.id, person.id, scim_token.id
+    )
 
 
 def _fill(path: str, targets: Targets, *, open_round: bool = False) -> str:
@@ -89,6 +110,11 @@ def _fill(path: str, targets: Targets, *, open_round: bool = False) -> str:
         "{schedule_id:int}": str(targets.schedule_id),
         "{key_id:int}": str(targets.key_id),
         "{user_id:int}": str(targets.user_id),
+        "{user_id}": str(targets.person_id),
+        "{token_id:int}": str(targets.scim_token_id),
+        "{schema_id}": "urn:ietf:params:scim:schemas:core:2.0:User",
+        "{type_id}": "User",
+        "{rest:path}": "Groups",
         "{action}": "pause",
         "{fmt}": "pdf",
     }
@@ -104,6 +130,8 @@ async def _send(client: httpx.AsyncClient, call: Call, url: str, csrf: str | Non
         return await client.get(url)
     if call.method == "DELETE":
         return await client.delete(url)
+    if call.is_scim:
+        return await client.request(call.method, url, json={"schemas": [], "Operations": []})
     if call.is_api:
         if url.endswith("/people/import"):
             return await client.post(url, content=people_csv({"Sales": 5}), headers={"content-type": "text/csv"})
@@ -117,14 +145,17 @@ async def _acme_state(world: World, targets: Targets) -> tuple[object, ...]:
     rounds = await Round.filter(organization_id=world.acme.id).order_by("id").values_list("id", "status")
     schedule = await Schedule.get(id=targets.schedule_id)
     key = await ApiKey.get(id=targets.key_id)
+    scim_token = await ScimToken.get(id=targets.scim_token_id)
     people = await Person.filter(organization_id=world.acme.id, active=True).count()
     accounts = await User.filter(organization_id=world.acme.id).order_by("id").values_list("active", "password_hash")
-    return (tuple(rounds), schedule.active, key.revoked_at, people, tuple(accounts))
+    return (tuple(rounds), schedule.active, key.revoked_at, scim_token.revoked_at, people, tuple(accounts))
 
 
 def _refused_without_data(call: Call, response: httpx.Response, *, identifies_acme: bool) -> None:
     if identifies_acme:
-        assert response.status_code in (403, 404), f"{call}: {response.status_code}"
+        # SCIM answers 405 to a method a resource never allows, whoever's the id.
+        allowed = (403, 404, 405) if call.is_scim else (403, 404)
+        assert response.status_code in allowed, f"{call}: {response.status_code}"
     leaked = [marker for marker in ACME_MARKERS if marker in response.text]
     assert not leaked, f"{call} showed {leaked}"
 
@@ -134,13 +165,18 @@ async def test_the_outsider_reaches_nothing_of_another_organisation(
     call: Call, client_for: ClientFor, api_for: ApiFor, world: World, keys: Keys, targets: Targets
 ) -> None:
     before = await _acme_state(world, targets)
-    if call.is_api:
+    if call.is_scim:
+        from pulse.services.scim import create_scim_token
+
+        client = api_for((await create_scim_token(world.globex, "globex sync"))[1])
+        csrf = None
+    elif call.is_api:
         client = api_for(keys.globex)
         csrf = None
     else:
         client = await client_for(world.charlie)
         csrf = csrf_of((await client.get("/orgs/globex")).text)
-    identifies_acme = "{" in call.path
+    identifies_acme = call.identifies_acme
     for open_round in (False, True):
         url = _fill(call.path, targets, open_round=open_round)
         response = await _send(client, call, url, csrf)
@@ -156,7 +192,10 @@ async def test_every_non_public_route_refuses_anonymous_access(
     before = await _acme_state(world, targets)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pulse.test") as client:
         response = await _send(client, call, _fill(call.path, targets), None)
-    if call.is_api:
+    if call.is_scim:
+        assert response.status_code == 401, f"{call}: {response.status_code}"
+        assert response.json()["status"] == "401"
+    elif call.is_api:
         assert response.status_code == 401, f"{call}: {response.status_code}"
         assert response.json()["error"]["code"] == "unauthenticated"
     else:
