@@ -279,6 +279,8 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
         "rounds": rounds,
         "compared": trends.get("organization_rounds") or rounds,
         "scope_note": trends.get("scope_note") or "",
+        "basis": trends.get("basis") or "anchor statements only",
+        "anchors": (trends.get("basis") or "anchor statements only").startswith("anchor"),
         "regression_notes": notes,
     }
 
