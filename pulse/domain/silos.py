@@ -199,17 +199,27 @@ def silo_intervals(
         position = {n: i for i, n in enumerate(network)}
         size = len(network)
         respondents = np.array([network_inputs[n].respondents for n in network], dtype=float)
-        counts = np.zeros((size, size))
+        # Only the pairs somebody named can move (a zero share redraws as zero): draw those alone.
+        helped_index: list[int] = []
+        helper_index: list[int] = []
+        counts: list[float] = []
         for helped in network:
             for helper, count in network_inputs[helped].helped_by.items():
-                if helper in position and helper != helped:
-                    counts[position[helped], position[helper]] = count
-        shares = np.clip(counts / respondents[:, None], 0.0, 1.0)
-        drawn = rng.binomial(
-            respondents.astype(np.int64)[None, :, None], shares[None, :, :], size=(replicates, size, size)
-        )
-        share = np.minimum(1.0, drawn / respondents[None, :, None])
-        external = (share.sum(axis=2) + share.sum(axis=1)) / (2 * (size - 1))
+                if helper in position and helper != helped and count > 0:
+                    helped_index.append(position[helped])
+                    helper_index.append(position[helper])
+                    counts.append(float(count))
+        rows, columns = np.array(helped_index, dtype=np.int64), np.array(helper_index, dtype=np.int64)
+        trials = respondents[rows].astype(np.int64)
+        probabilities = np.clip(np.array(counts) / respondents[rows], 0.0, 1.0)
+        drawn = rng.binomial(trials[None, :], probabilities[None, :], size=(replicates, len(counts)))
+        share = np.minimum(1.0, drawn / respondents[rows][None, :])
+        received = np.zeros((replicates, size))
+        given = np.zeros((replicates, size))
+        for r in range(replicates):
+            received[r] = np.bincount(rows, weights=share[r], minlength=size)
+            given[r] = np.bincount(columns, weights=share[r], minlength=size)
+        external = (received + given) / (2 * (size - 1))
         typical = external.mean(axis=1, keepdims=True)
         denominator = external + typical
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -38,16 +38,21 @@ def _department(
     answers = {}
     for key in asked:
         item = ITEM_BY_KEY[key]
+        if item.dimension not in dim_index:  # the outcome statement
+            continue
         keyed = np.clip(np.rint(1 + 4 * latent[:, dim_index[item.dimension]] / 100 + rng.normal(0, 0.6, n)), 1, 5)
         answers[key] = 6 - keyed if item.reverse else keyed
     dimension_moments = {}
+    anchor_moments = {}
     for dim in DIMENSION_KEYS:
         keys = [k for k in asked if ITEM_BY_KEY[k].dimension == dim]
         keyed = np.stack([6 - answers[k] if ITEM_BY_KEY[k].reverse else answers[k] for k in keys])
         dimension_moments[dim] = _moments((keyed.mean(axis=0) - 1) * 25)
+        anchors = [i for i, k in enumerate(keys) if ITEM_BY_KEY[k].anchor]
+        anchor_moments[dim] = _moments((keyed[anchors].mean(axis=0) - 1) * 25)
     invited = int(n * 1.25)
     if not full:
-        return DepartmentAggregates(name, invited, n, dimension_moments)
+        return DepartmentAggregates(name, invited, n, dimension_moments, anchor_moments)
     item_cross = {
         (a, b): CrossMoments(
             n,
@@ -68,14 +73,15 @@ def _department(
         invited,
         n,
         dimension_moments,
-        {k: _moments(v) for k, v in answers.items()},
-        item_cross,
-        int(enps[0]),
-        int(enps[1]),
-        int(enps[2]),
-        helped_by,
-        int(n * 0.9),
-        tuple(f"Comment {j} from {name}; call 0176 1234567 or mail a@b.example" for j in range(20)),
+        anchor_moments,
+        item_moments={k: _moments(v) for k, v in answers.items()},
+        item_cross=item_cross,
+        enps_promoters=int(enps[0]),
+        enps_passives=int(enps[1]),
+        enps_detractors=int(enps[2]),
+        helped_by=helped_by,
+        network_respondents=int(n * 0.9),
+        comments=tuple(f"Comment {j} from {name}; call 0176 1234567 or mail a@b.example" for j in range(20)),
     )
 
 
