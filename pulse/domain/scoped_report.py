@@ -59,6 +59,11 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
         network["never_helping_pair_count"] = len(pairs)
         network["external_ties"] = {n: v for n, v in (network.get("external_ties") or {}).items() if inside(n)}
 
+    drivers = result.get("drivers")
+    if isinstance(drivers, dict):
+        # A department's own driver analysis is one of its figures: only departments in scope.
+        drivers["departments"] = [g for g in drivers.get("departments") or () if inside(g["group"])]
+
     result["comments"] = [group for group in result.get("comments", ()) if inside(group["group"])]
 
     def names_outside(text: str) -> bool:

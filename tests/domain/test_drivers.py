@@ -152,3 +152,18 @@ def test_relative_weights_are_non_negative_and_sum_to_r_squared(seed: int) -> No
     assert weights is not None
     assert (weights >= -1e-12).all()
     assert weights.sum() == pytest.approx(r_squared(correlation, list(range(len(DIMENSION_KEYS)))))
+
+
+def test_a_scoped_report_keeps_only_the_driver_analyses_of_departments_in_scope() -> None:
+    from pulse.domain.scoped_report import scope_model, unit_of
+
+    model = {
+        "departments": [{"name": "Retail / North"}, {"name": "Operations / Warehouse"}],
+        "drivers": {
+            "organization": {"group": "Organisation"},
+            "departments": [{"group": "Retail / North"}, {"group": "Operations / Warehouse"}],
+        },
+    }
+    scoped = scope_model(model, [unit_of("Retail")])
+    assert [g["group"] for g in scoped["drivers"]["departments"]] == ["Retail / North"]
+    assert scoped["drivers"]["organization"] == {"group": "Organisation"}
