@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -127,7 +128,8 @@ def use(locale: str | None) -> Iterator[str]:
 
 
 def gettext(message: str) -> str:
-    return translations(_current.get()).gettext(message)
+    # gettext("") is the catalog's header, never a translation: an empty text stays empty.
+    return translations(_current.get()).gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -139,6 +141,15 @@ def pgettext(context: str, message: str) -> str:
 
 
 _ = gettext
+
+
+def finding_text(finding: Mapping[str, Any]) -> str:
+    """A report finding (``text``, ``message``, ``params``) in the current language; a model stored before
+    findings carried their message keeps its English text."""
+    message = finding.get("message")
+    if not message:
+        return str(finding.get("text", ""))
+    return gettext(str(message)) % dict(finding.get("params") or {})
 
 
 # ---------------------------------------------------------------- formatting in the current language

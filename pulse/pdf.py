@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -17,7 +18,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from pulse import charts
+from pulse import charts, i18n
+from pulse.i18n import N_
+from pulse.i18n import gettext as _
 from pulse.settings import Settings
 from pulse.templating import TEMPLATES_DIR, environment
 
@@ -26,22 +29,22 @@ log = logging.getLogger("pulse.pdf")
 REPORT_TEMPLATE = "reports/report.html"
 
 FLAG_LABELS: Mapping[str, str] = {
-    "high_fear": "High fear",
-    "low_initiative": "Low permission to act",
-    "inconsistent_leadership": "Inconsistent leadership",
-    "silo": "Silo",
+    "high_fear": N_("High fear"),
+    "low_initiative": N_("Low permission to act"),
+    "inconsistent_leadership": N_("Inconsistent leadership"),
+    "silo": N_("Silo"),
 }
 REASON_LABELS: Mapping[str, str] = {
-    "below_min_group_size": "too few answers",
-    "complementary_suppression": "protects a smaller group",
+    "below_min_group_size": N_("too few answers"),
+    "complementary_suppression": N_("protects a smaller group"),
 }
 #: Pairs that never help each other, listed in the PDF (the JSON keeps the model's longer list).
 MAX_LISTED_PAIRS = 40
 SHORT_LABELS: Mapping[str, str] = {
-    "fear": "Fear of blame",
-    "initiative": "Permission to act",
-    "consistency": "Leadership consistency",
-    "collaboration": "Collaboration",
+    "fear": N_("Fear of blame"),
+    "initiative": N_("Permission to act"),
+    "consistency": N_("Leadership consistency"),
+    "collaboration": N_("Collaboration"),
 }
 
 
@@ -64,7 +67,40 @@ def signed(value: float | None) -> str:
 
 
 def percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{round(rate * 100):d}%"
+    """A share as a whole percentage, written the reader's way ("42%", "42 %")."""
+    return "–" if rate is None else i18n.format_percent(round(rate * 100) / 100)
+
+
+def span(low: float | None, high: float | None) -> str:
+    """An interval of whole numbers: "3 to 7" in the reader's language."""
+    return _("%(low)s to %(high)s") % {"low": signed(low), "high": signed(high)}
+
+
+def css_string(template: str, **parts: str) -> Markup:
+    """A translated sentence as a CSS ``content`` value: ``Page %(page)s of %(pages)s`` with
+    ``page="counter(page)"`` becomes ``"Page " counter(page) " of " counter(pages)``."""
+    pieces = re.split(r"%\((\w+)\)s", template.replace("%%", "%"))
+    out = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            out.append(parts[piece])
+        elif piece:
+            out.append('"' + piece.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return Markup(" ".join(out))
+
+
+_ROUND_LABEL = re.compile(r"Round (\d+)")
+
+
+def round_label(label: str) -> str:
+    """The services name rounds "Round 3"; the reader's language may say it otherwise."""
+    found = _ROUND_LABEL.fullmatch(label or "")
+    return _("Round %(number)s") % {"number": found.group(1)} if found else label
+
+
+def finding_text(finding: Mapping[str, Any]) -> str:
+    """A finding in the reader's language (see ``pulse.i18n.finding_text``)."""
+    return i18n.finding_text(finding)
 
 
 def two_decimals(value: float | None) -> str:
@@ -89,12 +125,12 @@ def _change_view(change: Mapping[str, Any] | None, higher_is_better: bool) -> di
     claimed = change.get("verdict")
     clear = claimed is not None
     healthier = claimed == "improvement"
-    verdict = "no clear change" if not clear else "an improvement" if healthier else "a deterioration"
+    verdict = N_("no clear change") if not clear else N_("an improvement") if healthier else N_("a deterioration")
     expected = change.get("expected_from_regression")
     return {
         "text": signed(difference),
-        "from": change["from_label"],
-        "interval": f"{signed(change['ci_low'])} to {signed(change['ci_high'])}",
+        "from": round_label(change["from_label"]),
+        "interval": span(change["ci_low"], change["ci_high"]),
         "verdict": verdict,
         "tone": "neutral" if not clear else ("good" if healthier else "bad"),
         "arrow": "\u25b2" if difference > 0.5 else ("\u25bc" if difference < -0.5 else "\u25c6"),
@@ -154,9 +190,9 @@ def _heatmap(model: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": department["name"],
                 "suppressed": department["suppressed"],
-                "reason": REASON_LABELS.get(department["suppression_reason"] or "", "hidden"),
+                "reason": REASON_LABELS.get(department["suppression_reason"] or "", N_("hidden")),
                 "cells": cells,
-                "flags": [FLAG_LABELS.get(f, f) for f in department["flags"]],
+                "flags": [_(FLAG_LABELS[f]) if f in FLAG_LABELS else f for f in department["flags"]],
             }
         )
     return rows
@@ -175,8 +211,11 @@ def _interval_charts(model: Mapping[str, Any]) -> list[Markup]:
             continue
         # Least healthy first, so the eye lands on the problems.
         rows.sort(key=lambda r: (-r.mean if not dimension["higher_is_better"] else r.mean, r.label))
-        direction = "higher is better" if dimension["higher_is_better"] else "lower is better"
-        title = f"{dimension['label']} ({direction}): score and 95% interval, least healthy first"
+        direction = _("higher is better") if dimension["higher_is_better"] else _("lower is better")
+        title = _("%(dimension)s (%(direction)s): score and 95%% interval, least healthy first") % {
+            "dimension": _(dimension["label"]),
+            "direction": direction,
+        }
         result.append(charts.interval_chart(rows, model["organization"][key]["mean"], title))
     return result
 
@@ -240,13 +279,13 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
 def _points(trend: Mapping[str, Any] | None) -> list[charts.TrendPoint]:
     if not trend:
         return []
-    return [charts.TrendPoint(p["label"], p["mean"], p["ci_low"], p["ci_high"]) for p in trend["points"]]
+    return [charts.TrendPoint(round_label(p["label"]), p["mean"], p["ci_low"], p["ci_high"]) for p in trend["points"]]
 
 
 def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
     organization = model["trends"]["organization"]
     org_charts = [
-        charts.trend_chart(_points(organization.get(d["key"])), d["label"], d["higher_is_better"])
+        charts.trend_chart(_points(organization.get(d["key"])), _(d["label"]), d["higher_is_better"])
         for d in model["dimensions"]
     ]
     rows = []
@@ -276,8 +315,8 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "organization": org_charts,
         "departments": rows,
-        "rounds": rounds,
-        "compared": trends.get("organization_rounds") or rounds,
+        "rounds": [round_label(r) for r in rounds],
+        "compared": [round_label(r) for r in trends.get("organization_rounds") or rounds],
         "scope_note": trends.get("scope_note") or "",
         "basis": trends.get("basis") or "anchor statements only",
         "anchors": (trends.get("basis") or "anchor statements only").startswith("anchor"),
@@ -286,10 +325,16 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
 
 
 DRIVER_DIRECTION = {
-    "fear": ("more fear of blame goes with acting less on one's own", "more fear goes with acting more"),
-    "initiative": ("more permission goes with acting more", "more permission goes with acting less"),
-    "consistency": ("more consistent leadership goes with acting more", "more consistency goes with acting less"),
-    "collaboration": ("more help between departments goes with acting more", "more help goes with acting less"),
+    "fear": (N_("more fear of blame goes with acting less on one's own"), N_("more fear goes with acting more")),
+    "initiative": (N_("more permission goes with acting more"), N_("more permission goes with acting less")),
+    "consistency": (
+        N_("more consistent leadership goes with acting more"),
+        N_("more consistency goes with acting less"),
+    ),
+    "collaboration": (
+        N_("more help between departments goes with acting more"),
+        N_("more help goes with acting less"),
+    ),
 }
 
 
@@ -297,7 +342,7 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
     drivers = model.get("drivers")
     if not drivers:
         return None
-    labels = {d["key"]: d["label"] for d in model["dimensions"]}
+    labels = {d["key"]: _(d["label"]) for d in model["dimensions"]}
     healthy_up = {d["key"]: d["higher_is_better"] for d in model["dimensions"]}
     organization = drivers.get("organization")
     rows: list[dict[str, Any]] = []
@@ -310,8 +355,9 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
                 {
                     "label": labels[w["dimension"]],
                     "share": percent(w["share"]),
-                    "interval": f"{percent(w['share_low'])} to {percent(w['share_high'])}",
-                    "direction": DRIVER_DIRECTION[w["dimension"]][0 if expected else 1],
+                    "interval": _("%(low)s to %(high)s")
+                    % {"low": percent(w["share_low"]), "high": percent(w["share_high"])},
+                    "direction": _(DRIVER_DIRECTION[w["dimension"]][0 if expected else 1]),
                     "first": percent(w["first"]),
                 }
             )
@@ -327,7 +373,7 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
                 for w in organization["weights"]
             ],
             None,
-            "Share of what the four forces explain (%), with 95% interval",
+            _("Share of what the four forces explain (%%), with 95%% interval"),
         )
     groups = [
         {
@@ -335,7 +381,8 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
             "n": g["n"],
             "main": labels[g["weights"][0]["dimension"]],
             "share": percent(g["weights"][0]["share"]),
-            "interval": f"{percent(g['weights'][0]['share_low'])} to {percent(g['weights'][0]['share_high'])}",
+            "interval": _("%(low)s to %(high)s")
+            % {"low": percent(g["weights"][0]["share_low"]), "high": percent(g["weights"][0]["share_high"])},
             "r2": percent(g["r_squared"]),
         }
         for g in drivers.get("departments") or []
@@ -347,7 +394,8 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
         "groups": groups,
         "r2": percent(organization["r_squared"]) if organization else "",
         "r2_interval": (
-            f"{percent(organization['r_squared_low'])} to {percent(organization['r_squared_high'])}"
+            _("%(low)s to %(high)s")
+            % {"low": percent(organization["r_squared_low"]), "high": percent(organization["r_squared_high"])}
             if organization
             else ""
         ),
@@ -371,7 +419,7 @@ def _participation(model: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "responded": department["responded"],
                 "rate": percent(department["participation_rate"]),
                 "bar": round(100 * (department["participation_rate"] or 0.0)),
-                "reason": REASON_LABELS.get(department["suppression_reason"] or "", "fewer than k invited"),
+                "reason": REASON_LABELS.get(department["suppression_reason"] or "", N_("fewer than k invited")),
             }
         )
     return rows
@@ -418,8 +466,8 @@ def _methodology(model: Mapping[str, Any]) -> dict[str, Any]:
             }
             for q in method["quality"]
         ],
-        "confidence": f"{round(method['confidence_level'] * 100):d}%",
-        "fdr": f"{round(method['false_discovery_rate'] * 100):d}%",
+        "confidence": percent(method["confidence_level"]),
+        "fdr": percent(method["false_discovery_rate"]),
     }
 
 
@@ -433,9 +481,12 @@ def _figures(model: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "department": department["name"],
                     "dimension": SHORT_LABELS.get(dimension["key"], dimension["label"]),
                     "hidden": cell is None,
-                    "reason": REASON_LABELS.get(department["suppression_reason"] or "", "hidden"),
+                    "reason": REASON_LABELS.get(department["suppression_reason"] or "", N_("hidden")),
                     "score": whole(cell["mean"]) if cell else "",
-                    "interval": f"{whole(cell['ci_low'])} to {whole(cell['ci_high'])}" if cell else "",
+                    "interval": _("%(low)s to %(high)s")
+                    % {"low": whole(cell["ci_low"]), "high": whole(cell["ci_high"])}
+                    if cell
+                    else "",
                     "difference": signed(cell["difference_from_rest"]) if cell else "",
                     "n": cell["n"] if cell else "",
                     "flag": FLAG_LABELS.get((cell or {}).get("flag") or "", ""),
@@ -458,7 +509,7 @@ def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
         "summary": _summary(model),
         "heatmap": _heatmap(model),
         "legend": charts.colour_legend(),
-        "dimension_labels": [SHORT_LABELS.get(d["key"], d["label"]) for d in model["dimensions"]],
+        "dimension_labels": [_(SHORT_LABELS.get(d["key"], d["label"])) for d in model["dimensions"]],
         "interval_charts": _interval_charts(model),
         "silos": _silos(model),
         "trends": _trends(model),
@@ -474,6 +525,12 @@ def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
         "enps": model["enps"],
         "signed": signed,
         "whole": whole,
+        "finding_text": finding_text,
+        "round_label": round_label,
+        "page_footer": css_string(
+            _("Confidential · aggregates of groups of at least %(k)s people"), k=f'"{model["min_group_size"]}"'
+        ),
+        "page_number": css_string(_("Page %(page)s of %(pages)s"), page="counter(page)", pages="counter(pages)"),
     }
 
 
@@ -494,9 +551,14 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-async def render_pdf(model: Mapping[str, Any], settings: Settings | None = None) -> bytes:
-    """The PDF of a report model, rendered in a worker thread so the event loop keeps serving."""
-    html = render_html(model)
+async def render_pdf(model: Mapping[str, Any], settings: Settings | None = None, *, locale: str | None = None) -> bytes:
+    """The PDF of a report model in ``locale`` (None: the current language), laid out in a worker thread
+    so the event loop keeps serving."""
+    if locale is None:
+        html = render_html(model)
+    else:
+        with i18n.use(locale):
+            html = render_html(model)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, partial(html_to_pdf, html))
 

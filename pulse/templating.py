@@ -42,5 +42,7 @@ def environment() -> Environment:
         format_percent=i18n.format_percent,
         format_day=i18n.format_day,
         format_moment=i18n.format_moment,
+        finding_text=i18n.finding_text,
     )
+    env.filters["translate"] = i18n.gettext
     return env

@@ -9,29 +9,16 @@ to say, e.g. everything is hidden).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pulse.domain.flags import FLAG_BY_DIMENSION
 from pulse.domain.items import DIMENSION_BY_KEY
 from pulse.domain.trends import Verdict
+from pulse.domain.wording import N_
 
 MAX_FINDINGS = 5
 MIN_FINDINGS = 3
 LOW_PARTICIPATION = 0.5
-
-# "<department> reports markedly <more/less ...> than the rest of the organisation"
-_DIFFERENCE_PHRASE: Mapping[str, str] = {
-    "fear": "more fear of blame",
-    "initiative": "less freedom to act on their own judgment",
-    "consistency": "less consistent leadership",
-    "collaboration": "less help and information from other departments",
-}
-_TOPIC: Mapping[str, str] = {
-    "fear": "fear of blame",
-    "initiative": "permission to act",
-    "consistency": "leadership consistency",
-    "collaboration": "cross-department collaboration",
-}
 
 
 @dataclass(frozen=True)
@@ -42,6 +29,86 @@ class Finding:
     text: str
     department: str | None = None
     dimension: str | None = None
+    #: The English sentence with %(name)s placeholders and their values: ``text == message % params``,
+    #: so a reader's language can word it (``_(message) % params``).
+    message: str = ""
+    params: Mapping[str, str | int] = field(default_factory=dict)
+
+
+def _finding(
+    kind: str,
+    message: str,
+    params: Mapping[str, str | int],
+    department: str | None = None,
+    dimension: str | None = None,
+) -> Finding:
+    return Finding(kind, message % params, department, dimension, message, dict(params))
+
+
+# One whole sentence per case, so every language can build it its own way.
+_FLAG_MESSAGES: Mapping[str, str] = {
+    "fear": N_(
+        "%(department)s reports markedly more fear of blame than the rest of the organisation "
+        "(%(points)s points, 95%% CI %(low)s to %(high)s)."
+    ),
+    "initiative": N_(
+        "%(department)s reports markedly less freedom to act on their own judgment than the rest of the organisation "
+        "(%(points)s points, 95%% CI %(low)s to %(high)s)."
+    ),
+    "consistency": N_(
+        "%(department)s reports markedly less consistent leadership than the rest of the organisation "
+        "(%(points)s points, 95%% CI %(low)s to %(high)s)."
+    ),
+    "collaboration": N_(
+        "%(department)s reports markedly less help and information from other departments than the rest of the "
+        "organisation (%(points)s points, 95%% CI %(low)s to %(high)s)."
+    ),
+}
+# (dimension, rose) -> sentence; a rise is an improvement exactly when higher is healthier.
+_CHANGE_MESSAGES: Mapping[tuple[str, bool], str] = {
+    ("fear", True): N_(
+        "Across the organisation, fear of blame rose by %(points)s points since %(since)s on the statements "
+        "asked in both rounds (95%% CI %(low)s to %(high)s), a deterioration."
+    ),
+    ("fear", False): N_(
+        "Across the organisation, fear of blame fell by %(points)s points since %(since)s on the statements "
+        "asked in both rounds (95%% CI %(low)s to %(high)s), an improvement."
+    ),
+    ("initiative", True): N_(
+        "Across the organisation, permission to act rose by %(points)s points since %(since)s on the statements "
+        "asked in both rounds (95%% CI %(low)s to %(high)s), an improvement."
+    ),
+    ("initiative", False): N_(
+        "Across the organisation, permission to act fell by %(points)s points since %(since)s on the statements "
+        "asked in both rounds (95%% CI %(low)s to %(high)s), a deterioration."
+    ),
+    ("consistency", True): N_(
+        "Across the organisation, leadership consistency rose by %(points)s points since %(since)s on the statements "
+        "asked in both rounds (95%% CI %(low)s to %(high)s), an improvement."
+    ),
+    ("consistency", False): N_(
+        "Across the organisation, leadership consistency fell by %(points)s points since %(since)s on the statements "
+        "asked in both rounds (95%% CI %(low)s to %(high)s), a deterioration."
+    ),
+    ("collaboration", True): N_(
+        "Across the organisation, cross-department collaboration rose by %(points)s points since %(since)s "
+        "on the statements asked in both rounds (95%% CI %(low)s to %(high)s), an improvement."
+    ),
+    ("collaboration", False): N_(
+        "Across the organisation, cross-department collaboration fell by %(points)s points since %(since)s "
+        "on the statements asked in both rounds (95%% CI %(low)s to %(high)s), a deterioration."
+    ),
+}
+_LEVEL_MESSAGES: Mapping[str, str] = {
+    "fear": N_("Across the organisation, fear of blame scores %(score)s out of 100 (higher means more fear)."),
+    "initiative": N_("Across the organisation, permission to act scores %(score)s out of 100 (higher is better)."),
+    "consistency": N_(
+        "Across the organisation, leadership consistency scores %(score)s out of 100 (higher is better)."
+    ),
+    "collaboration": N_(
+        "Across the organisation, cross-department collaboration scores %(score)s out of 100 (higher is better)."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -56,38 +123,42 @@ class Guidance:
 
 GUIDANCE: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "high_fear": (
-        "Take the blame out of mistakes",
+        N_("Take the blame out of mistakes"),
         (
-            "When something goes wrong, ask first what made it easy to go wrong, not who did it.",
-            "Thank the person who raises a problem in public, especially when the news is unwelcome.",
-            "Say plainly which procedures may be set aside to help a customer, and back people who do.",
-            "Stop using single bad numbers against individuals; talk about causes before consequences.",
+            N_("When something goes wrong, ask first what made it easy to go wrong, not who did it."),
+            N_("Thank the person who raises a problem in public, especially when the news is unwelcome."),
+            N_("Say plainly which procedures may be set aside to help a customer, and back people who do."),
+            N_("Stop using single bad numbers against individuals; talk about causes before consequences."),
         ),
     ),
     "low_initiative": (
-        "Give explicit permission to act",
+        N_("Give explicit permission to act"),
         (
-            "Tell the team what they may decide for a customer without asking, with a concrete limit (time, money).",
-            "When someone uses judgment and it goes well, say so in front of others; when it goes badly, fix the "
-            "guidance, not the person.",
-            "Remove one approval step this month that exists only out of habit.",
+            N_(
+                "Tell the team what they may decide for a customer without asking, with a concrete limit (time, money)."
+            ),
+            N_(
+                "When someone uses judgment and it goes well, say so in front of others; when it goes badly, fix the "
+                "guidance, not the person."
+            ),
+            N_("Remove one approval step this month that exists only out of habit."),
         ),
     ),
     "inconsistent_leadership": (
-        "Keep your word, week after week",
+        N_("Keep your word, week after week"),
         (
-            "Write down the few priorities that will not change this quarter and refer back to them.",
-            "Enforce each rule the same way for everyone, or drop the rule.",
-            "When you must change direction, explain why before people find out from the consequences.",
-            "Do not punish next week what you praised last week; if you changed your mind, say so.",
+            N_("Write down the few priorities that will not change this quarter and refer back to them."),
+            N_("Enforce each rule the same way for everyone, or drop the rule."),
+            N_("When you must change direction, explain why before people find out from the consequences."),
+            N_("Do not punish next week what you praised last week; if you changed your mind, say so."),
         ),
     ),
     "silo": (
-        "Open information to other departments",
+        N_("Open information to other departments"),
         (
-            "Share what your department is working on with the departments that depend on it, regularly.",
-            "Name one contact person per neighbouring department and let people call them directly.",
-            "Measure and praise help given to other departments, not only your own department's numbers.",
+            N_("Share what your department is working on with the departments that depend on it, regularly."),
+            N_("Name one contact person per neighbouring department and let people call them directly."),
+            N_("Measure and praise help given to other departments, not only your own department's numbers."),
         ),
     ),
 }
@@ -130,30 +201,44 @@ def _number(value: float) -> str:
     return str(0 if rounded == 0 else rounded)
 
 
+def _flag_finding(item: FlaggedDifference) -> Finding:
+    params: dict[str, str | int] = {
+        "department": item.department,
+        "points": _points(item.difference),
+        "low": _number(item.ci_low),
+        "high": _number(item.ci_high),
+    }
+    return _finding("flag", _FLAG_MESSAGES[item.dimension], params, item.department, item.dimension)
+
+
+def _change_finding(change: OrganizationChange) -> Finding:
+    params: dict[str, str | int] = {
+        "points": abs(round(change.difference)),
+        "since": change.from_label,
+        "low": _number(change.ci_low),
+        "high": _number(change.ci_high),
+    }
+    message = _CHANGE_MESSAGES[(change.dimension, change.difference > 0)]
+    return _finding("trend", message, params, None, change.dimension)
+
+
+def _level_finding(dimension: str, mean: float) -> Finding:
+    return _finding("level", _LEVEL_MESSAGES[dimension], {"score": round(mean)}, None, dimension)
+
+
 def flag_sentence(item: FlaggedDifference) -> str:
     """E.g. 'Warehouse reports markedly more fear of blame than the rest of the organisation (+18 points, ...)'."""
-    return (
-        f"{item.department} reports markedly {_DIFFERENCE_PHRASE[item.dimension]} than the rest of the "
-        f"organisation ({_points(item.difference)} points, 95% CI {_number(item.ci_low)} to {_number(item.ci_high)})."
-    )
+    return _flag_finding(item).text
 
 
 def change_sentence(change: OrganizationChange) -> str:
-    """E.g. 'Across the organisation, fear of blame fell by 6 points since March (95% CI -10 to -2).'."""
-    direction = "rose" if change.difference > 0 else "fell"
-    verdict = "an improvement" if change.verdict == "improvement" else "a deterioration"
-    return (
-        f"Across the organisation, {_TOPIC[change.dimension]} {direction} by {abs(round(change.difference))} points "
-        f"since {change.from_label} on the statements asked in both rounds (95% CI {_number(change.ci_low)} to "
-        f"{_number(change.ci_high)}), {verdict}."
-    )
+    """E.g. 'Across the organisation, fear of blame fell by 6 points since March (95% CI -10 to -2), ...'."""
+    return _change_finding(change).text
 
 
 def level_sentence(dimension: str, mean: float) -> str:
     """Where the organisation stands on one dimension, with the direction spelled out."""
-    info = DIMENSION_BY_KEY[dimension]
-    direction = "higher is better" if info.higher_is_better else "higher means more fear"
-    return f"Across the organisation, {_TOPIC[dimension]} scores {round(mean)} out of 100 ({direction})."
+    return _level_finding(dimension, mean).text
 
 
 def _badness(dimension: str, mean: float) -> float:
@@ -174,41 +259,38 @@ def select_findings(
     """The 3-5 most important findings, as plain sentences."""
     findings: list[Finding] = []
     for item in sorted(flagged, key=lambda f: (-abs(f.difference), f.department, f.dimension)):
-        findings.append(Finding("flag", flag_sentence(item), item.department, item.dimension))
+        findings.append(_flag_finding(item))
     for change in sorted(changes, key=lambda c: -abs(c.difference)):
         if change.verdict is not None:
-            findings.append(Finding("trend", change_sentence(change), None, change.dimension))
+            findings.append(_change_finding(change))
     if isolated:
-        names = ", ".join(isolated)
-        findings.append(
-            Finding("silo", f"Hardly any help was reported between {names} and the other departments in this round.")
-        )
+        message = N_("Hardly any help was reported between %(names)s and the other departments in this round.")
+        findings.append(_finding("silo", message, {"names": ", ".join(isolated)}))
     if participation_rate is not None and participation_rate < LOW_PARTICIPATION:
-        findings.append(
-            Finding(
-                "participation",
-                f"Only {round(participation_rate * 100)}% of invited people answered, so read the results with care.",
-            )
-        )
+        message = N_("Only %(rate)s%% of invited people answered, so read the results with care.")
+        findings.append(_finding("participation", message, {"rate": round(participation_rate * 100)}))
     if not flagged and organization_means:
-        findings.append(
-            Finding("flag", "No department differs markedly from the rest of the organisation on any dimension.")
-        )
+        message = N_("No department differs markedly from the rest of the organisation on any dimension.")
+        findings.append(_finding("flag", message, {}))
     if hidden_departments:
-        plural = "departments are" if hidden_departments > 1 else "department is"
-        findings.append(
-            Finding(
-                "disclosure",
-                f"{hidden_departments} {plural} not shown separately to protect anonymity (groups need at least "
-                f"{min_group_size} answers, and no hidden group may be deducible from the others).",
+        message = (
+            N_(
+                "%(count)s departments are not shown separately to protect anonymity (groups need at least %(k)s "
+                "answers, and no hidden group may be deducible from the others)."
+            )
+            if hidden_departments > 1
+            else N_(
+                "%(count)s department is not shown separately to protect anonymity (groups need at least %(k)s "
+                "answers, and no hidden group may be deducible from the others)."
             )
         )
+        findings.append(_finding("disclosure", message, {"count": hidden_departments, "k": min_group_size}))
     levels = sorted(organization_means.items(), key=lambda kv: -_badness(kv[0], kv[1]))
-    findings.extend(Finding("level", level_sentence(dim, mean), None, dim) for dim, mean in levels)
+    findings.extend(_level_finding(dim, mean) for dim, mean in levels)
     # Keep the most important ones, but make sure at least one sentence says where the organisation stands.
     selected = findings[:MAX_FINDINGS]
     if levels and not any(f.kind == "level" for f in selected):
-        selected[-1] = Finding("level", level_sentence(*levels[0]), None, levels[0][0])
+        selected[-1] = _level_finding(*levels[0])
     return tuple(selected)
 
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
-from pulse import clock, spreadsheet
+from pulse import clock, i18n, spreadsheet
 from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates, RoundAggregates
 from pulse.domain.drivers import DriverMoments
 from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY, OUTCOME_KEY
@@ -550,7 +550,9 @@ async def build_report(round_id: int, settings: Settings, *, force: bool = False
     await report.save(update_fields=["status", "attempts"])
     try:
         model = build_report_model(await released_input(round_)).to_json()
-        pdf = await render_pdf(model, settings)
+        # The stored PDF speaks the organisation's default language; readers in another language get
+        # theirs rendered from the same model when they download it (``export``).
+        pdf = await render_pdf(model, settings, locale=await _default_language(round_.organization_id))
     except Exception as error:
         report.status = ReportStatus.FAILED
         report.error = f"{type(error).__name__}: {error}"[:4000]
@@ -625,8 +627,19 @@ class Export:
     filename: str
 
 
+async def _default_language(organization_id: int) -> str:
+    found = await Organization.filter(id=organization_id).values_list("locale", flat=True)
+    return str(found[0]) if found else i18n.SOURCE_LOCALE
+
+
 async def export(
-    round_id: int, fmt: str, settings: Settings, *, build: bool = True, scope: Sequence[UnitPath] | None = None
+    round_id: int,
+    fmt: str,
+    settings: Settings,
+    *,
+    build: bool = True,
+    scope: Sequence[UnitPath] | None = None,
+    locale: str | None = None,
 ) -> Export:
     """The report of a round as PDF, JSON or CSV, all from the one stored model (built first if needed).
 
@@ -639,9 +652,14 @@ async def export(
     if report.model is None or report.pdf is None:
         raise ReportNotReady(f"the report of round {round_id} has no content")
     if scope:
-        return await _scoped_export(round_id, report.model, fmt, minimal_scope(scope), settings)
+        return await _scoped_export(round_id, report.model, fmt, minimal_scope(scope), settings, locale)
     base = f"pulse-report-round-{round_id}"
     if fmt == "pdf":
+        round_ = await _round(round_id)
+        if locale is not None and i18n.negotiate(locale) != await _default_language(round_.organization_id):
+            from pulse.pdf import render_pdf
+
+            return Export(await render_pdf(report.model, settings, locale=locale), "application/pdf", f"{base}.pdf")
         return Export(bytes(report.pdf), "application/pdf", f"{base}.pdf")
     if fmt == "json":
         return Export(to_json_bytes(report.model), "application/json", f"{base}.json")
@@ -649,7 +667,12 @@ async def export(
 
 
 async def _scoped_export(
-    round_id: int, model: Mapping[str, Any], fmt: str, scope: Sequence[UnitPath], settings: Settings
+    round_id: int,
+    model: Mapping[str, Any],
+    fmt: str,
+    scope: Sequence[UnitPath],
+    settings: Settings,
+    locale: str | None = None,
 ) -> Export:
     from pulse.pdf import render_pdf  # WeasyPrint is slow to import: only where PDFs are made
 
@@ -657,7 +680,7 @@ async def _scoped_export(
     slug = "-".join(re.sub(r"[^a-z0-9]+", "-", format_unit_path(unit).lower()).strip("-") for unit in scope)[:80]
     base = f"pulse-report-round-{round_id}-{slug or 'scope'}"
     if fmt == "pdf":
-        return Export(await render_pdf(scoped, settings), "application/pdf", f"{base}.pdf")
+        return Export(await render_pdf(scoped, settings, locale=locale), "application/pdf", f"{base}.pdf")
     if fmt == "json":
         return Export(to_json_bytes(scoped), "application/json", f"{base}.json")
     return Export(to_csv(scoped), "text/csv; charset=utf-8", f"{base}.csv")
@@ -679,20 +702,27 @@ async def _leader_report(
     units: OrgUnits,
     unit_ids: tuple[int, ...] | None,
     settings: Settings,
+    language: str,
+    default_language: str,
 ) -> tuple[dict[str, Any], tuple[Attachment, ...]]:
-    """The model a leader's email quotes and the PDF it attaches (when attaching): their scope's."""
-    if unit_ids is None:
-        pdf = bytes(report.pdf or b"")
-        name = f"pulse-report-round-{round_.number}.pdf"
-        return whole, ((Attachment(name, pdf),) if settings.attach_report_pdf else ())
+    """The model a leader's email quotes and the PDF it attaches (when attaching): their scope's, in
+    their language (the stored PDF when both are the organisation's)."""
     from pulse.pdf import render_pdf
+
+    if unit_ids is None:
+        name = f"pulse-report-round-{round_.number}.pdf"
+        if not settings.attach_report_pdf:
+            return whole, ()
+        if language == default_language:
+            return whole, (Attachment(name, bytes(report.pdf or b"")),)
+        return whole, (Attachment(name, await render_pdf(whole, settings, locale=language)),)
 
     scope = list(minimal_scope(units.paths[i] for i in unit_ids if i in units.paths))
     model = scope_model(whole, scope)
     if not settings.attach_report_pdf:
         return model, ()
     label = re.sub(r"[^a-z0-9]+", "-", "-".join(format_unit_path(u) for u in scope).lower()).strip("-")[:60]
-    pdf = await render_pdf(model, settings)
+    pdf = await render_pdf(model, settings, locale=language)
     return model, (Attachment(f"pulse-report-round-{round_.number}-{label}.pdf", pdf),)
 
 
@@ -708,6 +738,7 @@ class Leader:
 async def leaders_of(organization_id: int) -> list[Leader]:
     """Active leaders of an organisation: people with role leader and leader accounts, one per email."""
     found: dict[str, Leader] = {}
+    default = await _default_language(organization_id)
     people = await Person.filter(organization_id=organization_id, role=PersonRole.LEADER, active=True).order_by("id")
     for person in people:
         found.setdefault(person.email.strip().lower(), Leader(person.email.strip(), person.name, person.locale))
@@ -715,10 +746,11 @@ async def leaders_of(organization_id: int) -> list[Leader]:
     for user in users:
         scope = tuple(user.unit_ids) if user.unit_ids is not None else None
         key = user.email.strip().lower()
-        known = found.setdefault(key, Leader(user.email.strip(), user.name, "en", scope))
-        if scope is not None and known.unit_ids is None:
-            # An account scoped to units narrows what the same address gets as a person of the directory.
-            found[key] = Leader(known.email, known.name, known.locale, scope)
+        language = user.locale or default
+        known = found.setdefault(key, Leader(user.email.strip(), user.name, language, scope))
+        # The account's language wins over the directory's; a scoped account narrows what the same
+        # address gets as a person of the directory.
+        found[key] = Leader(known.email, known.name, language, scope if scope is not None else known.unit_ids)
     return sorted(found.values(), key=lambda leader: leader.email.lower())
 
 
@@ -738,8 +770,9 @@ async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int
     whole: dict[str, Any] = dict(report.model or {})
     units = await load_units(organization.id)
     link = f"{settings.base_url}/reports/{round_id}"
-    # Each scope's model (and PDF, when attached) is made once, however many leaders share it.
-    scoped: dict[tuple[int, ...] | None, tuple[dict[str, Any], tuple[Attachment, ...]]] = {}
+    # Each scope's model (and PDF, when attached) is made once per language, however many leaders share it.
+    scoped: dict[tuple[tuple[int, ...] | None, str], tuple[dict[str, Any], tuple[Attachment, ...]]] = {}
+    default = i18n.negotiate(organization.locale)
     sent = 0
     async with mailer.session() as session:
         for leader in leaders:
@@ -750,11 +783,16 @@ async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int
             delivery, _ = await ReportDelivery.get_or_create(report_id=report.id, email=leader.email.lower())
             if delivery.sent_at is not None:
                 continue
-            if leader.unit_ids not in scoped:
-                scoped[leader.unit_ids] = await _leader_report(round_, report, whole, units, leader.unit_ids, settings)
-            model, attachments = scoped[leader.unit_ids]
+            language = i18n.negotiate(leader.locale)
+            key = (leader.unit_ids, language)
+            if key not in scoped:
+                scoped[key] = await _leader_report(
+                    round_, report, whole, units, leader.unit_ids, settings, language, default
+                )
+            model, attachments = scoped[key]
             participation = model.get("participation") or {}
-            findings = [f["text"] for f in model.get("findings") or []]
+            with i18n.use(language):
+                findings = [i18n.finding_text(f) for f in model.get("findings") or []]
             message = build_message(
                 "report_ready",
                 to=leader.email,

@@ -143,7 +143,7 @@ def quick_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
 
     import pulse.pdf
 
-    async def render(model: Any, settings: Any = None) -> bytes:
+    async def render(model: Any, settings: Any = None, **_options: Any) -> bytes:
         return await asyncio.to_thread(pulse.pdf.html_to_pdf, "<html><body><h1>report</h1></body></html>")
 
     monkeypatch.setattr(pulse.pdf, "render_pdf", render)

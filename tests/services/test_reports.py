@@ -333,7 +333,7 @@ async def test_a_failed_build_is_recorded_and_the_job_retries_it(db: Settings, m
     organization, departments = await seed_organization()
     round_, _ = await seed_round(organization, departments, 1, seed=7)
 
-    async def broken(model: object, settings: object = None) -> bytes:
+    async def broken(model: object, settings: object = None, **_options: object) -> bytes:
         raise OSError("disk full")
 
     monkeypatch.setattr("pulse.pdf.render_pdf", broken)

@@ -226,7 +226,7 @@ def quick_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
 
     import pulse.pdf
 
-    async def render(model: Any, settings: Any = None) -> bytes:
+    async def render(model: Any, settings: Any = None, **_options: Any) -> bytes:
         from html import escape
 
         title = f"{model['organization_name']} round {model['round']['number']}"

@@ -20,7 +20,7 @@ from pulse.services.access import (
     round_in_scope,
     scope_of,
 )
-from pulse.web.admin.pages import admin_page, local_time, principal_from, render
+from pulse.web.admin.pages import admin_page, language_of, local_time, principal_from, render
 from pulse.web.auth import (
     settings_of,
 )
@@ -66,7 +66,7 @@ def headline(model: Mapping[str, Any]) -> dict[str, Any]:
         "min_group_size": model.get("min_group_size"),
         "dimensions": dimensions,
         "departments": departments,
-        "findings": [f.get("summary") or f.get("text") for f in model.get("findings") or [] if isinstance(f, dict)],
+        "findings": [f for f in model.get("findings") or [] if isinstance(f, dict)],
         "label": round_info.get("label") or f"Round {round_info.get('number', '')}",
         "closed": bool(round_info.get("closed")),
     }
@@ -138,7 +138,9 @@ async def report_download(request: Request) -> Response:
     if fmt not in REPORT_FORMATS:
         raise NotFound(f"no report format {fmt!r} (use pdf, json or csv)")
     scope = await scope_of(principal)
-    exported = await reports.export(report.round_id, fmt, settings_of(request), build=False, scope=scope)
+    found = await Round.get(id=report.round_id).select_related("organization")
+    locale = language_of(request, found.organization)
+    exported = await reports.export(report.round_id, fmt, settings_of(request), build=False, scope=scope, locale=locale)
     return Response(
         exported.content,
         media_type=exported.media_type,
