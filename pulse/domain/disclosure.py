@@ -229,12 +229,17 @@ class Redactor:
             self._names.add((words[0], words[-1]))
             self._reversed.add((words[-1], words[0]))
         self._lengths = sorted({len(name) for name in self._names}, reverse=True)
+        # Most words of a comment start no name: one set look-up rules them out before any window is built.
+        self._starts = {name[0] for name in self._names} | {last for last, _ in self._reversed}
 
     def _name_spans(self, text: str) -> list[tuple[int, int]]:
         tokens = list(_WORD.finditer(text))
         spans: list[tuple[int, int]] = []
         i = 0
         while i < len(tokens):
+            if tokens[i].group(0).lower() not in self._starts:
+                i += 1
+                continue
             for length in self._lengths:
                 window = tokens[i : i + length]
                 if (
