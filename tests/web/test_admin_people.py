@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from pulse.models import AuditEvent, Person
 from tests.web.conftest import ClientFor, World, csrf_of, form_post
 
@@ -96,6 +98,24 @@ async def test_departments_show_directory_sizes(client_for: ClientFor, world: Wo
     page = await alice.get("/orgs/acme/departments")
     assert page.status_code == 200
     assert "Logistics" in page.text and "no: fewer than 5 people" in page.text
+
+
+async def test_departments_show_the_unit_tree_with_subtree_sizes(client_for: ClientFor, world: World) -> None:
+    from pulse.services.people import import_people
+
+    await import_people(
+        world.acme,
+        b"email,name,department\nr1@acme.test,R1,Retail / North / Store 1\nr2@acme.test,R2,Retail/North/Store 2\n",
+    )
+    page = await (await client_for(world.alice)).get("/orgs/acme/departments")
+    rows = re.findall(
+        r'<tr data-depth="(\d)"><td[^>]*title="([^"]+)">[^<]*</td><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td>',
+        page.text,
+    )
+    assert ("1", "Retail", "0", "2") in rows and ("2", "Retail / North", "0", "2") in rows
+    assert ("3", "Retail / North / Store 2", "1", "1") in rows
+    assert [title for _, title, _, _ in rows].index("Retail") < [t for _, t, _, _ in rows].index("Retail / North")
 
 
 async def test_a_file_of_many_bad_rows_lists_the_first_hundred_and_counts_the_rest(

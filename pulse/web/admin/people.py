@@ -107,7 +107,7 @@ async def people_status(request: Request) -> Response:
 async def departments_page(request: Request) -> Response:
     organization = await organization_for(principal_from(request), request.path_params["slug"], Need.MANAGE)
     # Directory sizes (who is on the list), not answers: HR maintains this list and may see it.
-    rows = await directory.department_sizes(organization)
+    rows = await directory.unit_tree(organization)
     return render(
         request,
         "admin/departments.html",
