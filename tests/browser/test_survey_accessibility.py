@@ -102,11 +102,12 @@ async def test_the_accessibility_check_fails_on_a_page_with_a_planted_violation(
 
 
 async def test_the_survey_page_is_under_50_kb_with_no_fonts_and_no_script_and_works_without_javascript(
-    site: Site, browser: Browser
+    site: Site, browser: Browser, tmp_path: Path
 ) -> None:
     context = await browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 800})
     page = await context.new_page()
     responses: list[Response] = []
+    weights: dict[str, int] = {}
     page.on("response", lambda response: responses.append(response))
     for locale in i18n.available_locales():
         responses.clear()
@@ -116,9 +117,11 @@ async def test_the_survey_page_is_under_50_kb_with_no_fonts_and_no_script_and_wo
             assert response.request.resource_type in {"document", "stylesheet"}, response.url
             total += len(await response.body())
         assert total < MAX_PAGE_BYTES, f"{locale}: the survey page weighs {total} bytes"
+        weights[locale] = total
         assert await page.locator("script").count() == 0
     await page.locator(f"#field-{site.round.item_keys[0]} label").nth(3).click()
     await page.get_by_role("button").click()
     await page.wait_for_url("**/s/thanks*")
     assert await page.get_attribute("html", "lang") == i18n.html_lang(i18n.available_locales()[-1])
     await context.close()
+    (tmp_path / "survey-page-weight.txt").write_text(repr(weights))
