@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from pulse.domain.units import UnitPath, minimal_scope
 from pulse.errors import NotFound, PermissionDenied
-from pulse.models import Organization, Report, Round, Schedule, UserRole
+from pulse.models import Organization, Report, ReportStatus, Round, RoundStatus, Schedule, UserRole
 from pulse.services.release import require_closed
 from pulse.services.units import load_units
 
@@ -134,6 +134,21 @@ async def report_for(principal: Principal, round_id: int) -> Report:
     if report is None:
         raise NotFound(f"round {round_id} has no report yet")
     return report
+
+
+async def latest_report_round(principal: Principal, organization_id: int) -> int | None:
+    """The id of the latest closed round with a ready report that the principal may read, if any."""
+    candidates = (
+        await Round.filter(
+            organization_id=organization_id, status=RoundStatus.CLOSED, report__status=ReportStatus.READY
+        )
+        .order_by("-number")
+        .limit(50)
+    )
+    for found in candidates:
+        if await round_in_scope(principal, found):
+            return found.id
+    return None
 
 
 async def visible_organizations(principal: Principal) -> list[Organization]:

@@ -78,6 +78,15 @@ async def test_a_scoped_leader_reads_their_subtree_and_the_organisation_and_noth
     assert (await client.get(f"/reports/{tree.store_1}")).status_code == 200
 
 
+async def test_a_scoped_leader_lands_on_the_latest_report_of_their_scope(tree: Tree, client_for: ClientFor) -> None:
+    client = await client_for(tree.north)
+    home = await client.get("/")
+    # The latest round (Store 1 only) covers their units; the Warehouse round before it does not.
+    assert home.headers["location"] == f"/reports/{tree.store_1}"
+    assert "Your scope: Retail / North" in (await client.get(home.headers["location"])).text
+    assert (await (await client_for(tree.chief)).get("/")).headers["location"] == "/orgs/treeco/reports"
+
+
 async def test_a_round_outside_a_scoped_leaders_units_is_404_on_every_route(tree: Tree, client_for: ClientFor) -> None:
     client = await client_for(tree.north)
     for path in (

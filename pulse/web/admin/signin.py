@@ -12,6 +12,7 @@ from pulse.errors import PermissionDenied, PulseError
 from pulse.models import UserRole
 from pulse.services import sso, users
 from pulse.services.access import (
+    latest_report_round,
     visible_organizations,
 )
 from pulse.web.admin.pages import admin_page, principal_from, render
@@ -124,5 +125,8 @@ async def home(request: Request) -> Response:
         raise PermissionDenied("your account is not attached to any organisation")
     slug = organizations[0].slug
     if principal.role is UserRole.LEADER:
-        return RedirectResponse(f"/orgs/{slug}/reports", status_code=303)
+        # A scoped leader lands on their scope: the latest report they may read, narrowed to their units.
+        latest = await latest_report_round(principal, organizations[0].id) if principal.unit_ids is not None else None
+        target = f"/reports/{latest}" if latest is not None else f"/orgs/{slug}/reports"
+        return RedirectResponse(target, status_code=303)
     return RedirectResponse(f"/orgs/{slug}", status_code=303)
