@@ -117,6 +117,7 @@ class PrivacyBudget:
 
     def describe(self) -> str:
         """The budget in plain words, for the report's methodology appendix."""
+        spread = math.sqrt(2) * self.score_scale  # standard deviation of the noise on one score sum
         return (
             f"Every figure about a department carries random noise (differential privacy), drawn once when the "
             f"report was first built and kept, so every rebuild, export and download shows the same figures. "
@@ -124,11 +125,12 @@ class PrivacyBudget:
             f"each of the four scores, {self.count_epsilon:g} for the counts of people who answered, "
             f"{self.enps_epsilon:g} for the eNPS categories, {self.network_epsilon:g} for the help question and "
             f"{self.spread_epsilon:g} for each dimension's organisation-wide spread. In practice: someone who "
-            f"knows every other answer in a department still cannot work out one person's score; their best "
-            f"estimate is off by about {math.sqrt(2) * self.score_scale:.0f} points on the 0-100 scale. For a "
-            f"department of n people the noise moves its score by about "
-            f"{math.sqrt(2) * self.score_scale:.0f}/n points (2 points for 15 people), and every interval and "
-            f"flag in this report includes that noise. Organisation-wide figures are sums of the departments' "
+            f"knows every other answer in a department still cannot work out one person's score: computed from "
+            f"the report, their estimate is off by about {spread:.0f} points on the 0-100 scale (typically "
+            f"more than 20 even after clipping it to 0-100). For a department of n people the noise moves its "
+            f"score by about {spread:.0f}/n points ({spread / 15:.0f} for 15 people, {spread / 30:.0f} for 30), "
+            f"and every interval and flag in this report includes that noise. Organisation-wide figures are sums "
+            f"of the departments' "
             f"noisy figures."
         )
 
