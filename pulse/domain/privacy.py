@@ -273,6 +273,8 @@ def release_round(
 
     # Draw every missing figure of the round in one OpenDP call per kind of figure.
     wanted: dict[str, list[tuple[dict[str, Any], str, Any, Any]]] = {"int": [], "float": []}
+    all_names = sorted(name_of_key.values())
+    pending_help: list[tuple[dict[str, Any], list[str]]] = []
     for d in departments:
         figures = draw["departments"].setdefault(key_of.get(d.name, d.name), {})
         if "counts" not in figures:
@@ -286,11 +288,11 @@ def release_round(
         if with_network:
             if "network" not in figures:
                 wanted["float"].append((figures, "network", float(d.network_respondents), budget.network_scale))
-            help_draw = figures.setdefault("help", {})
-            for name in sorted(name_of_key.values()):
-                other = key_of.get(name, name)
-                if name != d.name and other not in help_draw:
-                    wanted["float"].append((help_draw, other, float(d.helped_by.get(name, 0.0)), budget.network_scale))
+            if "help" not in figures:
+                others = [(key_of.get(name, name), name) for name in all_names if name != d.name]
+                values = [float(d.helped_by.get(name, 0.0)) for _, name in others]
+                wanted["float"].append((figures, "help", values, budget.network_scale))
+                pending_help.append((figures, [key for key, _ in others]))
     for kind, requests in wanted.items():
         by_scale: dict[float, list[tuple[dict[str, Any], str, Any, Any]]] = {}
         for request in requests:
@@ -307,6 +309,11 @@ def release_round(
                 chunk = noisy[position : position + width]
                 target[field_name] = chunk if isinstance(value, list) else chunk[0]
                 position += width
+    # Help marks are released as whole numbers: stored that way, and only the non-zero ones (a
+    # department of 200 has 199 of them, most of them 0).
+    for figures, other_keys in pending_help:
+        rounded = (round(float(v)) for v in figures["help"])
+        figures["help"] = {key: value for key, value in zip(other_keys, rounded, strict=True) if value != 0}
 
     released_basic: list[tuple[DepartmentAggregates, int, int, list[float]]] = []
     for d in departments:
@@ -362,7 +369,7 @@ def release_round(
         for other_key, value in (figures.get("help", {}) if with_network else {}).items():
             other_name = name_of_key.get(other_key)
             if other_name is not None and other_name != d.name:
-                helped_by[other_name] = float(round(float(value)))
+                helped_by[other_name] = float(value)
         released.append(
             replace(
                 exact,

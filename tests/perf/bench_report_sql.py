@@ -214,5 +214,7 @@ async def test_report_model_of_a_million_answers_against_the_bare_sql(
         "(target < 300 MB)"
         f"\n{shown} of {len(model['departments'])} departments shown, responded {model['participation']['responded']}"
     )
-    assert model["participation"]["responded"] == RESPONSES
+    # The released count carries privacy noise: 200 departments' integer noise of scale 0.5 adds up
+    # to a few responses either way.
+    assert abs(model["participation"]["responded"] - RESPONSES) <= 100
     assert len(model["departments"]) == DEPARTMENTS
