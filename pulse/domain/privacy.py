@@ -138,7 +138,7 @@ class PrivacyBudget:
 #: The budget of a round unless an organisation says otherwise: chosen by simulation (README,
 #: "Differential privacy"; tests/perf/bench_privacy.py).
 DEFAULT_BUDGET = PrivacyBudget(
-    score_epsilon=2.0, count_epsilon=2.0, enps_epsilon=1.0, network_epsilon=8.0, spread_epsilon=0.5
+    score_epsilon=3.0, count_epsilon=2.0, enps_epsilon=1.0, network_epsilon=8.0, spread_epsilon=0.5
 )
 
 

@@ -248,10 +248,13 @@ def test_the_padding_attack_recovers_the_real_person_without_noise() -> None:
     assert result.rms_error < 4.0
 
 
-def test_the_padding_attack_is_off_by_more_than_20_points_with_the_default_budget() -> None:
-    # Measured with 400 trials (tests/perf/bench_privacy.py): about 27 points; 60 trials here.
-    result = padding_attack(DEFAULT_BUDGET, trials=60, seed=5)
-    assert result.rms_error >= 20.0, result
+def test_the_padding_attack_is_off_by_about_20_points_with_the_default_budget() -> None:
+    # Measured with 400 trials (tests/perf/bench_privacy.py): 21.6 points RMS after clipping to 0-100,
+    # 25 before; guessing the organisation's mean is off by 18. 150 trials here, with a margin for
+    # the unseeded noise.
+    result = padding_attack(DEFAULT_BUDGET, trials=150, seed=5)
+    assert result.rms_error >= 19.0, result
+    assert result.rms_error_raw >= 22.0, result
     assert result.rms_error > result.guess_rms_error  # worse than guessing the organisation's mean
 
 
