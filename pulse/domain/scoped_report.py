@@ -11,7 +11,8 @@ protect. What it keeps:
 * the units inside the scope, their trends, flags and guidance;
 * the help network between units of the scope, and each of them's ties to the rest (a share);
 * comments of units inside the scope (never the pool of small units, which mixes in other subtrees);
-* findings about units of the scope, and organisation-level findings that name no unit outside it.
+* findings about units of the scope, and organisation-level findings that name no unit outside it;
+* of any other section, every entry not keyed by and not naming a unit outside the scope.
 
 Pure: works on the JSON-able model (``Report.to_json()``), so the PDF, JSON and CSV of a scope come
 from one scoped model exactly as the organisation's do.
@@ -81,4 +82,29 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
         if departments or not entry.get("departments"):
             guidance.append({**entry, "departments": departments})
     result["guidance"] = guidance
-    return result
+    # Sections added to the report later (per-unit drivers, intervals, …) are narrowed the same way
+    # without being listed here: every entry keyed by, or naming, a unit outside the scope goes.
+    outside = set(outside_names)
+    return {key: _scrub(value, outside) for key, value in result.items()}
+
+
+_NAMING_FIELDS = ("name", "department", "group", "helper", "helped", "unit")
+
+
+def _scrub(value: Any, outside: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v, outside) for k, v in value.items() if k not in outside}
+    if isinstance(value, list):
+        kept = []
+        for item in value:
+            if isinstance(item, str) and item in outside:
+                continue
+            if isinstance(item, dict) and any(
+                isinstance(item.get(f), str) and item[f] in outside for f in _NAMING_FIELDS
+            ):
+                continue
+            if isinstance(item, list) and any(isinstance(x, str) and x in outside for x in item):
+                continue
+            kept.append(_scrub(item, outside))
+        return kept
+    return value
