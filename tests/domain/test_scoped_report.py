@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pulse.domain.scoped_report import scope_model
+
+NORTH = ("Retail", "North")
+
+
+def _model() -> dict[str, Any]:
+    names = ["Retail / North / Store 1", "Retail / South / Store 3", "Warehouse"]
+    return {
+        "organization": {"fear": {"mean": 40}},
+        "departments": [{"name": n, "scores": {}} for n in names],
+        "trends": {"organization": {}, "departments": {n: {} for n in names}},
+        "silo_network": {
+            "departments": names,
+            "edges": [{"helper": names[0], "helped": names[2], "count": 3, "share": 0.1}],
+            "isolated": ["Warehouse"],
+            "never_helping_pairs": [[names[0], names[1]]],
+            "never_helping_pair_count": 1,
+            "external_ties": {n: 0.5 for n in names},
+        },
+        "comments": [{"group": names[0], "comments": []}, {"group": "Other departments", "comments": []}],
+        "findings": [
+            {"kind": "flag", "text": "Warehouse is afraid", "department": "Warehouse"},
+            {"kind": "level", "text": "Fear scores 40 across the organisation", "department": None},
+            {"kind": "silo", "text": "No help was reported between Warehouse and anyone", "department": None},
+        ],
+        "guidance": [{"flag": "high_fear", "departments": ["Warehouse", names[0]]}],
+        # A section this module does not know: it is narrowed all the same.
+        "future_section": {"by_unit": {n: 1 for n in names}, "rows": [{"unit": n} for n in names]},
+    }
+
+
+def test_a_scoped_model_keeps_the_scope_and_the_organisation_and_names_no_other_unit() -> None:
+    scoped = scope_model(_model(), [NORTH])
+    assert scoped["scope"] == {"units": ["Retail / North"]}
+    assert [d["name"] for d in scoped["departments"]] == ["Retail / North / Store 1"]
+    assert scoped["organization"] == {"fear": {"mean": 40}}
+    assert [f["kind"] for f in scoped["findings"]] == ["level"]
+    assert scoped["guidance"] == [{"flag": "high_fear", "departments": ["Retail / North / Store 1"]}]
+    assert [c["group"] for c in scoped["comments"]] == ["Retail / North / Store 1"]
+    assert scoped["future_section"] == {
+        "by_unit": {"Retail / North / Store 1": 1},
+        "rows": [{"unit": "Retail / North / Store 1"}],
+    }
+    text = json.dumps(scoped)
+    assert not any(name in text for name in ("South", "Store 3", "Warehouse", "Other departments"))
+
+
+def test_the_organisation_model_is_not_changed() -> None:
+    model = _model()
+    before = json.dumps(model, sort_keys=True)
+    scope_model(model, [NORTH])
+    assert json.dumps(model, sort_keys=True) == before
