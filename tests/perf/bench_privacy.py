@@ -6,10 +6,10 @@ Run: `.venv/bin/python tests/perf/bench_privacy.py` (or `make bench`). For each 
   nine addresses the insider answers with known values; the insider computes 10 x released mean -
   9 x known from the report as released (whole numbers), clamped to 0-100. Requirement: the estimate
   of the real person's dimension scores is off by at least 20 points RMS;
-* flag power (`planted_problem_rates`): 40 organisations x 30 departments of 15-30 respondents, one
+* flag power (`planted_problem_rates`): 3 x 40 organisations x 30 departments of 15-30 respondents, one
   department per organisation with a planted problem of 0.9 scale points (22.5 on 0-100), rotating
   over the four dimensions. Requirement: flagged in at least 95%;
-* false flags: 40 healthy organisations x 30 departments. Requirement: at most one per 30 healthy
+* false flags: 3 x 40 healthy organisations x 30 departments. Requirement: at most one per 30 healthy
   departments.
 
 The flag rule is whatever `pulse.domain.flags` says at the time of the run; noise comes from OpenDP,
@@ -51,16 +51,24 @@ def run(
 ) -> dict[str, float]:
     started = time.perf_counter()
     attack = padding_attack(budget, trials=trials, seed=11)
-    planted = planted_problem_rates(budget, organizations=organisations, seed=12)
-    healthy = planted_problem_rates(budget, organizations=organisations, seed=13, planted=False)
+    # Three independent 40-organisation studies: one study's detection rate moves by 2.5 points a miss.
+    planted = [planted_problem_rates(budget, organizations=organisations, seed=seed) for seed in (12, 22, 32)]
+    healthy = [
+        planted_problem_rates(budget, organizations=organisations, seed=seed, planted=False) for seed in (13, 23, 33)
+    ]
+    detected, problems = sum(r.detected for r in planted), sum(r.planted for r in planted)
     return {
         "attack_rms": attack.rms_error,
         "attack_rms_raw": attack.rms_error_raw,
         "guess_rms": attack.guess_rms_error,
         "within_1_point": attack.exact_share,
-        "detection": planted.detection_rate,
-        "false_per_30_planted_orgs": planted.false_flags_per_30,
-        "false_per_30_healthy_orgs": healthy.false_flags_per_30,
+        "detection": detected / problems,
+        "false_per_30_planted_orgs": 30.0
+        * sum(r.false_flags for r in planted)
+        / sum(r.healthy_departments for r in planted),
+        "false_per_30_healthy_orgs": 30.0
+        * sum(r.false_flags for r in healthy)
+        / sum(r.healthy_departments for r in healthy),
         "seconds": time.perf_counter() - started,
     }
 
