@@ -527,6 +527,8 @@ def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
         "whole": whole,
         "finding_text": finding_text,
         "round_label": round_label,
+        "language_name": i18n.language_name,
+        "dimension_names": {d["key"]: d["label"] for d in model["dimensions"]},
         "page_footer": css_string(
             _("Confidential · aggregates of groups of at least %(k)s people"), k=f'"{model["min_group_size"]}"'
         ),

@@ -41,6 +41,7 @@ from pulse.domain.scoring import score_response
 from pulse.errors import InvalidInput, LinkAlreadyUsed, SurveyClosed, UnknownLink
 from pulse.i18n import gettext as _
 from pulse.models import Answer, Department, HelpMark, Invitation, Organization, Person, Response, Round, RoundStatus
+from pulse.services import language_reliability
 from pulse.services.tokens import hash_token, hashes_match, looks_like_token
 from pulse.settings import get_settings
 
@@ -236,7 +237,7 @@ def parse_answers(
     return parsed
 
 
-async def store(survey: Survey, parsed: ParsedAnswers, item_keys: Sequence[str]) -> None:
+async def store(survey: Survey, parsed: ParsedAnswers, item_keys: Sequence[str], language: str | None = None) -> None:
     """Mark the invitation answered and insert the anonymous response: one transaction, exactly once.
 
     The portable (ORM) path, used on SQLite; PostgreSQL takes ``_submit_postgres``.
@@ -280,6 +281,7 @@ async def store(survey: Survey, parsed: ParsedAnswers, item_keys: Sequence[str])
                 ],
                 using_db=connection,
             )
+        await language_reliability.add(connection, survey.round_id, language, parsed.values, item_keys)
         if parsed.helped_by:
             await HelpMark.bulk_create(
                 [
@@ -321,7 +323,7 @@ SELECT "t"."id", $1, $2, $3, "t"."helper" FROM unnest($14::uuid[], $15::int[]) A
 """
 
 
-async def _submit_postgres(token: str, form: Mapping[str, str | list[str]]) -> None:
+async def _submit_postgres(token: str, form: Mapping[str, str | list[str]], language: str | None = None) -> None:
     secret_key = get_settings().secret_key
     if not looks_like_token(token):
         raise UnknownLink(UNKNOWN_LINK_MESSAGE)
@@ -367,17 +369,19 @@ async def _submit_postgres(token: str, form: Mapping[str, str | list[str]]) -> N
             ],
         )
 
+        await language_reliability.add(connection, row["round_id"], language, parsed.values, item_keys)
 
-async def submit(token: str, form: Mapping[str, str | list[str]]) -> None:
+
+async def submit(token: str, form: Mapping[str, str | list[str]], *, language: str | None = None) -> None:
     """Validate and store the answers posted through ``token``.
 
     Raises UnknownLink, SurveyClosed, LinkAlreadyUsed, or AnswersRejected (an InvalidInput) with every
     problem; on any of them nothing is stored and, for bad answers, the link stays usable.
     """
     if get_settings().is_postgres:
-        await _submit_postgres(token, form)
+        await _submit_postgres(token, form, language)
         return
     survey = await open_survey(token)
     item_keys = [item.key for item in survey.items]
     parsed = parse_answers(form, item_keys, [dept_id for dept_id, _ in survey.helper_choices])
-    await store(survey, parsed, item_keys)
+    await store(survey, parsed, item_keys, language)

@@ -56,6 +56,7 @@ from pulse.models import (
     User,
     UserRole,
 )
+from pulse.services import language_reliability
 from pulse.services.release import require_closed
 from pulse.services.units import OrgUnits, load_units
 from pulse.settings import Settings
@@ -550,6 +551,10 @@ async def build_report(round_id: int, settings: Settings, *, force: bool = False
     await report.save(update_fields=["status", "attempts"])
     try:
         model = build_report_model(await released_input(round_)).to_json()
+        methodology = model.get("methodology")
+        if isinstance(methodology, dict):
+            # Organisation-wide only, at least 30 complete answers per language (see language_reliability).
+            methodology["reliability_by_language"] = await language_reliability.release(round_.id)
         # The stored PDF speaks the organisation's default language; readers in another language get
         # theirs rendered from the same model when they download it (``export``).
         pdf = await render_pdf(model, settings, locale=await _default_language(round_.organization_id))

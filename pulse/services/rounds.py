@@ -18,7 +18,7 @@ from pulse.domain.items import compose_pulse
 from pulse.domain.units import InvalidUnitPath, parse_unit_path
 from pulse.errors import Conflict, InvalidInput, NotFound
 from pulse.models import Invitation, Organization, Person, Round, RoundStatus, Schedule
-from pulse.services import anonymity
+from pulse.services import anonymity, language_reliability
 from pulse.services.tokens import new_token_material
 from pulse.services.units import load_units
 from pulse.settings import get_settings
@@ -183,6 +183,7 @@ async def open_round(
             # Either the schedule occurrence (checked again at the top of the loop) or the round
             # number was taken by a concurrent caller: try the next number.
             continue
+        await language_reliability.prepare(created.id, created.item_keys)
         log.info(
             "round opened",
             extra={"round_id": created.id, "organization": organization.slug, "invited": len(people)},

@@ -215,7 +215,8 @@ async def survey_page(request: Request) -> Response:
     except _TooLarge:
         return _message(request, i18n.negotiate(asked, browser), 413, TOO_LARGE_TITLE, TOO_LARGE_BODY)
     try:
-        await answers.submit(token, _as_answers(form))
+        # The page's language (the form posts back with ?lang=) feeds the per-language reliability sums.
+        await answers.submit(token, _as_answers(form), language=asked)
     except AnswersRejected:
         try:
             survey = await answers.open_survey(token)
