@@ -113,14 +113,19 @@ async def status_command(round_id: int, as_json: bool) -> None:
     if data["invited"] is None:
         click.echo(f"fewer than {data['min_group_size']} people invited: no figures are shown")
         return
-    click.echo(f"  all: {data['responded']} of {data['invited']} answered ({_percent(data['rate'])})")
+    click.echo(f"  all: {data['responded_band']} of {data['invited']} answered ({_percent(data['rate'])})")
     departments = data["departments"]
     for row in departments if isinstance(departments, list) else []:
-        click.echo(f"  {row['name']}: {row['responded']} of {row['invited']} ({_percent(row['rate'])})")
+        click.echo(f"  {row['name']}: {row['responded_band']} of {row['invited']} ({_percent(row['rate'])})")
     if data["departments_hidden"]:
         click.echo(
             f"  {data['departments_hidden']} department(s) not shown: fewer than {data['min_group_size']} "
             "answers or people so far"
+        )
+    if data.get("coarse"):
+        click.echo(
+            f"  (open round: counts rounded down to a multiple of {data['min_group_size']}, "
+            f"snapshot of {data['snapshot_at']}, refreshed at most hourly)"
         )
 
 

@@ -63,6 +63,8 @@ class DepartmentAggregates:
     gate_counts: tuple[int, Mapping[str, int]] | None = None
     # the four dimension scores and the outcome score (0-100) of respondents who have all five
     driver_moments: DriverMoments = field(default_factory=DriverMoments.empty)
+    # the newcomers of the round (people in quarantine): counted in the organisation's figures only
+    quarantined: bool = False
 
     def __post_init__(self) -> None:
         if self.invited < 0 or self.responded < 0:

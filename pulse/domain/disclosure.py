@@ -44,6 +44,7 @@ class SuppressionReason(StrEnum):
 
     BELOW_MIN_GROUP_SIZE = "below_min_group_size"
     COMPLEMENTARY = "complementary_suppression"
+    QUARANTINE = "newcomer_quarantine"
 
 
 SUPPRESSION_RULES = (
@@ -77,13 +78,18 @@ def effective_comment_threshold(threshold: int, k: int) -> int:
 
 
 def suppress_counts(
-    counts: Mapping[str, int], k: int, forced: Mapping[str, SuppressionReason] | None = None
+    counts: Mapping[str, int],
+    k: int,
+    forced: Mapping[str, SuppressionReason] | None = None,
+    unattributed: int = 0,
 ) -> dict[str, SuppressionReason | None]:
     """Primary and complementary suppression of one partition of a total.
 
     `counts` maps each group to its count; `forced` groups are hidden whatever their count (for
-    example departments already hidden at a coarser level). Returns group -> reason, None = shown.
-    After this, the sum of hidden counts (= total minus shown) is 0 or at least k.
+    example departments already hidden at a coarser level). `unattributed` counts are part of the
+    total but of no group: the newcomers in quarantine, who anyone might have padded with people they
+    control, so they never count towards k. Returns group -> reason, None = shown. After this, the
+    total minus the shown groups is either empty or holds at least k attributed (long-standing) counts.
     """
     check_min_group_size(k)
     status: dict[str, SuppressionReason | None] = {}
@@ -97,7 +103,7 @@ def suppress_counts(
     while True:
         hidden_total = sum(counts[name] for name, reason in status.items() if reason is not None)
         shown = [name for name, reason in status.items() if reason is None]
-        if hidden_total == 0 or hidden_total >= k or not shown:
+        if (hidden_total == 0 and unattributed == 0) or hidden_total >= k or not shown:
             return status
         # Hide the smallest shown group (name breaks ties, so the result is reproducible).
         status[min(shown, key=lambda name: (counts[name], name))] = SuppressionReason.COMPLEMENTARY
@@ -111,6 +117,8 @@ class GroupCounts:
     invited: int
     responded: int
     dimension_counts: Mapping[str, int] = field(default_factory=dict)
+    #: The round's newcomers: part of the organisation's totals, never shown, never counted towards k.
+    quarantined: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,16 +165,27 @@ class DisclosurePlan:
 
 
 def plan_disclosure(groups: Sequence[GroupCounts], k: int, dimensions: Sequence[str]) -> DisclosurePlan:
-    """Decide what may be shown for a round's departments, with minimum group size `k`."""
+    """Decide what may be shown for a round's departments, with minimum group size `k`.
+
+    Quarantined groups (newcomers) are hidden, and organisation-wide figures need k long-standing
+    respondents: padding with new people can neither lift a figure over the threshold nor, through
+    the organisation total, isolate what the hidden long-standing people answered.
+    """
     check_min_group_size(k)
-    department_status = suppress_counts({g.name: g.responded for g in groups}, k)
+    attributed = [g for g in groups if not g.quarantined]
+    newcomers = [g for g in groups if g.quarantined]
+    department_status = suppress_counts(
+        {g.name: g.responded for g in attributed}, k, unattributed=sum(g.responded for g in newcomers)
+    )
+    department_status.update({g.name: SuppressionReason.QUARANTINE for g in newcomers})
     forced = {name: reason for name, reason in department_status.items() if reason is not None}
     hidden_cells: dict[str, dict[str, SuppressionReason]] = {g.name: {} for g in groups}
     organization: dict[str, bool] = {}
     for dimension in dimensions:
-        counts = {g.name: g.dimension_counts.get(dimension, 0) for g in groups}
+        counts = {g.name: g.dimension_counts.get(dimension, 0) for g in attributed}
+        unscored = sum(g.dimension_counts.get(dimension, 0) for g in newcomers)
         organization[dimension] = sum(counts.values()) >= k
-        for name, reason in suppress_counts(counts, k, forced).items():
+        for name, reason in suppress_counts(counts, k, forced, unattributed=unscored).items():
             if reason is not None and name not in forced:
                 hidden_cells[name][dimension] = reason
     verdicts = {
@@ -182,7 +201,7 @@ def plan_disclosure(groups: Sequence[GroupCounts], k: int, dimensions: Sequence[
         k,
         MappingProxyType(verdicts),
         MappingProxyType(organization),
-        sum(g.invited for g in groups) >= k,
+        sum(g.invited for g in attributed) >= k and sum(g.responded for g in attributed) >= k,
     )
 
 
@@ -300,6 +319,8 @@ class CommentSource:
     responded: int
     shown: bool
     comments: Sequence[str]
+    #: False for the round's newcomers: they never count towards a comment threshold.
+    long_standing: bool = True
 
 
 @dataclass(frozen=True, order=True)
@@ -332,26 +353,35 @@ def disclose_comments(
     closed: bool,
     directory_terms: Sequence[str],
 ) -> tuple[CommentGroup, ...]:
-    """Comments that may be released: nothing before the round closes; per shown department with at
-    least the threshold of responses; the rest pooled as one group if that pool reaches the threshold.
+    """Comments that may be released: nothing before the round closes; per shown department whose
+    long-standing respondents reach the threshold; everything else pooled as one group.
+
+    Free text cannot be noised, so a comment must never sit in a group where all other writers could
+    be people an insider padded in. The pool (hidden departments and newcomers) is released only when
+    its long-standing respondents reach the threshold; when they do not, the smallest attributed
+    departments join the pool until they do, and when even the whole organisation does not, the pool
+    is not released. The pool is one list in alphabetical order, which says nothing about which
+    department, or when, a comment came from.
     """
     limit = effective_comment_threshold(threshold, min_group_size)
     if not closed:
         return ()
     redactor = Redactor(directory_terms)
+    attributed = [s for s in sources if s.shown and s.long_standing and s.responded >= limit]
+    pooled = [s for s in sources if s not in attributed]
+    pool_long_standing = sum(s.responded for s in pooled if s.long_standing)
+    attributed.sort(key=lambda s: (s.responded, s.name))
+    while any(s.comments for s in pooled) and pool_long_standing < limit and attributed:
+        joining = attributed.pop(0)
+        pooled.append(joining)
+        pool_long_standing += joining.responded
     released: list[CommentGroup] = []
-    pool: list[str] = []
-    pool_responded = 0
-    for source in sorted(sources, key=lambda s: s.name):
-        if source.shown and source.responded >= limit:
-            comments = _clean(source.comments, redactor)
-            if comments:
-                released.append(CommentGroup(source.name, tuple(comments)))
-        else:
-            pool.extend(source.comments)
-            pool_responded += source.responded
-    if pool_responded >= limit:
-        comments = _clean(pool, redactor)
+    for source in sorted(attributed, key=lambda s: s.name):
+        comments = _clean(source.comments, redactor)
+        if comments:
+            released.append(CommentGroup(source.name, tuple(comments)))
+    if pool_long_standing >= limit:
+        comments = _clean([c for s in pooled for c in s.comments], redactor)
         if comments:
             released.append(CommentGroup(POOLED_COMMENT_GROUP, tuple(comments)))
     return tuple(released)

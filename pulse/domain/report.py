@@ -450,13 +450,14 @@ def _group_counts(departments: Sequence[DepartmentAggregates], anchors: bool = F
     # noise: the released counts stay on the same side of k (pulse.domain.privacy), and the
     # decisions do not depend on the noise.
     return [
-        GroupCounts(d.name, d.invited, d.gate_counts[0], dict(d.gate_counts[1]))
+        GroupCounts(d.name, d.invited, d.gate_counts[0], dict(d.gate_counts[1]), d.quarantined)
         if d.gate_counts is not None
         else GroupCounts(
             d.name,
             d.invited,
             d.responded,
             {k: m.n for k, m in (d.anchor_moments if anchors else d.dimension_moments).items()},
+            d.quarantined,
         )
         for d in departments
     ]
@@ -731,7 +732,9 @@ def _enps(departments: Sequence[DepartmentAggregates], k: int) -> EnpsSummary | 
     detractors = sum(d.enps_detractors for d in departments)
     interval = enps_interval(promoters, passives, detractors)
     responses = promoters + passives + detractors
-    if interval is None or responses < max(k, MIN_ENPS_RESPONSES):
+    # Like every organisation-wide figure: k long-standing answers, whatever the newcomers add.
+    long_standing = sum(d.enps_responses for d in departments if not d.quarantined)
+    if interval is None or responses < max(k, MIN_ENPS_RESPONSES) or long_standing < k:
         return None
     return EnpsSummary(interval.score, promoters, passives, detractors, responses, interval.low, interval.high)
 
@@ -806,6 +809,8 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     department_reports: list[DepartmentReport] = []
     for d in departments:
         verdict = plan.groups[d.name]
+        if d.quarantined:
+            continue  # the newcomers are in the organisation's figures only, never listed
         if not verdict.shown:
             department_reports.append(
                 DepartmentReport(
@@ -900,7 +905,7 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         privacy_epsilon=data.privacy.total if data.privacy is not None else None,
     )
     comments = disclose_comments(
-        [CommentSource(d.name, d.responded, plan.shows(d.name), d.comments) for d in departments],
+        [CommentSource(d.name, d.responded, plan.shows(d.name), d.comments, not d.quarantined) for d in departments],
         threshold=comment_threshold,
         min_group_size=k,
         closed=data.closed,

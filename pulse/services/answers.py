@@ -84,6 +84,10 @@ class Survey:
     closes_at: datetime
     #: The language of the emails this person gets (the page starts in it); a preference, not an identity.
     locale: str
+    #: The department whose figures these answers join (None: the organisation's only), and how many
+    #: other people of this round they are pooled with there, so a padded department shows.
+    department_name: str | None = None
+    pool: int = 0
 
 
 @dataclass
@@ -130,6 +134,11 @@ async def open_survey(token: str) -> Survey:
         raise LinkAlreadyUsed(USED_LINK_MESSAGE)
     organization = await Organization.get(id=found.organization_id)
     departments = await Department.filter(organization_id=organization.id).order_by("name").values_list("id", "name")
+    department_name = None
+    pool = 0
+    if invitation.department_id is not None:
+        department_name = next((str(n) for i, n in departments if i == invitation.department_id), None)
+        pool = await Invitation.filter(round_id=found.id, department_id=invitation.department_id).count() - 1
     return Survey(
         invitation_id=invitation.id,
         round_id=found.id,
@@ -144,6 +153,8 @@ async def open_survey(token: str) -> Survey:
         ),
         closes_at=found.closes_at,
         locale=await _locale_of(invitation),
+        department_name=department_name,
+        pool=pool,
     )
 
 
@@ -307,7 +318,7 @@ _PG_LOOKUP = (
     'WHERE i."token_hash" = $1 FOR KEY SHARE OF r'
 )
 _PG_MARK = 'UPDATE "invitation" SET "answered" = true WHERE "id" = $1 AND "answered" = false'
-_PG_HELPERS = 'SELECT "id" FROM "department" WHERE "organization_id" = $1 AND "id" <> $2'
+_PG_HELPERS = 'SELECT "id" FROM "department" WHERE "organization_id" = $1 AND "id" IS DISTINCT FROM $2'
 _PG_INSERT = """
 WITH "r" AS (
   INSERT INTO "response" ("id", "round_id", "department_id", "score_fear", "score_initiative", "score_consistency",

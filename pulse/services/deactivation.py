@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.errors import NotFound
-from pulse.models import AuditEvent, Organization, Person
+from pulse.models import AuditEvent, Department, Organization, Person
 from pulse.services.people import normalize_email
 
 
@@ -22,10 +22,22 @@ async def set_person_active(organization: Organization, email: str, active: bool
     if person is None:
         raise NotFound(f"no person with email {address!r} in organisation {organization.slug!r}")
     if person.active != active:
+        now = clock.now()
+        department = await Department.get(id=person.department_id)
         async with in_transaction():
-            await Person.filter(id=person.id).update(active=active, updated_at=clock.now())
+            if active:
+                # Back in the directory counts as joining: the newcomer quarantine starts again.
+                await Person.filter(id=person.id).update(active=True, updated_at=now, joined_at=now)
+            else:
+                await Person.filter(id=person.id).update(active=False, updated_at=now)
             # Counts only, like the import's audit record: the audit log names nobody.
             action = "people.reactivate" if active else "people.deactivate"
-            await AuditEvent.create(organization=organization, actor=actor, action=action, detail={"people": 1})
+            kind = "reactivated" if active else "removed"
+            await AuditEvent.create(
+                organization=organization,
+                actor=actor,
+                action=action,
+                detail={"people": 1, "departments": {kind: {department.name: 1}}},
+            )
         person.active = active
     return person

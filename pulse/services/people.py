@@ -29,7 +29,7 @@ from pulse import clock
 from pulse.domain.mailbox import domain_of, mailbox_key
 from pulse.domain.units import InvalidUnitPath, UnitPath, format_unit_path, parse_unit_path
 from pulse.errors import MAX_LISTED_PROBLEMS, Conflict, ImportRejected, NotFound
-from pulse.models import AuditEvent, Organization, Person, PersonRole
+from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
 from pulse.services.units import ensure_units, load_units, stored_path
 
 REQUIRED_COLUMNS = ("email", "name", "department")
@@ -85,6 +85,23 @@ class ImportSummary:
         if self.departments_created:
             text += f"; {self.departments_created} department{'s' if self.departments_created != 1 else ''} created"
         return text
+
+
+@dataclass
+class DirectoryChanges:
+    """What an import did, in counts per department (the directory audit): kind -> department -> count.
+
+    Kinds: added, moved_in, moved_out, reactivated, removed. Counts only, never who.
+    """
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, kind: str, department: str) -> None:
+        by_department = self.counts.setdefault(kind, {})
+        by_department[department] = by_department.get(department, 0) + 1
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        return {kind: dict(sorted(by.items())) for kind, by in sorted(self.counts.items())}
 
 
 @dataclass(frozen=True)
@@ -336,9 +353,12 @@ async def import_people(
     _check_domains(organization, rows)
     try:
         async with in_transaction() as connection:
-            summary = await _apply(connection, organization, rows, deactivate_missing, progress)
+            summary, changes = await _apply(connection, organization, rows, deactivate_missing, progress)
             await AuditEvent.create(
-                organization=organization, actor=actor, action="people.import", detail=asdict(summary)
+                organization=organization,
+                actor=actor,
+                action="people.import",
+                detail={**asdict(summary), "departments": changes.as_json()},
             )
     except IntegrityError:
         # Only a concurrent import of the same people can get here; the transaction rolled back.
@@ -492,27 +512,48 @@ class _Plan:
     to_deactivate: list[_Values] = field(default_factory=list)
     unchanged: int = 0
     reactivated: int = 0
+    #: people who changed department, and inactive people back in the file (the newcomer quarantine)
+    moved: list[int] = field(default_factory=list)
+    rejoined: list[int] = field(default_factory=list)
+    audit: DirectoryChanges = field(default_factory=lambda: DirectoryChanges())
 
 
 def _plan(
-    rows: list[PersonRow], existing: dict[str, _Stored], department_ids: dict[str, int], deactivate_missing: bool
+    rows: list[PersonRow],
+    existing: dict[str, _Stored],
+    department_ids: dict[str, int],
+    deactivate_missing: bool,
+    names: dict[int, str] | None = None,
 ) -> _Plan:
     _check_mailboxes(rows, existing)
     plan = _Plan()
+    name_of = names or {}
     for row in rows:
         department_id = department_ids[row.department]
+        department = name_of.get(department_id, row.department)
         values = (row.name, department_id, row.manager_email, row.role.value, row.locale)
         stored = existing.get(row.email)
         if stored is None:
             plan.to_create.append((row.email, *values))
+            plan.audit.count("added", department)
         elif (*values, True) != stored[1:]:
             plan.reactivated += not stored.active
             plan.to_update.append((stored.id, *values))
+            if not stored.active:
+                plan.rejoined.append(stored.id)
+                plan.audit.count("reactivated", department)
+            elif stored.department_id != department_id:
+                plan.moved.append(stored.id)
+                plan.audit.count("moved_out", name_of.get(stored.department_id, "?"))
+                plan.audit.count("moved_in", department)
         else:
             plan.unchanged += 1
     if deactivate_missing:
         in_file = {row.email for row in rows}
         plan.to_deactivate = [(p.id,) for email, p in existing.items() if p.active and email not in in_file]
+        removed = {p.id: p.department_id for p in existing.values()}
+        for (person_id,) in plan.to_deactivate:
+            plan.audit.count("removed", name_of.get(removed[person_id], "?"))
     return plan
 
 
@@ -522,7 +563,7 @@ async def _apply(
     rows: list[PersonRow],
     deactivate_missing: bool,
     progress: Progress | None,
-) -> ImportSummary:
+) -> tuple[ImportSummary, DirectoryChanges]:
     # Work over every row (100,000 of them at most) happens in threads: the event loop only waits.
     rows, paths = await asyncio.to_thread(_prepare, rows, organization.locale)
     # The department column is a unit path: every unit of the file and its ancestors exist after this.
@@ -530,9 +571,15 @@ async def _apply(
     department_ids = {text: units.ids[found] for text, path in paths.items() if (found := units.find(path))}
 
     existing = await _existing_people(organization, connection)
-    plan = await asyncio.to_thread(_plan, rows, existing, department_ids, deactivate_missing)
+    names = dict(
+        await Department.filter(organization_id=organization.id).using_db(connection).values_list("id", "name")
+    )
+    plan = await asyncio.to_thread(_plan, rows, existing, department_ids, deactivate_missing, names)
     to_create, to_update, to_deactivate = plan.to_create, plan.to_update, plan.to_deactivate
     unchanged, reactivated = plan.unchanged, plan.reactivated
+    moved, rejoined, audit = plan.moved, plan.rejoined, plan.audit
+    # The people of an organisation's first import are its founding members: never newcomers.
+    founding = not existing
     now = clock.now()
 
     total = len(to_create) + len(to_update) + len(to_deactivate)
@@ -545,7 +592,19 @@ async def _apply(
                 progress(done, total)
     if progress and total == 0:
         progress(0, 0)
-    return ImportSummary(
+    # When people joined or moved: the newcomer quarantine of the next rounds reads these.
+    joined = [] if founding else [row[0] for row in to_create]
+    for chunk in _chunks(joined):
+        await (
+            Person.filter(organization_id=organization.id, email__in=list(chunk))
+            .using_db(connection)
+            .update(joined_at=now)
+        )
+    for chunk in _chunks(rejoined):
+        await Person.filter(id__in=list(chunk)).using_db(connection).update(joined_at=now)
+    for chunk in _chunks(moved):
+        await Person.filter(id__in=list(chunk)).using_db(connection).update(moved_at=now)
+    summary = ImportSummary(
         created=len(to_create),
         updated=len(to_update) - reactivated,
         unchanged=unchanged,
@@ -553,6 +612,7 @@ async def _apply(
         reactivated=reactivated,
         departments_created=units_created,
     )
+    return summary, audit
 
 
 def _scrub(value: Any, email: str) -> Any:

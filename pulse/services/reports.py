@@ -117,6 +117,16 @@ def _moments(n: Any, total: Any, total_sq: Any) -> Moments:
     return Moments(int(n or 0), float(total or 0.0), float(total_sq or 0.0))
 
 
+#: Where the answers of a round's newcomers (department NULL: the quarantine) are grouped. Department ids
+#: start at 1, and no imported department name starts with a space.
+NEWCOMERS = 0
+NEWCOMERS_NAME = " newcomers (organisation figures only)"
+
+
+def _department(value: Any) -> int:
+    return NEWCOMERS if value is None else int(value)
+
+
 def _in_list(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -132,7 +142,7 @@ async def _invited(sql: _Sql, round_ids: Sequence[int]) -> dict[tuple[int, int],
         f"WHERE round_id IN ({_in_list(round_ids)}) GROUP BY round_id, department_id",
         round_ids,
     )
-    return {(int(r["round_id"]), int(r["department_id"])): int(r["invited"]) for r in rows}
+    return {(int(r["round_id"]), _department(r["department_id"])): int(r["invited"]) for r in rows}
 
 
 async def _response_figures(sql: _Sql, round_ids: Sequence[int]) -> dict[tuple[int, int], dict[str, Any]]:
@@ -145,7 +155,7 @@ async def _response_figures(sql: _Sql, round_ids: Sequence[int]) -> dict[tuple[i
         f"FROM response WHERE round_id IN ({_in_list(round_ids)}) GROUP BY round_id, department_id",
         round_ids,
     )
-    return {(int(r["round_id"]), int(r["department_id"])): r for r in rows}
+    return {(int(r["round_id"]), _department(r["department_id"])): r for r in rows}
 
 
 def _same_dimension_pairs(keys: Sequence[str]) -> list[tuple[int, int]]:
@@ -191,7 +201,7 @@ async def _item_figures(
     items: dict[int, dict[str, Moments]] = {}
     cross: dict[int, dict[tuple[str, str], CrossMoments]] = {}
     for row in rows:
-        department = int(row["department_id"])
+        department = _department(row["department_id"])
         items[department] = {
             key: _moments(row[f"n{i}"], row[f"s{i}"], row[f"q{i}"]) for i, key in enumerate(keys) if row[f"n{i}"]
         }
@@ -306,7 +316,7 @@ async def _comments(sql: _Sql, round_id: int) -> dict[int, list[str]]:
     )
     result: dict[int, list[str]] = {}
     for department_id, comment in rows:
-        result.setdefault(int(department_id), []).append(str(comment))
+        result.setdefault(_department(department_id), []).append(str(comment))
     return result
 
 
@@ -341,7 +351,7 @@ def _basic_aggregates(
         row = figures.get((round_id, department), {})
         responded = int(row.get("responded") or 0)
         result[department] = DepartmentAggregates(
-            name=names.get(department, f"Department {department}"),
+            name=NEWCOMERS_NAME if department == NEWCOMERS else names.get(department, f"Department {department}"),
             # A response without an invitation cannot happen through the services; never let it
             # make a department look over-answered.
             invited=max(invited.get((round_id, department), 0), responded),
@@ -356,6 +366,7 @@ def _basic_aggregates(
             enps_passives=int(row.get("passives") or 0),
             enps_detractors=int(row.get("detractors") or 0),
             network_respondents=int(row.get("network") or 0),
+            quarantined=department == NEWCOMERS,
         )
     return result
 
@@ -404,6 +415,7 @@ async def collect_input(round_: Round) -> ReportInput:
                 network_respondents=basic.network_respondents,
                 comments=tuple(comments.get(department, ())),
                 driver_moments=drivers.get(department, DriverMoments.empty()),
+                quarantined=basic.quarantined,
             )
         )
     earlier = [

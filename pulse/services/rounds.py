@@ -80,33 +80,51 @@ async def _scope(organization: Organization, departments: Sequence[str] | None) 
     return sorted(covered)
 
 
-def check_scope(organization: Organization, departments: Sequence[str], invited: int) -> None:
-    """Refuse a scoped round that would invite fewer than 2k people.
+def check_scope(organization: Organization, departments: Sequence[str], invited: int, newcomers: int = 0) -> None:
+    """Refuse a scoped round that would invite fewer than 2k long-standing people.
 
     Every organisation-wide figure of a round (eNPS, participation, scores) is a figure about its
     scope: a round opened for one small department would publish that department's answers as
     "the organisation's". Twice k leaves at least k people outside any one hidden group of the scope.
+    Newcomers (the quarantine) do not count: padding must not lift a scope over the gate.
     """
     needed = 2 * organization.min_group_size
     if invited < needed:
         named = ", ".join(repr(d) for d in departments)
+        aside = (
+            f" (and {newcomers} newcomer{'s' if newcomers != 1 else ''}, who count only in organisation figures)"
+            if newcomers
+            else ""
+        )
         raise InvalidInput(
-            f"scope {named} has {invited} {'person' if invited == 1 else 'people'} to invite: a round for part of "
-            f"the organisation needs at least {needed} (twice the minimum group size {organization.min_group_size}), "
-            "or its organisation-wide figures would be about a few people"
+            f"scope {named} has {invited} {'person' if invited == 1 else 'people'} to invite{aside}: a round for part "
+            f"of the organisation needs at least {needed} (twice the minimum group size "
+            f"{organization.min_group_size}), or its organisation-wide figures would be about a few people"
         )
 
 
-async def _people_in_scope(organization_id: int, department_ids: Sequence[int] | None) -> list[tuple[int, int]]:
-    """(person id, department id) of every active person in scope."""
-    query = Person.filter(organization_id=organization_id, active=True)
+async def _people_in_scope(
+    organization: Organization, department_ids: Sequence[int] | None, moment: datetime
+) -> list[tuple[int, int | None]]:
+    """(person id, department id) of every active person in scope; the department is None for a
+    newcomer in quarantine (joined, or changed department, within the organisation's quarantine days
+    before ``moment``): their answers count in the organisation's figures only."""
+    query = Person.filter(organization_id=organization.id, active=True)
     if department_ids is not None:
         query = query.filter(department_id__in=list(department_ids))
-    rows = await query.order_by("id").values_list("id", "department_id")
-    return [(int(person_id), int(department_id)) for person_id, department_id in rows]
+    since = moment - timedelta(days=organization.quarantine_days)
+    rows = await query.order_by("id").values_list("id", "department_id", "joined_at", "moved_at")
+    return [
+        (int(person_id), None if _recent(joined_at, since) or _recent(moved_at, since) else int(department_id))
+        for person_id, department_id, joined_at, moved_at in rows
+    ]
 
 
-def _invitations(round_id: int, people: Sequence[tuple[int, int]], secret_key: str) -> list[Invitation]:
+def _recent(moment: datetime | None, since: datetime) -> bool:
+    return moment is not None and moment > since
+
+
+def _invitations(round_id: int, people: Sequence[tuple[int, int | None]], secret_key: str) -> list[Invitation]:
     result = []
     for person_id, department_id in people:
         material = new_token_material(secret_key)
@@ -148,12 +166,13 @@ async def open_round(
     if (schedule is None) != (occurrence_at is None):
         raise InvalidInput("a scheduled round needs both its schedule and its occurrence time")
     department_ids = await _scope(organization, departments)
-    people = await _people_in_scope(organization.id, department_ids)
+    people = await _people_in_scope(organization, department_ids, clock.now())
     if not people:
         where = "" if departments is None else " in " + ", ".join(repr(d) for d in departments)
         raise InvalidInput(f"nobody to invite: organisation {organization.slug!r} has no active people{where}")
     if departments is not None:
-        check_scope(organization, departments, len(people))
+        newcomers = sum(1 for _, department_id in people if department_id is None)
+        check_scope(organization, departments, len(people) - newcomers, newcomers)
 
     secret_key = get_settings().secret_key
     for _ in range(NUMBER_ATTEMPTS):
@@ -220,7 +239,8 @@ async def invite_late_joiners(round_id: int) -> int:
     found = await get_round(round_id)
     if found.status != RoundStatus.OPEN or found.closes_at <= clock.now():
         raise InvalidInput(f"round {round_id} is closed: late joiners can only be invited to an open round")
-    people = await _people_in_scope(found.organization_id, found.department_ids)
+    organization = await Organization.get(id=found.organization_id)
+    people = await _people_in_scope(organization, found.department_ids, found.opened_at)
     invited_rows = await Invitation.filter(round_id=round_id, person_id__not_isnull=True).values_list("person_id")
     invited = {int(row[0]) for row in invited_rows}
     missing = [(person_id, department_id) for person_id, department_id in people if person_id not in invited]

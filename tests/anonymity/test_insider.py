@@ -9,6 +9,7 @@ fail.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -67,8 +68,9 @@ class Insider:
     def links(self) -> dict[str, str]:
         return tokens_by_recipient(self.smtp.messages)
 
-    async def answer(self, address: str, value: int, comment: str | None = None) -> None:
-        """Answer the invitation emailed to ``address`` on the survey page: every item ``value``."""
+    async def answer(self, address: str, value: int, comment: str | None = None) -> str:
+        """Answer the invitation emailed to ``address`` on the survey page: every item ``value``.
+        Returns the survey page as the respondent saw it."""
         token = self.links()[address]
         page = await self.survey.get(f"/s/{token}")
         assert page.status_code == 200, page.text
@@ -80,6 +82,7 @@ class Insider:
             form["comment"] = comment
         posted = await self.survey.post(f"/s/{token}", data=form)
         assert posted.status_code == 303, posted.text
+        return page.text
 
     async def open_round(self) -> int:
         opened = await self.api.post("/api/v1/rounds", json={"closes_in_days": 7})
@@ -237,6 +240,30 @@ async def _pad_legal(insider: Insider) -> None:
     assert padded.status_code == 200, padded.text
 
 
+async def _wait_out_the_quarantine() -> None:
+    """The patient insider: the padding was imported 30 days ago (past the 28-day quarantine)."""
+    from datetime import timedelta
+
+    from pulse import clock
+    from pulse.models import Person
+
+    await Person.filter(email__in=[a for a, _ in PADDING]).update(joined_at=clock.now() - timedelta(days=30))
+
+
+async def test_attack_5_a_padded_scope_is_refused_everywhere(insider: Insider) -> None:
+    await _pad_legal(insider)
+    code, out, err = await insider.cli("round", "open", "acme", "--department", "Legal")
+    assert code == 1 and out == ""
+    assert err.strip() == (
+        "pulse: error: scope 'Legal' has 1 person to invite (and 9 newcomers, who count only in organisation "
+        "figures): a round for part of the organisation needs at least 10 (twice the minimum group size 5), or its "
+        "organisation-wide figures would be about a few people"
+    )
+    refused = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
+    assert refused.status_code == 422 and "(and 9 newcomers" in refused.json()["error"]["message"]
+    assert not await Round.exists()
+
+
 async def test_attack_5_a_round_scoped_to_a_few_people_is_refused_everywhere(insider: Insider) -> None:
     code, out, err = await insider.cli("round", "open", "acme", "--department", "Legal", "--department", "Support")
     assert code == 1 and out == ""
@@ -254,6 +281,7 @@ async def test_attack_5_control_without_the_scope_rule_the_organisation_enps_is_
     from pulse.services import rounds
 
     await _pad_legal(insider)
+    await _wait_out_the_quarantine()
     monkeypatch.setattr(rounds, "check_scope", lambda *args: None)
     # The privacy noise on eNPS counts is a second defence: off too, to show the scope rule's own effect.
     monkeypatch.setattr(reports, "privacy_budget_for", lambda round_: None)
@@ -340,3 +368,182 @@ async def test_attack_1_addresses_outside_the_organisation_domains_are_refused_a
             "legal-pad0@mailbox.example is outside the organisation's email domains (acme.test)" in text
         )
     assert await Person.filter(department__name="Legal").count() == 1
+
+
+def _estimate_of_the_victim(model: dict[str, Any], dimension: str, padded: int, known: float) -> float | None:
+    """The padding attack's arithmetic: the organisation's sum minus every shown department's sum minus
+    the padding's known answers, all of it put down to the victim. None when a figure is not released."""
+    organization = model["organization"][dimension]
+    if organization["mean"] is None:
+        return None
+    total, n = float(organization["mean"]) * int(organization["n"]), int(organization["n"])
+    for department in model["departments"]:
+        cell = (department.get("scores") or {}).get(dimension)
+        if cell:
+            total -= float(cell["mean"]) * int(cell["n"])
+            n -= int(cell["n"])
+    total -= padded * known
+    n -= padded
+    return total / n if n > 0 else None
+
+
+async def _padding_round(
+    insider: Insider, *, others_comment: bool = True
+) -> tuple[int, dict[str, Any], dict[str, float | None], str, str]:
+    """The whole padding attack: pad Legal, open a round, answer the padding with known values and write
+    known comments, everyone else answers too; returns the round, its report, Lena's true scores, and
+    the survey pages Lena and a padded address saw."""
+    from pulse.domain.scoring import score_response
+
+    await _pad_legal(insider)
+    round_id = await insider.open_round()
+    for address, _ in PADDING:
+        page = await insider.answer(address, 1, comment=f"padding comment {address}")
+    padded_page = page
+    for department, size in DIRECTORY.items():
+        for i in range(size):
+            address = f"{department.lower()}{i}@acme.test"
+            if address != VICTIM:
+                comment = f"comment from {address}" if others_comment else None
+                await insider.answer(address, 3, comment=comment)  # all 3: every score 50
+    victim_page = await insider.answer(VICTIM, 5, comment="her comment")
+    await insider.close_round(round_id)
+    report = await insider.api.get(f"/api/v1/rounds/{round_id}/report")
+    assert report.status_code == 200, report.text
+    found = await Round.get(id=round_id)
+    truth = score_response({key: 5 for key in found.item_keys}, found.item_keys)
+    return round_id, report.json(), truth, victim_page, padded_page
+
+
+async def test_attack_1_padding_with_newcomers_isolates_neither_her_scores_nor_her_comment(insider: Insider) -> None:
+    """Nine mailboxes the insider owns in the organisation's own domain pass the import, but they are
+    newcomers: counted at organisation level only. Lena's department shows nothing, the organisation
+    total minus everything shown minus the padding mixes her with at least k long-standing others, and
+    her comment sits among at least 10 long-standing writers. (The patient insider who waits out the
+    quarantine is left to the noise on department figures, the pool sentence and the audit page.)"""
+    from pulse.domain.scoring import score_response
+
+    round_id, model, truth, victim_page, padded_page = await _padding_round(insider)
+    assert "your answers count in the organisation's figures only." in padded_page
+    found = await Round.get(id=round_id)
+    known_scores = score_response({key: 1 for key in found.item_keys}, found.item_keys)
+    assert "Legal" not in [d["name"] for d in model["departments"] if not d["suppressed"]]
+    others = score_response({key: 3 for key in found.item_keys}, found.item_keys)
+    checked = 0
+    for dimension, true_score in truth.items():
+        estimate = _estimate_of_the_victim(model, dimension, len(PADDING), float(known_scores[dimension] or 0))
+        gap = abs(float(true_score or 0) - float(others[dimension] or 0))
+        if estimate is None or true_score is None or gap < 10:
+            continue  # nothing released, or she answered like everyone else: nothing to tell apart
+        # The arithmetic mixes her with the 8 long-standing people complementary suppression hid too.
+        assert abs(estimate - true_score) >= 0.8 * gap, (dimension, estimate, true_score)
+        checked += 1
+    assert checked >= 1
+    group = next(g for g in model["comments"] if any(c["text"] == "her comment" for c in g["comments"]))
+    others = [c["text"] for c in group["comments"] if not c["text"].startswith("padding comment")]
+    assert len(others) >= 10  # her comment and at least nine long-standing colleagues' comments
+    # She can see for herself that her department's figures pool her with nobody.
+    assert "Your answers are combined with those of 0 colleagues in Legal." in victim_page
+
+
+async def test_attack_1_control_without_the_quarantine_padding_gives_her_scores_and_comment(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulse.domain.scoring import score_response
+    from pulse.services import rounds
+
+    monkeypatch.setattr(rounds, "_recent", lambda moment, since: False)
+    # Nobody else writes a comment: what decides is whether Legal's comments are released as Legal's.
+    round_id, model, truth, page, _ = await _padding_round(insider, others_comment=False)
+    found = await Round.get(id=round_id)
+    known_scores = score_response({key: 1 for key in found.item_keys}, found.item_keys)
+    legal = next(d for d in model["departments"] if d["name"] == "Legal")
+    assert not legal["suppressed"]
+    for dimension, true_score in truth.items():
+        cell = legal["scores"].get(dimension)
+        if cell is None or true_score is None:
+            continue
+        estimate = float(cell["mean"]) * int(cell["n"]) - len(PADDING) * float(known_scores[dimension] or 0)
+        assert abs(estimate - true_score) <= int(cell["n"]) / 2 + 1  # exact up to the released precision
+    [legal_comments] = [g for g in model["comments"] if g["group"] == "Legal"]
+    mine = [c["text"] for c in legal_comments["comments"] if not c["text"].startswith("padding comment")]
+    assert mine == ["her comment"]  # the one comment the insider did not write
+    # What she saw warned her: nine "colleagues" in a department of one.
+    assert "Your answers are combined with those of 9 colleagues in Legal." in page
+
+
+# ---------------------------------------------------------------- attack 3: live participation
+
+
+async def _poll(insider: Insider, round_id: int, *, cli: bool = True) -> dict[str, str]:
+    """Every participation output there is: both web pages, the API, and the CLI (JSON and text)."""
+    outputs = {
+        "overview": (await insider.web.get("/orgs/acme")).text,
+        "round page": (await insider.web.get(f"/rounds/{round_id}")).text,
+        "api": (await insider.api.get(f"/api/v1/rounds/{round_id}/participation")).text,
+    }
+    if cli:
+        for name, args in (("cli json", ("--json",)), ("cli", ())):
+            code, out, err = await insider.cli("round", "status", str(round_id), *args)
+            assert code == 0, err
+            outputs[name] = out
+    return outputs
+
+
+async def _live_round(insider: Insider) -> int:
+    round_id = await insider.open_round()
+    for i in range(10):
+        await insider.answer(f"sales{i}@acme.test", 3)
+    return round_id
+
+
+async def test_attack_3_polling_every_output_while_one_person_answers_shows_nothing(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from pulse import clock
+    from pulse.domain.participation import coarse_participation
+    from pulse.services import participation
+
+    round_id = await _live_round(insider)
+    before = await _poll(insider, round_id)
+    await insider.answer(VICTIM, 5)
+    # Polled again at once (and as often as they like within the hour): every output is identical.
+    assert await _poll(insider, round_id) == before
+    # Across the next snapshot the figures move, if at all, in a step that depends on counts only:
+    # had any other not-yet-answered person (here: someone in Stores) answered instead of Lena, every
+    # output would be exactly the same. So the change cannot be pinned on her.
+    later = clock.now() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    after = json.loads((await insider.api.get(f"/api/v1/rounds/{round_id}/participation")).text)
+    counts = await participation._counts(round_id)
+    instead = [
+        c
+        if c.name not in ("Legal", "Stores")
+        else type(c)(c.name, c.invited, c.responded + (c.name == "Stores") - (c.name == "Legal"))
+        for c in counts
+    ]
+    expected = coarse_participation(instead, 5)
+    assert {key: after[key] for key in expected} == expected
+    assert after["departments_hidden"] >= 1 and "Legal" not in json.dumps(after["departments"])
+    assert "@" not in json.dumps(after)
+
+
+async def test_attack_3_control_with_live_exact_counts_her_answer_shows_at_once(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulse.services import participation
+
+    async def exact(found: Round, k: int) -> tuple[dict[str, Any], str | None]:
+        return participation._exact(await participation._counts(found.id), k), None
+
+    monkeypatch.setattr(participation, "_snapshot", exact)
+    round_id = await _live_round(insider)
+    before = await _poll(insider, round_id, cli=False)
+    await insider.answer(VICTIM, 5)
+    after = await _poll(insider, round_id, cli=False)
+    # The organisation count went up by one the second she answered: the insider, watching her,
+    # knows she answered and when.
+    assert json.loads(after["api"])["responded"] == json.loads(before["api"])["responded"] + 1
+    assert after["round page"] != before["round page"] and after["overview"] != before["overview"]

@@ -206,9 +206,33 @@ def test_comments_go_with_large_enough_departments_and_the_rest_are_pooled_or_dr
         ReleasedComment("zeta", 0),
     )
     assert released[1].comments == (ReleasedComment("from hidden"), ReleasedComment("from mid"))
-    # With a higher threshold the pool of 11 responses is too small: its comments are dropped.
+    # With a higher threshold the pool of 11 responses is too small to stand alone: rather than drop
+    # those comments, or leave them where padding could isolate one, the smallest shown department
+    # joins the pool, so every comment sits among at least 12 long-standing writers.
     released = disclose_comments(_sources(), threshold=12, min_group_size=5, closed=True, directory_terms=[])
-    assert [g.group for g in released] == ["Big"]
+    assert [g.group for g in released] == [POOLED_COMMENT_GROUP]
+    assert [c.text for c in released[0].comments] == ["Ask Anna Berg", "alpha", "from hidden", "from mid", "zeta"]
+    # When even the whole organisation has fewer long-standing respondents, nothing is released.
+    assert disclose_comments(_sources(), threshold=24, min_group_size=5, closed=True, directory_terms=[]) == ()
+
+
+def test_newcomers_never_count_towards_a_comment_threshold() -> None:
+    """A department padded with nine newcomers next to one long-standing writer: her comment must not
+    come out on its own, nor in a pool of which she is the only long-standing writer."""
+    sources = [
+        CommentSource("Legal", 1, False, ["her comment"]),
+        CommentSource("newcomers", 9, False, [f"padding {i}" for i in range(9)], long_standing=False),
+        CommentSource("Sales", 12, True, ["sales 1", "sales 2"]),
+    ]
+    released = disclose_comments(sources, threshold=10, min_group_size=5, closed=True, directory_terms=[])
+    assert [g.group for g in released] == [POOLED_COMMENT_GROUP]
+    texts = [c.text for c in released[0].comments]
+    assert "her comment" in texts and {"sales 1", "sales 2"} <= set(texts)
+    # Control: counted as long-standing, the padding alone would carry the pool over the threshold.
+    padded = [s if s.long_standing else CommentSource(s.name, s.responded, False, s.comments) for s in sources]
+    released = disclose_comments(padded, threshold=10, min_group_size=5, closed=True, directory_terms=[])
+    pool = next(g for g in released if g.group == POOLED_COMMENT_GROUP)
+    assert {c.text for c in pool.comments} == {"her comment", *(f"padding {i}" for i in range(9))}
 
 
 def test_overlong_comments_are_cut() -> None:

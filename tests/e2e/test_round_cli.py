@@ -26,7 +26,7 @@ async def test_round_commands_report_clearly_and_fail_with_one_line(sqlite_setti
     assert len(outbox) == 10  # embedded mode: the command sent them before returning
 
     code, out, _ = await run_pulse(env, "round", "status", str(round_id))
-    assert code == 0 and "all: 0 of 10 answered (0%)" in out
+    assert code == 0 and "all: fewer than 5 of 10 answered (n/a)" in out
 
     async with pulse_db.database(sqlite_settings):
         stores = await Person.get(email="s0@acme.test")

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pulse.models import Invitation
 from pulse.services.answers import submit
 from pulse.services.participation import round_participation
-from pulse.services.rounds import open_round
+from pulse.services.rounds import close_round, open_round
 from pulse.services.tokens import token_for
 from pulse.settings import Settings
 from tests.anonymity.population import populate
@@ -25,6 +27,7 @@ async def test_participation_shows_counts_only_for_departments_the_disclosure_ga
     await _answer(opened.id, key, db, "Sales", 5)
     await _answer(opened.id, key, db, "Finance", 3)
     await _answer(opened.id, key, db, "Legal", 2)
+    await close_round(opened.id)  # exact counts only once the round is closed
     data = await round_participation(opened.id)
     json.dumps(data)  # JSON-able
     assert (data["invited"], data["responded"], data["rate"]) == (21, 16, round(16 / 21, 4))
@@ -42,6 +45,7 @@ async def test_a_lone_small_department_hides_another_so_it_cannot_be_subtracted(
     await _answer(opened.id, key, db, "Stores", 7)
     await _answer(opened.id, key, db, "Sales", 5)
     await _answer(opened.id, key, db, "Finance", 2)
+    await close_round(opened.id)
     data = await round_participation(opened.id)
     shown = [row["name"] for row in data["departments"]]  # type: ignore[attr-defined]
     # Finance alone (2) could be recovered as total minus the others: Sales (smallest) is hidden too.
@@ -56,3 +60,32 @@ async def test_a_round_smaller_than_k_shows_no_figures_at_all(db: Settings) -> N
     await _answer(opened.id, opened.item_keys[0], db, "Stores", 4)
     data = await round_participation(opened.id)
     assert (data["invited"], data["responded"], data["rate"], data["departments"]) == (None, None, None, [])
+
+
+async def test_an_open_round_shows_one_coarse_snapshot_an_hour(db: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from pulse import clock
+
+    org = await populate({"Stores": 8, "Sales": 6, "Finance": 3, "Legal": 4}, k=5)
+    opened = await open_round(org)
+    key = opened.item_keys[0]
+    first = await round_participation(opened.id)
+    assert (first["coarse"], first["invited"], first["responded"], first["responded_band"]) == (
+        True,
+        21,
+        None,
+        "fewer than 5",
+    )
+    await _answer(opened.id, key, db, "Stores", 6)
+    await _answer(opened.id, key, db, "Sales", 6)
+    assert await round_participation(opened.id) == first  # the same snapshot until an hour has passed
+    later = clock.now() + timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    data = await round_participation(opened.id)
+    assert data["snapshot_at"] != first["snapshot_at"]
+    # 12 answers, rounded down to a multiple of k; Sales (6 of 6) never shows as "everyone".
+    assert (data["responded"], data["responded_band"]) == (10, "at least 10")
+    shown = {row["name"]: row["responded_band"] for row in data["departments"]}  # type: ignore[attr-defined]
+    assert shown == {"Stores": "at least 5", "Sales": "at least 5"}
+    assert data["departments_hidden"] == 2

@@ -155,6 +155,8 @@ async def test_an_import_is_audited_with_counts_only(db: object) -> None:
         "deactivated": 0,
         "reactivated": 0,
         "departments_created": 2,
+        # The directory audit: per department, how many were added (never who).
+        "departments": {"added": {"Engineering": 1, "Sales": 2}},
     }
 
 

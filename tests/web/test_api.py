@@ -157,7 +157,9 @@ async def test_participation_is_counts_only_within_the_disclosure_rules(
     client = api_for(keys.acme)
     await answer(rounds.acme_open, db.secret_key, 3)
     body = (await client.get(f"/api/v1/rounds/{rounds.acme_open}/participation")).json()
-    assert (body["invited"], body["responded"]) == (15, 3)
+    # An open round: a coarse snapshot. 3 answers are "fewer than 5", not a number.
+    assert (body["invited"], body["responded"], body["responded_band"]) == (15, None, "fewer than 5")
+    assert body["coarse"] is True and body["snapshot_at"] is not None
     # No department has k=5 answers yet, so none is shown separately; nothing names a person.
     assert body["departments"] == [] and body["departments_hidden"] == 3
     assert "@" not in json.dumps(body)
