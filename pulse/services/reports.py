@@ -253,7 +253,7 @@ async def _anchor_figures(sql: _Sql, round_id: int, keys: Sequence[str]) -> dict
         [*params, round_id, *anchors],
     )
     return {
-        int(row["department_id"]): {
+        _department(row["department_id"]): {
             d: _moments(row[f"n_{d}"], row[f"s_{d}"], row[f"q_{d}"]) for d in by_dimension if row[f"n_{d}"]
         }
         for row in rows
@@ -286,7 +286,7 @@ async def _driver_figures(sql: _Sql, round_id: int) -> dict[int, DriverMoments]:
         matrix = [[0.0] * size for _ in range(size)]
         for i, j in pairs:
             matrix[i][j] = matrix[j][i] = float(row[f"p{i}_{j}"] or 0.0)
-        result[int(row["department_id"])] = DriverMoments(
+        result[_department(row["department_id"])] = DriverMoments(
             int(row["n"]),
             tuple(float(row[f"s{i}"] or 0.0) for i in range(size)),
             tuple(v for line in matrix for v in line),

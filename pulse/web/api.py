@@ -320,6 +320,15 @@ async def close_round(request: Request) -> Response:
 
 
 @api
+async def directory_audit(request: Request) -> Response:
+    from pulse.services.directory_audit import audit_json
+    from pulse.services.directory_audit import directory_audit as audit
+
+    organization = await _organization(request)
+    return JSONResponse(audit_json(await audit(organization)))
+
+
+@api
 async def round_participation(request: Request) -> Response:
     from pulse.services.participation import round_participation as participation
 
@@ -565,6 +574,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "rounds",
         {"200": ("the closed round", _json("Round")), **ERRORS},
         parameters=(ROUND_ID,),
+    ),
+    Endpoint(
+        "GET",
+        "/audit/directory",
+        directory_audit,
+        "getDirectoryAudit",
+        "Who was added, moved or removed, when, in counts per department (never who)",
+        "people",
+        {"200": ("the directory audit", _json("DirectoryAudit")), **ERRORS},
     ),
     Endpoint(
         "GET",

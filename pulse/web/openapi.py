@@ -146,8 +146,14 @@ COMPONENTS: dict[str, Any] = {
             "closes_at": {"type": "string"},
             "closed_at": NULLABLE_STRING,
             "min_group_size": {"type": "integer", "minimum": 3},
+            "coarse": {
+                "type": "boolean",
+                "description": "open round: an hourly snapshot, counts rounded down to a multiple of k",
+            },
+            "snapshot_at": NULLABLE_STRING,
             "invited": NULLABLE_INT,
             "responded": NULLABLE_INT,
+            "responded_band": {"type": ["string", "null"], "description": "'fewer than k', 'at least N', or N"},
             "rate": NULLABLE_RATE,
             "departments": {
                 "type": "array",
@@ -157,11 +163,39 @@ COMPONENTS: dict[str, Any] = {
                         "name": {"type": "string"},
                         "invited": {"type": "integer"},
                         "responded": {"type": "integer"},
+                        "responded_band": {"type": "string"},
                         "rate": NULLABLE_RATE,
                     }
                 ),
             },
             "departments_hidden": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "DirectoryAudit": _object(
+        {
+            "quarantine_days": {"type": "integer", "minimum": 14},
+            "newcomers": {
+                "type": "object",
+                "description": "department -> active people who joined or moved within the quarantine",
+                "additionalProperties": {"type": "integer"},
+            },
+            "events": {
+                "type": "array",
+                "description": "directory changes, newest first, in counts per department (never who)",
+                "items": _object(
+                    {
+                        "at": {"type": "string"},
+                        "actor": {"type": "string"},
+                        "action": {"type": "string"},
+                        "departments": {
+                            "type": "object",
+                            "description": "added, moved_in, moved_out, reactivated, removed -> department -> count",
+                            "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        },
+                        "summary": {"type": "object"},
+                    }
+                ),
+            },
         }
     ),
     "ScoreCell": _object(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from pulse.web.admin.account import account_language, account_page, account_password
+from pulse.web.admin.audit import audit_page
 from pulse.web.admin.keys import key_revoke, keys_page
 from pulse.web.admin.overview import overview
 from pulse.web.admin.people import departments_page, people_import, people_page, people_status
@@ -31,6 +32,7 @@ routes: list[BaseRoute] = [
     Route("/orgs/{slug}/people/deactivate", people_status, methods=["POST"], name="people_deactivate"),
     Route("/orgs/{slug}/people/reactivate", people_status, methods=["POST"], name="people_reactivate"),
     Route("/orgs/{slug}/departments", departments_page, name="departments"),
+    Route("/orgs/{slug}/audit", audit_page, name="audit"),
     Route("/orgs/{slug}/schedules", schedules_page, methods=["GET", "POST"], name="schedules"),
     Route(
         "/orgs/{slug}/schedules/{schedule_id:int}/{action}", schedule_action, methods=["POST"], name="schedule_action"
