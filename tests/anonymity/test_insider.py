@@ -550,3 +550,24 @@ async def test_attack_3_control_with_live_exact_counts_her_answer_shows_at_once(
     # knows she answered and when.
     assert json.loads(after["api"])["responded"] == json.loads(before["api"])["responded"] + 1
     assert after["round page"] != before["round page"] and after["overview"] != before["overview"]
+
+
+# ---------------------------------------------------------------- attack 4: precision
+
+
+async def test_attack_4_released_scores_carry_no_decimals_to_recover_sums_from(insider: Insider) -> None:
+    """Four decimals and n give a cell's exact sum; whole numbers on 0-100 leave n/2 points of doubt
+    per cell (the rounding itself is the privacy helper's; this plays the attack through the API)."""
+    round_id = await insider.open_round()
+    for department, size in DIRECTORY.items():
+        for i in range(size):
+            await insider.answer(f"{department.lower()}{i}@acme.test", 2 + (i % 3))
+    await insider.close_round(round_id)
+    model = (await insider.api.get(f"/api/v1/rounds/{round_id}/report")).json()
+    cells = [model["organization"][d] for d in model["organization"]]
+    cells += [cell for d in model["departments"] for cell in (d.get("scores") or {}).values()]
+    released = [cell[key] for cell in cells for key in ("mean", "ci_low", "ci_high") if cell.get(key) is not None]
+    assert released and all(float(value) == int(value) for value in released)
+    csv = (await insider.api.get(f"/api/v1/rounds/{round_id}/report.csv")).text
+    numbers = re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", csv)
+    assert not [n for n in numbers if float(n) != int(float(n))], numbers
