@@ -61,6 +61,11 @@ class DepartmentAggregates:
     # (responded, dimension key -> scored) as counted, for the disclosure gate's decisions, when the
     # figures above are released (noisy) ones; None: the figures above are exact and decide.
     gate_counts: tuple[int, Mapping[str, int]] | None = None
+    # dimension key -> (offset, variance of its noise): for privacy-released figures, the round's
+    # organisation-wide score over every statement minus its noisy score over the anchor statements.
+    # Subtracting it puts this round's scores on the anchor scale, so trends compare like with like
+    # (mean equating through the anchors; `pulse.domain.privacy`, `pulse.domain.report._trend_moments`).
+    anchor_offset: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     # the four dimension scores and the outcome score (0-100) of respondents who have all five
     driver_moments: DriverMoments = field(default_factory=DriverMoments.empty)
     # the newcomers of the round (people in quarantine): counted in the organisation's figures only

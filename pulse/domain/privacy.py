@@ -21,7 +21,9 @@ removed, so whether someone answered is protected too):
 And per organisation, once: each dimension's sum of squared distances from 50 (sensitivity 2500,
 `spread_epsilon` per dimension), from which the pooled within-department spread of scores is
 estimated. Department intervals and tests use that pooled spread, never a department's own sum of
-squares (which, with nine known answers, would give away the tenth).
+squares (which, with nine known answers, would give away the tenth). Also per organisation, once:
+each dimension's score sum over the anchor statements, centred on 50 (sensitivity 50 per dimension,
+`anchor_epsilon`), which equates the round's noisy scores onto the anchor scale for trends.
 
 Everything else in a report (organisation scores, the rest of the organisation, comparisons,
 flags, trends, silo indices, participation totals) is computed from these noisy figures only, so it
@@ -65,9 +67,18 @@ class PrivacyBudget:
     enps_epsilon: float  # each department's eNPS histogram
     network_epsilon: float  # each department's help marks
     spread_epsilon: float  # per dimension, the organisation's sum of squared distances from 50
+    # per dimension, the organisation's centred sum over the anchor statements (trend equating)
+    anchor_epsilon: float = 0.25
 
     def __post_init__(self) -> None:
-        for name in ("score_epsilon", "count_epsilon", "enps_epsilon", "network_epsilon", "spread_epsilon"):
+        for name in (
+            "score_epsilon",
+            "count_epsilon",
+            "enps_epsilon",
+            "network_epsilon",
+            "spread_epsilon",
+            "anchor_epsilon",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InconsistentAggregates(f"{name} must be a positive number, got {value!r}")
@@ -82,6 +93,7 @@ class PrivacyBudget:
             + self.enps_epsilon
             + self.network_epsilon
             + dimensions * self.spread_epsilon
+            + dimensions * self.anchor_epsilon
         )
 
     @property
@@ -105,8 +117,14 @@ class PrivacyBudget:
     def spread_scale(self) -> float:
         return SCORE_HALF_RANGE * SCORE_HALF_RANGE / self.spread_epsilon
 
+    @property
+    def anchor_scale(self) -> float:
+        """Laplace scale on the organisation's centred anchor-only sum of one dimension."""
+        return SCORE_HALF_RANGE / self.anchor_epsilon
+
     def to_json(self) -> dict[str, float]:
         return {
+            "anchor_epsilon": self.anchor_epsilon,
             "score_epsilon": self.score_epsilon,
             "count_epsilon": self.count_epsilon,
             "enps_epsilon": self.enps_epsilon,
@@ -124,7 +142,9 @@ class PrivacyBudget:
             f"The privacy budget is epsilon = {self.total:g} per person per round: {self.score_epsilon:g} for "
             f"each of the four scores, {self.count_epsilon:g} for the counts of people who answered, "
             f"{self.enps_epsilon:g} for the eNPS categories, {self.network_epsilon:g} for the help question and "
-            f"{self.spread_epsilon:g} for each dimension's organisation-wide spread. In practice: someone who "
+            f"{self.spread_epsilon:g} for each dimension's organisation-wide spread and {self.anchor_epsilon:g} "
+            f"for each dimension's organisation-wide score over the anchor statements (which puts every round "
+            f"on the same scale for trends). In practice: someone who "
             f"knows every other answer in a department still cannot work out one person's score: computed from "
             f"the report, their estimate is off by about {spread:.0f} points on the 0-100 scale (typically "
             f"more than 20 even after clipping it to 0-100). For a department of n people the noise moves its "
@@ -225,6 +245,46 @@ def _centred_squares(departments: Sequence[DepartmentAggregates]) -> list[float]
     return result
 
 
+def _centred_anchor_sums(departments: Sequence[DepartmentAggregates]) -> list[float]:
+    result = []
+    for dim in DIMENSION_KEYS:
+        total = Moments.empty()
+        for d in departments:
+            total = total + d.anchor_moments.get(dim, Moments.empty())
+        result.append(total.total - SCORE_CENTRE * total.n)
+    return result
+
+
+def _anchor_offsets(
+    released_basic: Sequence[tuple[DepartmentAggregates, int, int, list[float]]],
+    anchor_sums: Sequence[float],
+    budget: PrivacyBudget,
+) -> dict[str, tuple[float, float]]:
+    """Per dimension: the round's organisation-wide mean over every statement minus its mean over the
+    anchor statements, both from released (noisy) figures, and the variance of that offset's noise.
+
+    Rotating statements differ in difficulty, so a score over every statement asked moves from round to
+    round with no change in climate. Mean equating through the anchors (the common-item design): every
+    released score of the round minus this offset is on the anchor scale, assuming a rotating
+    statement is as hard in one department as in another. Only organisation-wide sums enter, so one
+    person moves the anchor sum by at most 50 and the offset costs `anchor_epsilon` per dimension.
+    """
+    anchor_variance = laplace_variance(budget.anchor_scale)
+    offsets: dict[str, tuple[float, float]] = {}
+    for i, dim in enumerate(DIMENSION_KEYS):
+        n = 0
+        centred = 0.0
+        for d, responded, _, sums in released_basic:
+            if dim in d.dimension_moments and d.dimension_moments[dim].n > 0 and responded > 0:
+                n += responded
+                centred += sums[i]
+        if n == 0:
+            continue
+        anchored = max(-SCORE_HALF_RANGE * n, min(SCORE_HALF_RANGE * n, anchor_sums[i]))
+        offsets[dim] = ((centred - anchored) / n, anchor_variance / (n * n))
+    return offsets
+
+
 def _gate(noisy: int, exact: int, k: int, ceiling: int) -> int:
     """A released count on the same side of the threshold k as the exact one (the gate decides on exact
     counts; the released figure reveals nothing the shown/hidden decision does not already say)."""
@@ -270,6 +330,10 @@ def release_round(
         draw["organization"]["spread"] = source.reals(_centred_squares(departments), budget.spread_scale)
         drew += len(DIMENSION_KEYS)
     spread = [max(0.0, float(v)) for v in draw["organization"]["spread"]]
+    if "anchors" not in draw["organization"]:
+        draw["organization"]["anchors"] = source.reals(_centred_anchor_sums(departments), budget.anchor_scale)
+        drew += len(DIMENSION_KEYS)
+    anchor_sums = [float(v) for v in draw["organization"]["anchors"]]
 
     # Draw every missing figure of the round in one OpenDP call per kind of figure.
     wanted: dict[str, list[tuple[dict[str, Any], str, Any, Any]]] = {"int": [], "float": []}
@@ -345,6 +409,7 @@ def release_round(
 
     count_variance = discrete_laplace_variance(budget.count_scale)
     sum_variance = laplace_variance(budget.score_scale)
+    offsets = _anchor_offsets(released_basic, anchor_sums, budget)
     released: list[DepartmentAggregates] = []
     for (d, responded, network, sums), exact in zip(released_basic, departments, strict=True):
         figures = draw["departments"][key_of.get(d.name, d.name)]
@@ -383,8 +448,10 @@ def release_round(
                 network_respondents=network,
                 gate_counts=(exact.responded, {k: m.n for k, m in exact.dimension_moments.items()}),
                 # Exact anchor-only scores are never released: trends of released departments use
-                # the noisy scores above (pulse.domain.report._trend_moments).
+                # the noisy scores above, moved onto the anchor scale by the round's organisation-wide
+                # offset (pulse.domain.report._trend_moments).
                 anchor_moments={},
+                anchor_offset={dim: offsets[dim] for dim in moments if dim in offsets},
             )
         )
     return Release(released, draw, drew)

@@ -439,10 +439,25 @@ def _released(d: DepartmentAggregates) -> bool:
 
 
 def _trend_moments(d: DepartmentAggregates) -> Mapping[str, Moments]:
-    # Trends compare anchor-only scores. Privacy-released departments carry noise on their dimension
-    # scores only: their exact anchor scores must not be released, so their trends use the noisy
-    # scores over every statement asked (the report says so in `Trends.basis`).
-    return d.dimension_moments if _released(d) else d.anchor_moments
+    # Trends compare anchor-only scores. Privacy-released departments carry noise on their scores over
+    # every statement, and their exact anchor scores must not be released: their trends use the noisy
+    # scores moved onto the anchor scale by the round's organisation-wide offset (mean equating through
+    # the anchors, `pulse.domain.privacy._anchor_offsets`), which removes the rotating statements'
+    # difficulty. sum (x - c)^2 = sum x^2 - 2c sum x + n c^2.
+    if not _released(d):
+        return d.anchor_moments
+    shifted: dict[str, Moments] = {}
+    for dim, m in d.dimension_moments.items():
+        offset = d.anchor_offset.get(dim, (0.0, 0.0))[0]
+        shifted[dim] = Moments(
+            m.n, m.total - offset * m.n, max(0.0, m.total_sq - 2 * offset * m.total + m.n * offset**2)
+        )
+    return shifted
+
+
+def _trend_noise(d: DepartmentAggregates, dim: str) -> float:
+    """Variance of the noise on a department's trend figure: its score's and the equating offset's."""
+    return d.noise_variance.get(dim, 0.0) + d.anchor_offset.get(dim, (0.0, 0.0))[1]
 
 
 def _group_counts(departments: Sequence[DepartmentAggregates], anchors: bool = False) -> list[GroupCounts]:
@@ -479,6 +494,11 @@ def _sum_noise(departments: Sequence[DepartmentAggregates], dimension: str) -> f
         if variance and moments is not None:
             total += variance * moments.n * moments.n
     return total
+
+
+def _offset_noise(departments: Sequence[DepartmentAggregates], dimension: str) -> float:
+    """Variance of the round's equating offset (one organisation-wide figure, the same on every department)."""
+    return max((d.anchor_offset.get(dimension, (0.0, 0.0))[1] for d in departments), default=0.0)
 
 
 def _mean_noise(sum_noise: float, n: int) -> float:
@@ -603,7 +623,7 @@ def _series(
                     label,
                     opened_on,
                     total if shown else None,
-                    _mean_noise(_sum_noise(depts, dim), total.n),
+                    _mean_noise(_sum_noise(depts, dim), total.n) + _offset_noise(depts, dim),
                 )
             )
         for name in set(departments) | set(by_name):
@@ -611,7 +631,7 @@ def _series(
             dept = by_name.get(name)
             for dim in DIMENSION_KEYS:
                 moments = _trend_moments(dept).get(dim) if dept and plan.shows_score(name, dim) else None
-                noise = dept.noise_variance.get(dim, 0.0) if dept else 0.0
+                noise = _trend_noise(dept, dim) if dept else 0.0
                 series[dim].append(RoundFigure(label, opened_on, moments, noise))
     return organization, departments
 
@@ -671,7 +691,9 @@ def _trends(data: ReportInput, label: str, plan: DisclosurePlan, confidence: flo
         other_scope_rounds=tuple(other),
         scope_note=_scope_note(label, other, compared),
         basis=(
-            "every statement asked (the figures carry privacy noise, and only the noisy scores are released)"
+            "anchor statements: each round's scores (which carry privacy noise) moved onto the anchor "
+            "statements' scale by that round's organisation-wide difference between every statement and "
+            "the anchors (mean equating)"
             if any(_released(d) for d in data.departments)
             or any(_released(d) for r in data.previous_rounds for d in r.departments)
             else "anchor statements only"

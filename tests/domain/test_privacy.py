@@ -76,12 +76,15 @@ def test_the_budget_is_what_opendp_says_each_measurement_costs() -> None:
     enps = OpenDPNoise.epsilon("int", budget.enps_scale, 1)
     network = OpenDPNoise.epsilon("float", budget.network_scale, MAX_HELP_MARKS + 1)
     spread = OpenDPNoise.epsilon("float", budget.spread_scale, 4 * 2500)
+    # One person moves each dimension's organisation-wide anchor sum by at most 50: four of them.
+    anchors = OpenDPNoise.epsilon("float", budget.anchor_scale, 4 * 50)
     assert score == pytest.approx(4 * budget.score_epsilon, rel=1e-6)
     assert counts == pytest.approx(budget.count_epsilon, rel=1e-6)
     assert enps == pytest.approx(budget.enps_epsilon, rel=1e-6)
     assert network == pytest.approx(budget.network_epsilon, rel=1e-6)
     assert spread == pytest.approx(4 * budget.spread_epsilon, rel=1e-6)
-    assert budget.total == pytest.approx(score + counts + enps + network + spread, rel=1e-6)
+    assert anchors == pytest.approx(4 * budget.anchor_epsilon, rel=1e-6)
+    assert budget.total == pytest.approx(score + counts + enps + network + spread + anchors, rel=1e-6)
     assert f"epsilon = {budget.total:g} per person per round" in budget.describe()
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
+import pulse.domain.privacy as privacy_module
 from pulse.domain.aggregates import RoundAggregates
 from pulse.domain.items import ITEMS, compose_pulse
+from pulse.domain.privacy import DEFAULT_BUDGET, release_round
 from pulse.domain.report import ReportInput, build_report
 from pulse.domain.simulation import DepartmentSpec, simulate_round
 from pulse.domain.stats import Moments, welch_comparison
@@ -99,7 +103,22 @@ def _difficulty(seed: int) -> dict[str, float]:
     return {i.key: rng.choice((-1, 1)) * rng.uniform(0.3, 0.6) for i in ITEMS}
 
 
-def _report(rounds: list[tuple[str, list[DepartmentSpec], int]], organisation: int) -> list[object]:
+class SeededLaplace:
+    """Laplace noise like OpenDP's (integer: rounded), from a seeded generator so the test repeats exactly."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def integers(self, values: Sequence[int], scale: float) -> list[int]:
+        return [int(v + round(self.rng.laplace(0.0, scale))) for v in values]
+
+    def reals(self, values: Sequence[float], scale: float) -> list[float]:
+        return [float(v + self.rng.laplace(0.0, scale)) for v in values]
+
+
+def _report(
+    rounds: list[tuple[str, list[DepartmentSpec], int]], organisation: int, privacy: bool = False
+) -> list[object]:
     difficulty = _difficulty(organisation)
     history: list[RoundAggregates] = []
     reports = []
@@ -114,6 +133,9 @@ def _report(rounds: list[tuple[str, list[DepartmentSpec], int]], organisation: i
             comment_rate=0.0,
         )
         aggregates = simulated.aggregates()
+        if privacy:
+            noise = SeededLaplace(seed)
+            aggregates = release_round(aggregates, DEFAULT_BUDGET, min_group_size=5, noise=noise).departments
         report = build_report(
             ReportInput(
                 "Sim",
@@ -152,6 +174,32 @@ def test_a_constant_climate_with_rotating_items_of_different_difficulty_claims_n
             assert not any(f.kind == "trend" for f in report.findings)  # type: ignore[attr-defined]
     # Under a constant climate every claim is false: BY keeps P(any claim in a family) <= 5%.
     assert claims / families <= 0.05  # measured: 0 of 80 families
+
+
+def _trend_claims(privacy: bool) -> tuple[int, int]:
+    claims, families = 0, 0
+    for organisation in range(6):
+        rounds = [(f"Round {n}", DEPARTMENTS, 100 * organisation + n) for n in range(1, 7)]
+        for report in _report(rounds, organisation, privacy=privacy)[1:]:
+            org = report.trends.organization.values()  # type: ignore[attr-defined]
+            departments = [t for series in report.trends.departments.values() for t in series.values()]  # type: ignore[attr-defined]
+            for family in (org, departments):
+                families += 1
+                claims += any(
+                    c is not None and c.verdict is not None for t in family for c in (t.since_previous, t.over_window)
+                )
+    return claims, families
+
+
+def test_trends_under_privacy_noise_compare_like_with_like_through_the_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Released (noisy) scores are over every statement; the round's organisation-wide anchor offset
+    # moves them onto the anchor scale, so a constant climate still claims no trend.
+    claims, families = _trend_claims(privacy=True)
+    assert claims / families <= 0.05, (claims, families)
+    # Control: without the equating offset, the rotating statements' difficulty alone makes trends.
+    monkeypatch.setattr(privacy_module, "_anchor_offsets", lambda *args: {})
+    unequated, _ = _trend_claims(privacy=True)
+    assert unequated > claims and unequated / families > 0.2, (unequated, claims, families)
 
 
 def test_the_rotation_alone_would_move_scores_over_every_item() -> None:
