@@ -3,10 +3,11 @@
 Counts only, never who. While a round is open, participation is a stored snapshot of coarse figures
 (``pulse.domain.participation``), taken at most once an hour (``SNAPSHOT_EVERY``) and shown the same
 to every poller until the next one, so polling every second while one person answers shows nothing
-change. Once the round is closed, the exact counts pass through the disclosure gate like the
-report's: a department's counts only when the department is shown at all and has at least k people
-invited; the organisation's only with at least k long-standing people invited and answering.
-Newcomers (the quarantine) count in the organisation's figures only.
+change. Once the round is closed, participation is what the round's report released: the same
+gated counts, carrying the same stored privacy noise (``pulse.domain.privacy``), so no output gives
+the exact number who answered beside the report's noisy one (the difference would undo the noise).
+Until the report is built, a closed round shows its coarse figures. Newcomers (the quarantine)
+count in the organisation's figures only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from tortoise.exceptions import IntegrityError
 from pulse import clock
 from pulse.domain.disclosure import GroupCounts, plan_disclosure
 from pulse.domain.participation import ParticipationCounts, coarse_participation
-from pulse.models import Department, Invitation, Organization, ParticipationSnapshot, Round, RoundStatus
+from pulse.models import (
+    Department,
+    Invitation,
+    Organization,
+    ParticipationSnapshot,
+    Report,
+    ReportStatus,
+    Round,
+    RoundStatus,
+)
 from pulse.services.reports import NEWCOMERS, NEWCOMERS_NAME
 from pulse.services.rounds import get_round
 
@@ -52,6 +62,8 @@ async def _counts(round_id: int) -> list[ParticipationCounts]:
 
 
 def _exact(groups: list[ParticipationCounts], k: int) -> dict[str, Any]:
+    """Exact counts through the disclosure gate: never served (what the insider tests' controls show
+    an attacker would get without the coarse snapshots)."""
     plan = plan_disclosure(
         [GroupCounts(g.name, g.invited, g.responded, quarantined=g.quarantined) for g in groups], k, []
     )
@@ -96,16 +108,48 @@ async def _snapshot(found: Round, k: int) -> tuple[dict[str, Any], str]:
     return dict(latest.figures), latest.taken_at.isoformat()
 
 
+async def _released(found: Round) -> dict[str, Any] | None:
+    """A closed round's participation as its stored report released it; None before the report is built."""
+    row = await Report.filter(round_id=found.id, status=ReportStatus.READY).first().values("model")
+    model = row["model"] if row else None
+    if not isinstance(model, dict):
+        return None
+    organization = model.get("participation") or {}
+    departments = [
+        {
+            "name": d["name"],
+            "invited": d["invited"],
+            "responded": d["responded"],
+            "responded_band": str(d["responded"]),
+            "rate": d.get("participation_rate"),
+        }
+        for d in model.get("departments") or []
+        if not d.get("suppressed") and d.get("invited") is not None and d.get("responded") is not None
+    ]
+    responded = organization.get("responded")
+    return {
+        "coarse": False,
+        "invited": organization.get("invited"),
+        "responded": responded,
+        "responded_band": str(responded) if responded is not None else None,
+        "rate": organization.get("rate"),
+        "departments": departments,
+        "departments_hidden": len(model.get("departments") or []) - len(departments),
+    }
+
+
 async def round_participation(round_id: int) -> dict[str, Any]:
-    """JSON-able participation of the round: a coarse hourly snapshot while it is open, the
-    disclosure-controlled counts once it is closed (see the module docstring)."""
+    """JSON-able participation of the round: a coarse hourly snapshot while it is open, the counts its
+    report released once it is closed and built, coarse figures in between (see the module docstring)."""
     found = await get_round(round_id)
     organization = await Organization.get(id=found.organization_id)
     k = organization.min_group_size
     if found.status == RoundStatus.OPEN:
         figures, taken_at = await _snapshot(found, k)
     else:
-        figures, taken_at = _exact(await _counts(found.id), k), None
+        released = await _released(found)
+        figures = released if released is not None else coarse_participation(await _counts(found.id), k)
+        taken_at = None
     return {
         "round_id": found.id,
         "number": found.number,
