@@ -415,7 +415,9 @@ async def _padding_round(
     return round_id, report.json(), truth, victim_page, padded_page
 
 
-async def test_attack_1_padding_with_newcomers_isolates_neither_her_scores_nor_her_comment(insider: Insider) -> None:
+async def test_attack_1_padding_with_newcomers_isolates_neither_her_scores_nor_her_comment(
+    insider: Insider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nine mailboxes the insider owns in the organisation's own domain pass the import, but they are
     newcomers: counted at organisation level only. Lena's department shows nothing, the organisation
     total minus everything shown minus the padding mixes her with at least k long-standing others, and
@@ -423,6 +425,9 @@ async def test_attack_1_padding_with_newcomers_isolates_neither_her_scores_nor_h
     quarantine is left to the noise on department figures, the pool sentence and the audit page.)"""
     from pulse.domain.scoring import score_response
 
+    # The quarantine alone must defeat this: with the privacy noise on as well, whether the estimate
+    # lands nearer her or the others would depend on the draw, and the test would prove nothing.
+    monkeypatch.setattr(reports, "privacy_budget_for", lambda round_: None)
     round_id, model, truth, victim_page, padded_page = await _padding_round(insider)
     assert "your answers count in the organisation's figures only." in padded_page
     found = await Round.get(id=round_id)

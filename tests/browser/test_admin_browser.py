@@ -137,19 +137,20 @@ async def test_hr_imports_people_schedules_opens_a_round_watches_it_and_download
     round_id = int(page.url.rsplit("/", 1)[1])
     figures = page.locator("dl.figures")
     await expect(figures).to_contain_text("Invited15")
-    await expect(figures).to_contain_text("Answered0")
+    # While a round is open, participation is a coarse snapshot taken at most once an hour (the
+    # insider issue): never an exact 0, and answers arriving within the hour change nothing shown.
+    await expect(figures).to_contain_text("Answeredfewer than 5")
     await _shoot(page, tmp_path, "round-open")
+    shown = await figures.inner_text()
 
-    # Answers arrive (through the survey service, on the server's database); the page shows them.
     async with pulse_db.database(site.settings):
         await answer(round_id, site.settings.secret_key, 7)
     await page.reload()
-    await expect(figures).to_contain_text("Answered7")
-    await expect(page.locator("table.compact")).to_contain_text("Stores")  # 7 of 7 answered: shown
+    assert await figures.inner_text() == shown
     async with pulse_db.database(site.settings):
         await answer(round_id, site.settings.secret_key, 6, start=7)
     await page.get_by_role("link", name="Refresh").click()
-    await expect(figures).to_contain_text("Answered13")
+    assert await figures.inner_text() == shown
     await _shoot(page, tmp_path, "round-answers")
     assert "@acme.test" not in await page.content()
 
@@ -164,7 +165,11 @@ async def test_hr_imports_people_schedules_opens_a_round_watches_it_and_download
         await asyncio.sleep(0.5)
         await page.reload()
     await page.get_by_role("link", name="Open the report").click()
-    await expect(page.locator("dl.figures")).to_contain_text("Answered13")
+    # 13 answered; the page shows the report's released count, which carries the stored privacy noise.
+    async with pulse_db.database(site.settings):
+        released = ((await Report.get(round_id=round_id)).model or {})["participation"]["responded"]
+    assert abs(released - 13) <= 4
+    await expect(page.locator("dl.figures")).to_contain_text(f"Answered{released}")
     await expect(page.get_by_text("hidden: too few answers")).to_be_visible()  # Finance: 2 people
     await _shoot(page, tmp_path, "report")
     async with page.expect_download() as download_info:
@@ -208,10 +213,14 @@ async def test_a_leader_reads_reports_and_nothing_else(site: Site, browser: Brow
     await _sign_in(page, site, "bob@acme.test")
     await page.wait_for_url("**/orgs/acme/reports")
     nav = page.get_by_role("navigation", name="Organisation")
-    assert await nav.get_by_role("link").all_inner_texts() == ["Reports"]
+    # Leaders read reports and the directory audit (so padding leaves a trace they can see), nothing else.
+    assert await nav.get_by_role("link").all_inner_texts() == ["Reports", "Directory audit"]
     await _shoot(page, tmp_path, "leader-reports")
     await page.get_by_role("link", name="Round 1").click()
-    await expect(page.locator("dl.figures")).to_contain_text("Answered12")
+    async with pulse_db.database(site.settings):
+        released = ((await Report.get(round_id=opened.id)).model or {})["participation"]["responded"]
+    assert abs(released - 12) <= 4
+    await expect(page.locator("dl.figures")).to_contain_text(f"Answered{released}")
     await _shoot(page, tmp_path, "leader-report")
     async with page.expect_download() as download_info:
         await page.get_by_role("link", name="CSV").click()
