@@ -61,6 +61,8 @@ class DepartmentAggregates:
     # (responded, dimension key -> scored) as counted, for the disclosure gate's decisions, when the
     # figures above are released (noisy) ones; None: the figures above are exact and decide.
     gate_counts: tuple[int, Mapping[str, int]] | None = None
+    # respondents who answered the help question as counted, beside a released (noisy) network count
+    gate_network: int | None = None
     # dimension key -> (offset, variance of its noise): for privacy-released figures, the round's
     # organisation-wide score over every statement minus its noisy score over the anchor statements.
     # Subtracting it puts this round's scores on the anchor scale, so trends compare like with like

@@ -338,6 +338,9 @@ class CommentGroup:
 
     group: str
     comments: tuple[ReleasedComment, ...]
+    #: "unit": the people of the department named; "remainder": the people of the unit named who are in
+    #: no released group below it; "organization": the rest of the organisation (``pulse.domain.tree_comments``)
+    kind: str = "unit"
 
 
 def _clean(comments: Sequence[str], redactor: Redactor) -> list[ReleasedComment]:
@@ -383,5 +386,5 @@ def disclose_comments(
     if pool_long_standing >= limit:
         comments = _clean([c for s in pooled for c in s.comments], redactor)
         if comments:
-            released.append(CommentGroup(POOLED_COMMENT_GROUP, tuple(comments)))
+            released.append(CommentGroup(POOLED_COMMENT_GROUP, tuple(comments), "organization"))
     return tuple(released)

@@ -447,6 +447,7 @@ def release_round(
                 helped_by=dict(sorted(helped_by.items())),
                 network_respondents=network,
                 gate_counts=(exact.responded, {k: m.n for k, m in exact.dimension_moments.items()}),
+                gate_network=exact.network_respondents,
                 # Exact anchor-only scores are never released: trends of released departments use
                 # the noisy scores above, moved onto the anchor scale by the round's organisation-wide
                 # offset (pulse.domain.report._trend_moments).

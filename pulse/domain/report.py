@@ -1,8 +1,9 @@
 """The report model: everything a report shows, as frozen plain data, built from aggregates only.
 
-`build_report(ReportInput) -> Report`. Every figure passes through `disclosure.plan_disclosure`
-first; the PDF, the JSON (`Report.to_json`) and the CSV export (`Report.to_csv_rows`) all read this
-one model, so they cannot disagree about what is hidden.
+`build_report(ReportInput) -> Report`. Every figure passes through the round's disclosure plan
+over the unit tree (`pulse.domain.tree_plan`: the departments, every inner unit with everything below
+it, the organisation) first; the PDF, the JSON (`Report.to_json`) and the CSV export
+(`Report.to_csv_rows`) all read this one model, so they cannot disagree about what is hidden.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulse.domain.aggregates import DepartmentAggregates, RoundAggregates
@@ -21,10 +22,9 @@ from pulse.domain.disclosure import (
     CommentSource,
     DisclosurePlan,
     GroupCounts,
+    GroupDisclosure,
     check_min_group_size,
-    disclose_comments,
     effective_comment_threshold,
-    plan_disclosure,
 )
 from pulse.domain.drivers import (
     BOOTSTRAP_REPLICATES,
@@ -63,6 +63,7 @@ from pulse.domain.items import (
     SCALE_LABELS,
     SCALE_OPTIONS,
 )
+from pulse.domain.pooled import pool_departments
 from pulse.domain.privacy import PrivacyBudget
 from pulse.domain.silos import SILO_METHODOLOGY, NetworkInput, SiloNetwork, compute_silos, silo_intervals
 from pulse.domain.stats import (
@@ -77,6 +78,8 @@ from pulse.domain.stats import (
     mean_interval,
     rwg_j_from_moments,
 )
+from pulse.domain.tree_comments import disclose_tree_comments
+from pulse.domain.tree_plan import KIND_POOLED, TreePlan, plan_tree
 from pulse.domain.trends import (
     TREND_METHODOLOGY,
     DimensionTrend,
@@ -86,6 +89,8 @@ from pulse.domain.trends import (
     same_population,
     with_regression_note,
 )
+from pulse.domain.units import format_unit_path
+from pulse.domain.wording import N_
 
 __all__ = [
     "DepartmentAggregates",
@@ -119,6 +124,18 @@ UNCERTAINTY_METHOD = (
 
 
 NO_PRIVACY_NOISE = "The figures in this report carry no privacy noise."
+
+TREE_RULE = N_(
+    "Units sit within units. A department's row is the people sitting in that unit itself; a unit with units "
+    "below it also has figures that pool every answer below it, and a leader's report shows each unit just "
+    "below their scope that way, compared with the rest of the organisation. Every report of a round (the "
+    "organisation's and every leader's) shows cells planned together once: no sum or difference of released "
+    "figures, within one report or across reports, isolates a group smaller than the minimum group size "
+    "(complementary suppression over the whole tree, a parent minus its shown units being empty or large "
+    "enough at every level). The same holds for each dimension's score, for the help question and, at the "
+    "comment threshold, for comments. Pooled figures are sums of the departments' figures as released, "
+    "privacy noise included: no new noise is drawn for them and they spend no further privacy budget."
+)
 
 # ---------------------------------------------------------------- input
 
@@ -219,6 +236,12 @@ class DepartmentReport:
     silo_index: float | None
     silo_low: float | None = None  # 95% bootstrap interval of silo_index
     silo_high: float | None = None
+    #: "unit": the people sitting in a unit with no unit below it; "own": the people sitting in a unit
+    #: that has units below it, only them; "pooled": a unit with everything below it
+    kind: str = "unit"
+    #: the unit directly above (its name), None at the top level
+    parent: str | None = None
+    depth: int = 1
 
 
 @dataclass(frozen=True)
@@ -236,6 +259,8 @@ class Trends:
     other_scope_rounds: tuple[str, ...] = ()
     scope_note: str = ""
     basis: str = "anchor statements only"
+    #: trends of the units with units below them, everything below pooled (shown in this round only)
+    units: Mapping[str, Mapping[str, DimensionTrend]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -312,6 +337,7 @@ class Methodology:
     uncertainty: str = UNCERTAINTY_METHOD
     driver_method: str = DRIVER_METHODOLOGY
     min_enps_responses: int = MIN_ENPS_RESPONSES
+    tree_rule: str = TREE_RULE
 
 
 @dataclass(frozen=True)
@@ -346,6 +372,12 @@ class Report:
     guidance: tuple[Guidance, ...]
     methodology: Methodology
     drivers: DriverReport | None = None
+    #: every unit that has units below it, with everything below it pooled, parents first (the rows a
+    #: leader's report shows, ``pulse.domain.scoped_report``)
+    units: tuple[DepartmentReport, ...] = ()
+    #: a finding for every flag of every row, departments and pooled units (``findings`` keeps the few
+    #: that matter most organisation-wide; a leader's report picks those of its own rows from these)
+    flag_findings: tuple[Finding, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-able data (dicts, lists, str, int, float, bool, None)."""
@@ -586,35 +618,66 @@ def dimension_models(departments: Sequence[DepartmentAggregates], k: int) -> dic
     return models
 
 
-def _flagged_last_time(rounds: Sequence[RoundAggregates], k: int) -> dict[tuple[str, str], DepartmentComparison]:
-    """The flags of the round before this one, as that round's report decided them (for the RTM note)."""
-    if not rounds:
-        return {}
-    depts = sorted(rounds[-1].departments, key=lambda d: d.name)
-    plan = plan_disclosure(_group_counts(depts), k, DIMENSION_KEYS)
-    cells = {
-        d.name: {dim: m for dim, m in d.dimension_moments.items() if m.n > 0 and plan.shows_score(d.name, dim)}
-        for d in depts
-        if plan.shows(d.name)
+def round_plan(departments: Sequence[DepartmentAggregates], k: int, anchors: bool = False) -> TreePlan:
+    """The disclosure plan of one round's departments over its unit tree (``pulse.domain.tree_plan``)."""
+    return plan_tree(_group_counts(departments, anchors), k, DIMENSION_KEYS)
+
+
+def pooled_units(departments: Sequence[DepartmentAggregates], plan: TreePlan) -> dict[str, DepartmentAggregates]:
+    """Every inner unit of the round with everything below it, from the departments' figures (as released)."""
+    by_name = {d.name: d for d in departments}
+    shape = plan.round_tree
+    return {
+        name: pool_departments(name, [by_name[member] for member in shape.members(unit)], plan.min_group_size)
+        for unit in shape.inner
+        for name in (format_unit_path(unit),)
     }
+
+
+def _shown_cells(
+    departments: Mapping[str, DepartmentAggregates], plan: DisclosurePlan
+) -> dict[str, dict[str, Moments]]:
+    return {
+        name: {dim: m for dim, m in d.dimension_moments.items() if m.n > 0 and plan.shows_score(name, dim)}
+        for name, d in departments.items()
+        if plan.shows(name)
+    }
+
+
+def _flagged_last_time(
+    rounds: Sequence[RoundAggregates], k: int
+) -> tuple[dict[tuple[str, str], DepartmentComparison], dict[tuple[str, str], DepartmentComparison]]:
+    """The flags of the round before this one, departments and pooled units, as that round's report
+    decided them (for the RTM note)."""
+    if not rounds:
+        return {}, {}
+    depts = sorted(rounds[-1].departments, key=lambda d: d.name)
+    plan = round_plan(depts, k)
     organization = {dim: _sum_moments(depts, dim) for dim in DIMENSION_KEYS}
-    noise = {(d.name, dim): v for d in depts for dim, v in d.noise_variance.items()}
-    comparisons = compare_departments(cells, organization, dimension_models(depts, k), noise)
-    return {key: c for key, c in comparisons.items() if c.flag}
+    models = dimension_models(depts, k)
+    result: list[dict[tuple[str, str], DepartmentComparison]] = []
+    for rows, verdicts in (({d.name: d for d in depts}, plan.departments), (pooled_units(depts, plan), plan.units)):
+        noise = {(name, dim): v for name, d in rows.items() for dim, v in d.noise_variance.items()}
+        comparisons = compare_departments(_shown_cells(rows, verdicts), organization, models, noise)
+        result.append({key: c for key, c in comparisons.items() if c.flag})
+    return result[0], result[1]
+
+
+Series = dict[str, dict[str, list[RoundFigure]]]
 
 
 def _series(
     rounds: Sequence[tuple[str, str, Sequence[DepartmentAggregates]]], k: int
-) -> tuple[dict[str, list[RoundFigure]], dict[str, dict[str, list[RoundFigure]]]]:
-    # Anchor-only figures, each round with its own disclosure plan (on anchor counts): a department
-    # hidden in a round stays hidden in that round's trend point, whatever happened in other rounds.
+) -> tuple[dict[str, list[RoundFigure]], Series, Series]:
+    # Anchor-only figures, each round with its own disclosure plan (on anchor counts): a department or
+    # unit hidden in a round stays hidden in that round's trend point, whatever happened in other rounds.
     organization: dict[str, list[RoundFigure]] = {dim: [] for dim in DIMENSION_KEYS}
-    departments: dict[str, dict[str, list[RoundFigure]]] = {}
+    departments: Series = {}
+    units: Series = {}
     for label, opened_on, depts in rounds:
-        plan = plan_disclosure(_group_counts(depts, anchors=True), k, DIMENSION_KEYS)
-        by_name = {d.name: d for d in depts}
+        plan = round_plan(depts, k, anchors=True)
         for dim in DIMENSION_KEYS:
-            shown = plan.shows_organization_score(dim)
+            shown = plan.departments.shows_organization_score(dim)
             total = Moments.empty()
             for d in depts:
                 total = total + _trend_moments(d).get(dim, Moments.empty())
@@ -626,14 +689,43 @@ def _series(
                     _mean_noise(_sum_noise(depts, dim), total.n) + _offset_noise(depts, dim),
                 )
             )
-        for name in set(departments) | set(by_name):
-            series = departments.setdefault(name, {dim: [] for dim in DIMENSION_KEYS})
-            dept = by_name.get(name)
-            for dim in DIMENSION_KEYS:
-                moments = _trend_moments(dept).get(dim) if dept and plan.shows_score(name, dim) else None
-                noise = _trend_noise(dept, dim) if dept else 0.0
-                series[dim].append(RoundFigure(label, opened_on, moments, noise))
-    return organization, departments
+        for target, by_name, verdicts in (
+            (departments, {d.name: d for d in depts}, plan.departments),
+            (units, pooled_units(depts, plan), plan.units),
+        ):
+            for name in set(target) | set(by_name):
+                series = target.setdefault(name, {dim: [] for dim in DIMENSION_KEYS})
+                dept = by_name.get(name)
+                for dim in DIMENSION_KEYS:
+                    moments = _trend_moments(dept).get(dim) if dept and verdicts.shows_score(name, dim) else None
+                    noise = _trend_noise(dept, dim) if dept else 0.0
+                    series[dim].append(RoundFigure(label, opened_on, moments, noise))
+    return organization, departments, units
+
+
+def _claimed(
+    series: Series, verdicts: DisclosurePlan, flagged: Mapping[tuple[str, str], DepartmentComparison], confidence: float
+) -> dict[str, dict[str, DimensionTrend]]:
+    """The trends of the rows shown in this round, changes claimed over their own family."""
+    trends = claim_changes(
+        {
+            (name, dim): dimension_trend(dim, s[dim], confidence)
+            for name, s in sorted(series.items())
+            if verdicts.shows(name)
+            for dim in DIMENSION_KEYS
+        }
+    )
+    for key, previous in flagged.items():
+        trend = trends.get(key)
+        if trend is not None:
+            # If nothing changed, the department's next difference from the rest is expected to be the
+            # shrunk one: the rest of last round's gap was noise and disappears by itself.
+            expected = -(previous.comparison.difference - previous.shrunk_difference)
+            trends[key] = with_regression_note(trend, expected)
+    by_name: dict[str, dict[str, DimensionTrend]] = {}
+    for (name, dim), trend in trends.items():
+        by_name.setdefault(name, {})[dim] = trend
+    return by_name
 
 
 def _scope_note(label: str, other: Sequence[str], compared: Sequence[str]) -> str:
@@ -651,42 +743,24 @@ def _scope_note(label: str, other: Sequence[str], compared: Sequence[str]) -> st
     )
 
 
-def _trends(data: ReportInput, label: str, plan: DisclosurePlan, confidence: float) -> Trends:
+def _trends(data: ReportInput, label: str, plan: TreePlan, confidence: float) -> Trends:
     k = plan.min_group_size
     current = _population(data.departments)
     same = [r for r in data.previous_rounds if same_population(current, _population(r.departments))]
     other = [r.label for r in data.previous_rounds if r not in same]
-    organization, _ = _series(
+    organization, _, _ = _series(
         [*((r.label, r.opened_on, r.departments) for r in same), (label, data.opened_on, data.departments)], k
     )
     every = [(r.label, r.opened_on, r.departments) for r in data.previous_rounds]
-    _, departments = _series([*every, (label, data.opened_on, data.departments)], k)
+    _, departments, units = _series([*every, (label, data.opened_on, data.departments)], k)
     organization_trends = claim_changes(
         {dim: dimension_trend(dim, organization[dim], confidence) for dim in DIMENSION_KEYS}
     )
-    department_trends = claim_changes(
-        {
-            (name, dim): dimension_trend(dim, series[dim], confidence)
-            for name, series in sorted(departments.items())
-            if plan.shows(name)
-            for dim in DIMENSION_KEYS
-        }
-    )
-    flagged = _flagged_last_time(data.previous_rounds, k)
-    for key, previous in flagged.items():
-        trend = department_trends.get(key)
-        if trend is not None:
-            # If nothing changed, the department's next difference from the rest is expected to be the
-            # shrunk one: the rest of last round's gap was noise and disappears by itself.
-            expected = -(previous.comparison.difference - previous.shrunk_difference)
-            department_trends[key] = with_regression_note(trend, expected)
-    by_department: dict[str, dict[str, DimensionTrend]] = {}
-    for (name, dim), trend in department_trends.items():
-        by_department.setdefault(name, {})[dim] = trend
+    flagged_departments, flagged_units = _flagged_last_time(data.previous_rounds, k)
     compared = [*(r.label for r in same), label]
     return Trends(
         organization=organization_trends,
-        departments=by_department,
+        departments=_claimed(departments, plan.departments, flagged_departments, confidence),
         organization_rounds=tuple(compared),
         other_scope_rounds=tuple(other),
         scope_note=_scope_note(label, other, compared),
@@ -698,6 +772,7 @@ def _trends(data: ReportInput, label: str, plan: DisclosurePlan, confidence: flo
             or any(_released(d) for r in data.previous_rounds for d in r.departments)
             else "anchor statements only"
         ),
+        units=_claimed(units, plan.units, flagged_units, confidence),
     )
 
 
@@ -793,23 +868,15 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     comment_threshold = effective_comment_threshold(data.comment_threshold, k)
     _validate(data)
     departments = sorted(data.departments, key=lambda d: d.name)
-    plan = plan_disclosure(_group_counts(departments), k, DIMENSION_KEYS)
+    tree_plan = round_plan(departments, k)
+    plan = tree_plan.departments
     organization, organization_moments = _organization_scores(departments, plan, confidence)
 
-    shown_cells = {
-        d.name: {dim: m for dim, m in d.dimension_moments.items() if m.n > 0 and plan.shows_score(d.name, dim)}
-        for d in departments
-        if plan.shows(d.name)
-    }
+    shown_cells = _shown_cells({d.name: d for d in departments}, plan)
     noise = {(d.name, dim): v for d in departments for dim, v in d.noise_variance.items()}
     models = dimension_models(departments, k)
-    comparisons = compare_departments(
-        shown_cells,
-        organization_moments,
-        models,
-        noise,
-        {dim: _sum_noise(departments, dim) for dim in DIMENSION_KEYS},
-    )
+    organization_noise = {dim: _sum_noise(departments, dim) for dim in DIMENSION_KEYS}
+    comparisons = compare_departments(shown_cells, organization_moments, models, noise, organization_noise)
 
     collaboration_gap: dict[str, float | None] = {}
     for name in shown_cells:
@@ -828,52 +895,47 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     }
     silo_bands = silo_intervals(list(shown_cells), collaboration_gap, gap_se, network_inputs)
 
+    shape = tree_plan.round_tree
     department_reports: list[DepartmentReport] = []
     for d in departments:
-        verdict = plan.groups[d.name]
         if d.quarantined:
             continue  # the newcomers are in the organisation's figures only, never listed
-        if not verdict.shown:
-            department_reports.append(
-                DepartmentReport(
-                    d.name, None, None, None, True, str(verdict.reason), {}, tuple(DIMENSION_KEYS), (), None
-                )
-            )
-            continue
-        cells: dict[str, ScoreCell] = {}
-        for dim in DIMENSION_KEYS:
-            moments = shown_cells[d.name].get(dim)
-            cell = (
-                _score_cell(
-                    dim,
-                    moments,
-                    d.noise_variance.get(dim, 0.0),
-                    models.get(dim),
-                    comparisons.get((d.name, dim)),
-                    confidence,
-                )
-                if moments
-                else None
-            )
-            if cell is not None:
-                cells[dim] = cell
-        invited = d.invited if verdict.participation_shown else None
-        responded = d.responded if verdict.participation_shown else None
+        path = shape.path_of[d.name]
         department_reports.append(
-            DepartmentReport(
-                d.name,
-                invited,
-                responded,
-                _rate(invited, responded),
-                False,
-                None,
-                cells,
-                tuple(dim for dim in DIMENSION_KEYS if dim not in cells),
-                tuple(c.flag for c in cells.values() if c.flag),
-                silos.silo_index.get(d.name),
-                *silo_bands.get(d.name, (None, None)),
+            _row(
+                d,
+                plan.groups[d.name],
+                shown_cells.get(d.name, {}),
+                models,
+                comparisons,
+                confidence,
+                (silos.silo_index.get(d.name), *silo_bands.get(d.name, (None, None))),
+                shape.kind(d.name),
+                path,
             )
         )
+
+    # Every inner unit with everything below it: sums of the departments' released figures, compared
+    # with the rest of the organisation like departments are (their own family of flags).
+    pooled = pooled_units(departments, tree_plan)
+    unit_cells = _shown_cells(pooled, tree_plan.units)
+    unit_noise = {(name, dim): v for name, d in pooled.items() for dim, v in d.noise_variance.items()}
+    unit_comparisons = compare_departments(unit_cells, organization_moments, models, unit_noise, organization_noise)
+    unit_reports = tuple(
+        _row(
+            pooled[name],
+            tree_plan.units.groups[name],
+            unit_cells.get(name, {}),
+            models,
+            unit_comparisons,
+            confidence,
+            (None, None, None),
+            KIND_POOLED,
+            unit,
+        )
+        for unit in shape.inner
+        for name in (format_unit_path(unit),)
+    )
 
     org_invited = sum(d.invited for d in departments)
     org_responded = sum(d.responded for d in departments)
@@ -883,7 +945,7 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         else Participation(None, None, None)
     )
     label = data.round_label or data.opened_on
-    trends = _trends(data, label, plan, confidence)
+    trends = _trends(data, label, tree_plan, confidence)
     network = silos.network or SiloNetwork((), (), (), (), 0, {})
 
     flagged = [
@@ -926,10 +988,14 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         privacy=data.privacy.describe() if data.privacy is not None else NO_PRIVACY_NOISE,
         privacy_epsilon=data.privacy.total if data.privacy is not None else None,
     )
-    comments = disclose_comments(
-        [CommentSource(d.name, d.responded, plan.shows(d.name), d.comments, not d.quarantined) for d in departments],
+    comments = disclose_tree_comments(
+        [
+            # Thresholds decide on the counts as counted, never on released (noisy) ones.
+            CommentSource(d.name, _counted(d), plan.shows(d.name), d.comments, not d.quarantined)
+            for d in departments
+        ],
+        tree_plan,
         threshold=comment_threshold,
-        min_group_size=k,
         closed=data.closed,
         directory_terms=data.directory_terms,
     )
@@ -950,4 +1016,102 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         guidance=guidance,
         methodology=methodology,
         drivers=_drivers(departments, plan, OUTCOME_KEY in data.items_asked),
+        units=unit_reports,
+        flag_findings=_flag_findings([*comparisons.values(), *unit_comparisons.values()], k),
+    )
+
+
+def _flag_findings(comparisons: Sequence[DepartmentComparison], k: int) -> tuple[Finding, ...]:
+    """One finding per flag, most marked first (row by row, so none is cut at the usual five)."""
+    by_row: dict[str, list[FlaggedDifference]] = {}
+    for c in comparisons:
+        if c.flag:
+            by_row.setdefault(c.department, []).append(
+                FlaggedDifference(
+                    c.department, c.dimension, c.comparison.difference, c.comparison.low, c.comparison.high
+                )
+            )
+    found = [
+        finding
+        for name in sorted(by_row)
+        for finding in select_findings(
+            flagged=by_row[name],
+            changes=(),
+            isolated=(),
+            participation_rate=None,
+            hidden_departments=0,
+            min_group_size=k,
+            organization_means={},
+        )
+    ]
+    return tuple(sorted(found, key=lambda f: (-abs(int(f.params["points"])), f.department or "", f.dimension or "")))
+
+
+def _counted(d: DepartmentAggregates) -> int:
+    """A department's respondents as counted (its released count carries noise)."""
+    return d.gate_counts[0] if d.gate_counts is not None else d.responded
+
+
+def _row(
+    d: DepartmentAggregates,
+    verdict: GroupDisclosure,
+    shown: Mapping[str, Moments],
+    models: Mapping[str, DimensionModel],
+    comparisons: Mapping[tuple[str, str], DepartmentComparison],
+    confidence: float,
+    silo: tuple[float | None, float | None, float | None],
+    kind: str,
+    path: tuple[str, ...],
+) -> DepartmentReport:
+    """One row of the report: a department, or a unit with everything below it."""
+    parent = format_unit_path(path[:-1]) if len(path) > 1 else None
+    if not verdict.shown:
+        return DepartmentReport(
+            d.name,
+            None,
+            None,
+            None,
+            True,
+            str(verdict.reason),
+            {},
+            tuple(DIMENSION_KEYS),
+            (),
+            None,
+            kind=kind,
+            parent=parent,
+            depth=len(path),
+        )
+    cells: dict[str, ScoreCell] = {}
+    for dim in DIMENSION_KEYS:
+        moments = shown.get(dim)
+        cell = (
+            _score_cell(
+                dim,
+                moments,
+                d.noise_variance.get(dim, 0.0),
+                models.get(dim),
+                comparisons.get((d.name, dim)),
+                confidence,
+            )
+            if moments
+            else None
+        )
+        if cell is not None:
+            cells[dim] = cell
+    invited = d.invited if verdict.participation_shown else None
+    responded = d.responded if verdict.participation_shown else None
+    return DepartmentReport(
+        d.name,
+        invited,
+        responded,
+        _rate(invited, responded),
+        False,
+        None,
+        cells,
+        tuple(dim for dim in DIMENSION_KEYS if dim not in cells),
+        tuple(c.flag for c in cells.values() if c.flag),
+        *silo,
+        kind=kind,
+        parent=parent,
+        depth=len(path),
     )

@@ -112,6 +112,7 @@ def suppress_tree(
     *,
     forced: Mapping[UnitPath, SuppressionReason] | None = None,
     forced_scopes: Mapping[Scope, SuppressionReason] | None = None,
+    unattributed: int = 0,
 ) -> TreeSuppression:
     """Primary and complementary suppression of one count over the whole tree and every scope.
 
@@ -119,6 +120,9 @@ def suppress_tree(
     leaders' scopes whose reports are released (the organisation's report is always released);
     ``forced`` units and ``forced_scopes`` are hidden whatever their count (for example cells
     already hidden for the count of respondents, when this is one dimension's count).
+    ``unattributed`` counts people in the organisation's total but in no unit (the round's newcomers,
+    whom anyone may have padded): they never count towards ``k``, so the organisation minus its shown
+    units must then hold at least ``k`` people of the units (as ``disclosure.suppress_counts`` does).
     After this, every group obtainable by adding, subtracting or scaling shown cells is empty or
     holds at least ``k`` (see the module docstring).
     """
@@ -162,7 +166,7 @@ def suppress_tree(
         units = {path: reason or SuppressionReason.BELOW_MIN_GROUP_SIZE for path, reason in units.items()}
         multi = {scope: reason or SuppressionReason.BELOW_MIN_GROUP_SIZE for scope, reason in multi.items()}
     else:
-        _complementary(tree, pooled, sizes, k, units, multi)
+        _complementary(tree, pooled, sizes, k, units, multi, unattributed)
 
     scope_status: dict[Scope, SuppressionReason | None] = dict(multi)
     for scope in normalised:
@@ -178,6 +182,7 @@ def _complementary(
     k: int,
     units: dict[UnitPath, SuppressionReason | None],
     multi: dict[Scope, SuppressionReason | None],
+    unattributed: int = 0,
 ) -> None:
     """Hide more cells, top down, until every released cell's remainder is 0 or at least k (in place)."""
     # The organisation counts one more than its units: it strictly contains a lone top-level unit.
@@ -213,7 +218,10 @@ def _complementary(
     for node in [root, *sorted(nodes.values(), key=lambda n: (-n.size, n.order))]:
         if not node.released:
             continue
-        while 0 < node.remainder() < k and node.children:
+        # The organisation's remainder also holds the unattributed people, who never count towards k:
+        # with any of them it must hold k people of the units, whatever it would be without them.
+        extra = unattributed if node is root else 0
+        while node.remainder() < k and (node.remainder() > 0 or extra > 0) and node.children:
             # Hiding a child with a positive remainder adds it to this one; a child whose remainder is
             # 0 adds nothing but exposes its own children, so it goes only when no other is left.
             positive = [c for c in node.children if c.remainder() > 0]

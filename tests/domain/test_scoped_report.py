@@ -36,7 +36,8 @@ def _model() -> dict[str, Any]:
 
 def test_a_scoped_model_keeps_the_scope_and_the_organisation_and_names_no_other_unit() -> None:
     scoped = scope_model(_model(), [NORTH])
-    assert scoped["scope"] == {"units": ["Retail / North"]}
+    # A model stored before units had levels has no pooled units: no scope rows, the departments inside.
+    assert scoped["scope"] == {"units": ["Retail / North"], "rows": [], "trends": {}}
     assert [d["name"] for d in scoped["departments"]] == ["Retail / North / Store 1"]
     assert scoped["organization"] == {"fear": {"mean": 40}}
     assert [f["kind"] for f in scoped["findings"]] == ["level"]
