@@ -473,8 +473,10 @@ async def test_attack_1_control_without_the_quarantine_padding_gives_her_scores_
             continue
         estimate = float(cell["mean"]) * int(cell["n"]) - len(PADDING) * float(known_scores[dimension] or 0)
         assert abs(estimate - true_score) <= int(cell["n"]) / 2 + 1  # exact up to the released precision
-    [legal_comments] = [g for g in model["comments"] if g["group"] == "Legal"]
-    mine = [c["text"] for c in legal_comments["comments"] if not c["text"].startswith("padding comment")]
+    # Comment groups are planned on who answered, not on who wrote: Legal (ten with the padding) joins
+    # the pool with Support's eight, who wrote nothing, so the pool holds her comment and the padding's.
+    [group] = [g for g in model["comments"] if any(c["text"] == "her comment" for c in g["comments"])]
+    mine = [c["text"] for c in group["comments"] if not c["text"].startswith("padding comment")]
     assert mine == ["her comment"]  # the one comment the insider did not write
     # What she saw warned her: nine "colleagues" in a department of one.
     assert "Your answers are combined with those of 9 colleagues in Legal." in page
