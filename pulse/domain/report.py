@@ -441,9 +441,29 @@ def _whole(value: float | None) -> int | None:
     return round(value)
 
 
+#: Field names of each dataclass the model is made of (dataclasses.fields() is slow to ask per object).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
 def _jsonable(value: Any, name: str = "") -> Any:
+    # The plain types first, by exact type (the model holds hundreds of thousands of them); anything
+    # else (subclasses included) takes the general path below, as before.
+    kind = type(value)
+    if kind is float:
+        return _whole(value) if name in WHOLE_NUMBER_FIELDS else _round(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is tuple or kind is list:
+        return [_jsonable(v, name) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+        return {field: _jsonable(getattr(value, field), field) for field in _field_names(kind)}
     if isinstance(value, Mapping):
         return {(k if isinstance(k, str) else "|".join(map(str, k))): _jsonable(v, name) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

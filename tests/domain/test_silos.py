@@ -114,3 +114,74 @@ def test_silo_intervals_contain_the_index_and_narrow_with_more_answers() -> None
     for low, index, high in (small, large):
         assert 0.0 <= low <= index <= high <= 1.0
     assert large[2] - large[0] < small[2] - small[0]
+
+
+# ---------------------------------------------------------------- the sparse algorithms equal the pair loops
+
+_unit_names = st.sampled_from([f"U{i:02d}" for i in range(14)])
+# Released help counts: whole numbers with privacy noise (some negative), or raw weighted marks.
+_counts = st.one_of(st.integers(-3, 30), st.floats(-2.0, 30.0, allow_nan=False, allow_infinity=False))
+_networks = st.dictionaries(_unit_names, st.tuples(st.integers(0, 40), st.dictionaries(_unit_names, _counts)))
+
+
+@given(_networks)
+def test_the_sparse_network_is_the_pair_loops_network_exactly(raw: dict[str, tuple[int, dict[str, float]]]) -> None:
+    from tests.domain.reference_silos import build_network as reference
+
+    inputs = {name: NetworkInput(n, helped) for name, (n, helped) in raw.items()}
+    # Dataclass equality compares every edge, pair, count and float exactly (no tolerance).
+    assert build_network(inputs) == reference(inputs)
+
+
+@given(
+    _networks,
+    st.dictionaries(_unit_names, st.one_of(st.none(), st.floats(-60, 60))),
+    st.dictionaries(_unit_names, st.floats(0, 20)),
+    st.integers(1, 3000),
+    st.integers(0, 2**16),
+)
+def test_the_blocked_silo_intervals_are_the_one_block_intervals_exactly(
+    raw: dict[str, tuple[int, dict[str, float]]],
+    gaps: dict[str, float | None],
+    standard_errors: dict[str, float],
+    chunk: int,
+    seed: int,
+) -> None:
+    from pulse.domain import silos
+    from tests.domain.reference_silos import silo_intervals as reference
+
+    inputs = {name: NetworkInput(n, helped) for name, (n, helped) in raw.items()}
+    departments = sorted(set(raw) | set(gaps))
+    expected = reference(departments, gaps, standard_errors, inputs, replicates=60, seed=seed)
+    original = silos.SILO_CHUNK_DRAWS
+    silos.SILO_CHUNK_DRAWS = chunk  # blocks of a few replicates as well as one block
+    try:
+        found = silos.silo_intervals(departments, gaps, standard_errors, inputs, replicates=60, seed=seed)
+    finally:
+        silos.SILO_CHUNK_DRAWS = original
+    assert list(found) == list(expected)
+    assert found == expected
+
+
+def test_a_dense_network_of_sixty_units_gives_the_pair_loops_results() -> None:
+    # Long rows (numpy sums more than eight values pairwise) and several blocks of replicates.
+    import random
+
+    from pulse.domain import silos
+    from tests.domain import reference_silos
+
+    rng = random.Random(3)
+    names = [f"Unit {i:02d}" for i in range(60)]
+    inputs = {
+        name: NetworkInput(rng.randrange(5, 50), {o: rng.randrange(0, 12) for o in rng.sample(names, 25)})
+        for name in names
+    }
+    gaps = {name: rng.uniform(-20, 30) for name in names}
+    se = {name: rng.uniform(0, 8) for name in names}
+    assert silos.build_network(inputs) == reference_silos.build_network(inputs)
+    original = silos.SILO_CHUNK_DRAWS
+    silos.SILO_CHUNK_DRAWS = 5_000
+    try:
+        assert silos.silo_intervals(names, gaps, se, inputs) == reference_silos.silo_intervals(names, gaps, se, inputs)
+    finally:
+        silos.SILO_CHUNK_DRAWS = original
