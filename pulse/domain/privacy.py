@@ -337,13 +337,7 @@ def release_round(
 
     # Draw every missing figure of the round in one OpenDP call per kind of figure.
     wanted: dict[str, list[tuple[dict[str, Any], str, Any, Any]]] = {"int": [], "float": []}
-    # Help figures are drawn only between departments that can enter the silo network: at least k
-    # network answers. The gate keeps a released count on the side of k of the exact one, so this is
-    # the network's own membership (decided on exact counts, like every shown/hidden decision); help
-    # figures of any other pair are never released. A draw per pair of all departments would cost
-    # 4 million draws for 2,000 departments, most of them for departments nobody asked about helpers.
-    network_names = sorted(d.name for d in departments if d.network_respondents >= min_group_size)
-    in_network = set(network_names)
+    all_names = sorted(name_of_key.values())
     pending_help: list[tuple[dict[str, Any], list[str]]] = []
     for d in departments:
         figures = draw["departments"].setdefault(key_of.get(d.name, d.name), {})
@@ -358,8 +352,8 @@ def release_round(
         if with_network:
             if "network" not in figures:
                 wanted["float"].append((figures, "network", float(d.network_respondents), budget.network_scale))
-            if "help" not in figures and d.name in in_network:
-                others = [(key_of.get(name, name), name) for name in network_names if name != d.name]
+            if "help" not in figures:
+                others = [(key_of.get(name, name), name) for name in all_names if name != d.name]
                 values = [float(d.helped_by.get(name, 0.0)) for _, name in others]
                 wanted["float"].append((figures, "help", values, budget.network_scale))
                 pending_help.append((figures, [key for key, _ in others]))

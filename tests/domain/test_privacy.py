@@ -7,7 +7,6 @@ recovering the real person's scores, so these tests can fail.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import statistics
@@ -157,35 +156,6 @@ def test_every_figure_about_a_department_is_noisy_and_counts_stay_on_their_side_
             # Comments and item moments are not figures the noise can protect; they pass unchanged.
             assert noisy.comments == exact.comments and noisy.item_moments == exact.item_moments
     assert all(count > 0 for count in changed.values()), changed
-
-
-def test_help_figures_are_drawn_only_between_departments_of_the_silo_network() -> None:
-    # Legal (4 people) is below k, and nobody in IT answered the help question: neither can enter the network.
-    departments, asked = _round()
-    departments = [dataclasses.replace(d, network_respondents=0) if d.name == "IT" else d for d in departments]
-    members = sorted(d.name for d in departments if d.network_respondents >= 5)
-    assert members == ["Ops", "Sales"]
-    noise = CountingNoise()
-    first = release_round(departments, DEFAULT_BUDGET, min_group_size=5, noise=noise)
-    # counts 1, sums 4, eNPS 3 and network 1 per department; the organisation's spread and anchors
-    # 4 each; help: one figure per ordered pair of members, and no more.
-    assert noise.drawn == len(departments) * (1 + 4 + 3 + 1) + 2 * len(DIMENSION_KEYS) + 2 * 1
-    for d in first.departments:
-        assert set(d.helped_by) <= set(members) - {d.name}
-        assert (d.network_respondents >= 5) == (d.name in members)
-    assert set(first.draw["departments"]["IT"]) == {"counts", "sums", "enps", "network"}
-    # A draw stored by earlier versions holds help figures for every pair: the report is the same
-    # (the network never reads a pair outside it).
-    older = json.loads(json.dumps(first.draw))
-    for name in ("IT", "Legal"):
-        older["departments"][name]["help"] = {other: 3 for other in ("Sales", "IT", "Ops", "Legal") if other != name}
-    for name in members:
-        older["departments"][name]["help"] = {**older["departments"][name]["help"], "IT": 2, "Legal": 1}
-    again = release_round(departments, DEFAULT_BUDGET, min_group_size=5, stored=older, noise=noise)
-    assert again.drew == 0
-    report = _report_json(first.departments, asked, DEFAULT_BUDGET)
-    assert report["silo_network"]["departments"] == members
-    assert _report_json(again.departments, asked, DEFAULT_BUDGET) == report
 
 
 def test_the_noise_has_the_scale_the_budget_promises() -> None:
