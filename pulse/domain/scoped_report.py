@@ -26,8 +26,8 @@ from one scoped model exactly as the organisation's do.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,8 +39,11 @@ from pulse.domain.units import UnitPath, format_unit_path, is_within, minimal_sc
 KIND_SUBTREE = "subtree"
 
 
+@functools.lru_cache(maxsize=65_536)
 def unit_of(name: str) -> UnitPath:
-    """The unit path of a department name in a report (a name that is not a valid path is a top-level unit)."""
+    """The unit path of a department name in a report (a name that is not a valid path is a top-level unit).
+
+    Cached: the leaders of one round ask it for the same few thousand names, once per leader."""
     return department_path(name)
 
 
@@ -75,7 +78,13 @@ def _rows(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> tuple[list[dic
 
 def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str, Any]:
     """The organisation's report model narrowed to the units of `scope` and everything below them."""
-    result = copy.deepcopy(dict(model))
+    # No deep copy of the organisation's model (400 leaders would copy it 400 times): the sections
+    # changed in place below are copied one level, and `_scrub` at the end builds every dict and list
+    # of the result afresh, so the result shares nothing mutable with `model`, which stays as it was.
+    result = dict(model)
+    for section in ("trends", "silo_network", "drivers"):
+        if isinstance(result.get(section), dict):
+            result[section] = dict(result[section])
     scope = list(minimal_scope(scope))
 
     def inside(name: str) -> bool:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import replace
 from typing import Any
 
 from pulse.domain.scoped_report import scope_model
@@ -56,3 +58,45 @@ def test_the_organisation_model_is_not_changed() -> None:
     before = json.dumps(model, sort_keys=True)
     scope_model(model, [NORTH])
     assert json.dumps(model, sort_keys=True) == before
+
+
+def _tree_model() -> dict[str, Any]:
+    from pulse.domain.report import ReportInput, build_report
+    from pulse.domain.simulation import DepartmentSpec, simulate_round
+
+    names = [
+        *(f"Retail / {region} / Store {i}" for region in ("North", "South") for i in range(1, 4)),
+        "Retail",
+        "Operations / Warehouse",
+        "Operations / Logistics / Trucks",
+        "Finance",
+    ]
+    specs = [DepartmentSpec(name, 6 + (3 * i) % 14, 0.9, isolated=i == 4) for i, name in enumerate(names)]
+    simulated = simulate_round(specs, seed=11, help_rate=0.3, comment_rate=0.5)
+    data = ReportInput("Acme", "acme", "r", 1, "2025-03-03", "2025-03-10", True, 5, 5, simulated.asked, [], [], [])
+    return build_report(replace(data, departments=simulated.aggregates())).to_json()
+
+
+def _containers(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [value, *(c for v in value.values() for c in _containers(v))]
+    if isinstance(value, list):
+        return [value, *(c for v in value for c in _containers(v))]
+    return []
+
+
+def test_a_leaders_cut_copies_nothing_it_shares_and_equals_the_cut_of_a_private_copy() -> None:
+    # scope_model does not deep-copy the organisation's model (one copy per leader was most of the
+    # time of 400 leaders' reports): every cut must still be what the cut of a private copy is, leave
+    # the model as it was, and hold no dict or list of the model (a later change to one would leak).
+    model = _tree_model()
+    before = json.dumps(model, sort_keys=True)
+    assert model["silo_network"]["edges"] and model["units"] and model["comments"]
+    shared = {id(c) for c in _containers(model)}
+    scopes = [[("Retail",)], [NORTH], [("Retail", "South", "Store 2")], [("Operations",), ("Finance",)]]
+    scopes += [[NORTH, ("Retail", "South")], [("Retail",), NORTH]]
+    for scope in scopes:
+        scoped = scope_model(model, scope)
+        assert scoped == scope_model(copy.deepcopy(model), scope)
+        assert not shared & {id(c) for c in _containers(scoped)}, scope
+        assert json.dumps(model, sort_keys=True) == before
