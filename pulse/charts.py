@@ -68,6 +68,11 @@ def _text(
     )
 
 
+def _text_width(content: str, size: float, bold: bool = False) -> float:
+    """A generous estimate of a line's width in the charts' sans-serif font (no font metrics at hand)."""
+    return len(content) * size * (0.6 if bold else 0.55)
+
+
 def _svg(width: float, height: float, body: Sequence[str], label: str, numbers: Sequence[str] = ()) -> Markup:
     """The chart with its text alternative: the label and every number it shows, as the SVG ``<title>``
     (which WeasyPrint makes the tagged PDF figure's Alt text) and the ``aria-label`` (for browsers)."""
@@ -168,10 +173,17 @@ def interval_chart(
     rows: Sequence[IntervalRow], organization_mean: float | None, title: str, width: float = 640
 ) -> Markup:
     """Departments' scores with 95% intervals, sorted as given, against the organisation's score."""
-    label_width = 170.0
-    right_pad = 44.0
     row_height = 13.0 if len(rows) <= 30 else 10.0
-    top = 30.0
+    font = 8.5 if row_height > 11 else 7.2
+    # Room for the longest label (a long department name, a German dimension name), within limits.
+    longest = max((_text_width(r.label, font, bold=r.flagged) for r in rows), default=0.0)
+    label_width = min(max(170.0, longest + 12), width / 2)
+    right_pad = 44.0
+    legend = ""
+    if organization_mean is not None:
+        legend = "--- " + _("organisation %(mean)s") % _numbers(mean=organization_mean)
+    # The organisation's key has a line of its own under the title: a long title (German) never runs into it.
+    top = 41.0 if legend else 30.0
     height = top + row_height * len(rows) + 8
     values = [v for r in rows for v in (r.low, r.high)] + ([organization_mean] if organization_mean is not None else [])
     low, high = _nice_range(values or [0.0, 100.0])
@@ -180,7 +192,6 @@ def interval_chart(
     def x(value: float) -> float:
         return label_width + plot * (value - low) / (high - low)
 
-    font = 8.5 if row_height > 11 else 7.2
     body: list[str] = [_text(0, 10, title, 9.5, weight="bold")]
     tick = low
     while tick <= high + 1e-9:
@@ -196,15 +207,7 @@ def interval_chart(
             f'<line x1="{ox:.1f}" y1="{top - 6}" x2="{ox:.1f}" y2="{height - 6}" stroke="{INK}" '
             'stroke-width="0.9" stroke-dasharray="3,2"/>'
         )
-        body.append(
-            _text(
-                width - right_pad + 4,
-                10,
-                "--- " + _("organisation %(mean)s") % _numbers(mean=organization_mean),
-                7.5,
-                "end",
-            )
-        )
+        body.append(_text(width - right_pad + 4, 21, legend, 7.5, "end"))
     for i, row in enumerate(rows):
         y = top + row_height * i + row_height / 2
         colour = ORANGE if row.flagged else NAVY

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date
 from babel.dates import format_time as _format_time
 from babel.dates import get_datetime_format
+from babel.lists import format_list as _format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal as _format_decimal
@@ -146,10 +148,52 @@ _ = gettext
 def finding_text(finding: Mapping[str, Any]) -> str:
     """A report finding (``text``, ``message``, ``params``) in the current language; a model stored before
     findings carried their message keeps its English text."""
-    message = finding.get("message")
-    if not message:
+    if not finding.get("message"):
         return str(finding.get("text", ""))
-    return gettext(str(message)) % dict(finding.get("params") or {})
+    return wording_text(finding)
+
+
+#: Placeholders that hold round labels ("Round 3", as the services name rounds), written the reader's way.
+ROUND_PARAMS = frozenset({"since", "round", "rounds", "compared"})
+_ROUND_LABEL = re.compile(r"Round (\d+)")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
+def round_label(label: str) -> str:
+    """The services name rounds "Round 3"; the reader's language may say it otherwise."""
+    found = _ROUND_LABEL.fullmatch(label or "")
+    return gettext("Round %(number)s") % {"number": found.group(1)} if found else label
+
+
+def wording_text(wording: Mapping[str, Any], fallback: str = "") -> str:
+    """A ``pulse.domain.wording.Wording`` of a stored report model (``{"message", "params"}``) in the
+    current language: the message translated, numbers written the reader's way, terms translated, lists
+    joined the reader's way. ``fallback`` (the English text a model stored before its wording) otherwise."""
+    message = wording.get("message") if isinstance(wording, Mapping) else None
+    if not message:
+        return fallback
+    params = wording.get("params") or {}
+    return gettext(str(message)) % {key: _param_text(key, value) for key, value in params.items()}
+
+
+def _param_text(key: str, value: Any) -> str:
+    if isinstance(value, Mapping):
+        return wording_text(value, str(value.get("text", "")))
+    if isinstance(value, list | tuple):
+        return format_list([_param_text(key, item) for item in value])
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return format_number(value)
+    if isinstance(value, float):
+        return _format_decimal(value, format="#,##0.##", locale=_babel_locale())
+    text = str(value)
+    if key in ROUND_PARAMS:
+        return round_label(text)
+    if _WHOLE_NUMBER.fullmatch(text):
+        # A figure the domain wrote with its sign ("+5", "-3"): a true minus sign, as everywhere in print.
+        return text.replace("-", "\u2212")
+    return text
 
 
 # ---------------------------------------------------------------- formatting in the current language
@@ -168,6 +212,11 @@ def format_number(value: float | int, digits: int = 0) -> str:
     """``1234.5`` → ``1,234.5`` (en), ``1 234,5`` (fr), ``1.234,5`` (de)."""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return _format_decimal(value, format=pattern, locale=_babel_locale())
+
+
+def format_list(items: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` → ``a, b and c`` (en), ``a, b et c`` (fr), ``a, b und c`` (de)."""
+    return _format_list(list(items), locale=_babel_locale()) if items else ""
 
 
 def format_percent(rate: float, digits: int = 0) -> str:

@@ -19,6 +19,10 @@ from typing import Any
 from markupsafe import Markup
 
 from pulse import charts, i18n
+from pulse.domain.disclosure import POOLED_COMMENT_GROUP, REDACTION_MARKERS
+from pulse.domain.items import DIMENSION_TOPICS
+from pulse.domain.report import ANCHOR_BASIS, EQUATED_BASIS
+from pulse.domain.trends import NOTABLE_CHANGE, TREND_FALSE_DISCOVERY_RATE
 from pulse.i18n import N_
 from pulse.i18n import gettext as _
 from pulse.settings import Settings
@@ -46,6 +50,26 @@ SHORT_LABELS: Mapping[str, str] = {
     "consistency": N_("Leadership consistency"),
     "collaboration": N_("Collaboration"),
 }
+
+
+def column_label(key: str, label: str) -> str:
+    """A dimension as the heading of a narrow table column (heatmap, trends): its own message, so a
+    language with long compounds can mark where the heading may break (a soft hyphen, U+00AD)."""
+    labels = {
+        # TRANSLATORS: heading of a narrow table column (23 mm); mark where a long compound may break with a
+        # soft hyphen (U+00AD), e.g. "Handlungs\u00adspielraum".
+        "fear": i18n.pgettext("narrow table column", "Fear of blame"),
+        # TRANSLATORS: heading of a narrow table column (23 mm); mark where a long compound may break with a
+        # soft hyphen (U+00AD), e.g. "Handlungs\u00adspielraum".
+        "initiative": i18n.pgettext("narrow table column", "Permission to act"),
+        # TRANSLATORS: heading of a narrow table column (23 mm); mark where a long compound may break with a
+        # soft hyphen (U+00AD), e.g. "Handlungs\u00adspielraum".
+        "consistency": i18n.pgettext("narrow table column", "Leadership consistency"),
+        # TRANSLATORS: heading of a narrow table column (23 mm); mark where a long compound may break with a
+        # soft hyphen (U+00AD), e.g. "Handlungs\u00adspielraum".
+        "collaboration": i18n.pgettext("narrow table column", "Collaboration"),
+    }
+    return labels.get(key) or _(SHORT_LABELS.get(key, label))
 
 
 # ---------------------------------------------------------------- number formatting (one place)
@@ -89,18 +113,20 @@ def css_string(template: str, **parts: str) -> Markup:
     return Markup(" ".join(out))
 
 
-_ROUND_LABEL = re.compile(r"Round (\d+)")
-
-
-def round_label(label: str) -> str:
-    """The services name rounds "Round 3"; the reader's language may say it otherwise."""
-    found = _ROUND_LABEL.fullmatch(label or "")
-    return _("Round %(number)s") % {"number": found.group(1)} if found else label
+round_label = i18n.round_label
 
 
 def finding_text(finding: Mapping[str, Any]) -> str:
     """A finding in the reader's language (see ``pulse.i18n.finding_text``)."""
     return i18n.finding_text(finding)
+
+
+def comment_text(text: str) -> str:
+    """A released comment with its redaction markers ("[name removed]") in the reader's language."""
+    for marker in REDACTION_MARKERS:
+        if marker in text:
+            text = text.replace(marker, _(marker))
+    return text
 
 
 def two_decimals(value: float | None) -> str:
@@ -297,9 +323,20 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
             points = _points(trend)
             change = _change_view((trend or {}).get("since_previous"), dimension["higher_is_better"])
             if change and change["regression"] is not None:
+                message = _(
+                    "%(department)s, %(dimension)s: flagged in %(round)s. Regression to the mean alone would move it "
+                    "by about %(expected)s points; it moved by %(moved)s."
+                )
+                topic = DIMENSION_TOPICS.get(dimension["key"], dimension["label"])
                 notes.append(
-                    f"{name}, {dimension['label'].lower()}: flagged in {change['from']}. Regression to the mean alone "
-                    f"would move it by about {change['regression']} points; it moved by {change['text']}."
+                    message
+                    % {
+                        "department": name,
+                        "dimension": _(topic),
+                        "round": change["from"],
+                        "expected": change["regression"],
+                        "moved": change["text"],
+                    }
                 )
             cells.append(
                 {
@@ -312,15 +349,19 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
         rows.append({"name": name, "cells": cells})
     rounds = sorted({p["label"] for t in organization.values() for p in t["points"]}, key=_round_order)
     trends = model["trends"]
+    basis = trends.get("basis") or ANCHOR_BASIS
     return {
         "organization": org_charts,
         "departments": rows,
         "rounds": [round_label(r) for r in rounds],
-        "compared": [round_label(r) for r in trends.get("organization_rounds") or rounds],
-        "scope_note": trends.get("scope_note") or "",
-        "basis": trends.get("basis") or "anchor statements only",
-        "anchors": (trends.get("basis") or "anchor statements only").startswith("anchor"),
+        "compared": i18n.format_list([round_label(r) for r in trends.get("organization_rounds") or rounds]),
+        "scope_note": i18n.wording_text(trends.get("scope_wording") or {}, trends.get("scope_note") or ""),
+        # What the trends compare: the anchors' own scores, or (privacy noise) scores equated onto their scale.
+        "basis": "equated" if basis == EQUATED_BASIS else "anchors" if basis.startswith("anchor") else _(basis),
+        "anchors": basis.startswith("anchor"),
         "regression_notes": notes,
+        "min_change": i18n.format_number(NOTABLE_CHANGE),
+        "fdr": i18n.format_percent(TREND_FALSE_DISCOVERY_RATE),
     }
 
 
@@ -373,7 +414,7 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
                 for w in organization["weights"]
             ],
             None,
-            _("Share of what the four forces explain (%%), with 95%% interval"),
+            _("Share of what the four forces explain (%%), with 95%% interval") % {},
         )
     groups = [
         {
@@ -387,8 +428,10 @@ def _drivers(model: Mapping[str, Any]) -> dict[str, Any] | None:
         }
         for g in drivers.get("departments") or []
     ]
+    headline = " ".join(i18n.wording_text(w) for w in drivers.get("headline_wording") or ())
     return {
         **drivers,
+        "headline": headline or drivers.get("headline") or "",
         "rows": rows,
         "chart": chart,
         "groups": groups,
@@ -435,10 +478,11 @@ def _comments(model: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
         groups.append(
             {
-                "group": group["group"],
+                # The pool of small departments is named in the reader's language; a department by its own name.
+                "group": _(POOLED_COMMENT_GROUP) if group["group"] == POOLED_COMMENT_GROUP else group["group"],
                 "count": len(group["comments"]),
                 "comments": [
-                    {"text": text, "redactions": redactions, "times": times}
+                    {"text": comment_text(text), "redactions": redactions, "times": times}
                     for (text, redactions), times in sorted(counted.items())
                 ],
             }
@@ -446,13 +490,29 @@ def _comments(model: Mapping[str, Any]) -> list[dict[str, Any]]:
     return groups
 
 
+#: The methodology's paragraphs, each in the reader's language when the model holds its wording (a
+#: model stored before it did keeps its English text).
+METHOD_TEXTS = (
+    "scoring",
+    "suppression_rules",
+    "flag_rule",
+    "silo_formula",
+    "uncertainty",
+    "trend_method",
+    "privacy",
+    "driver_method",
+)
+
+
 def _methodology(model: Mapping[str, Any]) -> dict[str, Any]:
     method = model["methodology"]
     labels = {d["key"]: d["label"] for d in model["dimensions"]}
+    wording = method.get("wording") or {}
     return {
         **method,
+        **{key: i18n.wording_text(wording.get(key) or {}, str(method.get(key) or "")) for key in METHOD_TEXTS},
         "questions": [
-            {**item, "dimension_label": labels.get(item["dimension"], "Outcome")} for item in method["items"]
+            {**item, "dimension_label": labels.get(item["dimension"], N_("Outcome"))} for item in method["items"]
         ],
         "quality": [
             {
@@ -468,6 +528,7 @@ def _methodology(model: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "confidence": percent(method["confidence_level"]),
         "fdr": percent(method["false_discovery_rate"]),
+        "min_difference": i18n.format_number(method["min_difference"]),
     }
 
 
@@ -509,7 +570,7 @@ def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
         "summary": _summary(model),
         "heatmap": _heatmap(model),
         "legend": charts.colour_legend(),
-        "dimension_labels": [_(SHORT_LABELS.get(d["key"], d["label"])) for d in model["dimensions"]],
+        "dimension_labels": [column_label(d["key"], d["label"]) for d in model["dimensions"]],
         "interval_charts": _interval_charts(model),
         "silos": _silos(model),
         "trends": _trends(model),

@@ -28,15 +28,23 @@ from types import MappingProxyType
 
 from pulse.domain.errors import MinGroupSizeTooSmall
 from pulse.domain.items import COMMENT_MAX_LENGTH
+from pulse.domain.wording import N_, Wording
 
 MIN_GROUP_SIZE_FLOOR = 3
 DEFAULT_MIN_GROUP_SIZE = 5
 DEFAULT_COMMENT_THRESHOLD = 10
-#: What replaces a removed name, email address or phone number in a released comment.
-NAME_REMOVED = "[name removed]"
-EMAIL_REMOVED = "[email removed]"
-PHONE_REMOVED = "[phone removed]"
-POOLED_COMMENT_GROUP = "Other departments"
+#: What replaces a removed name, email address or phone number in a released comment. The released
+#: text keeps these English markers; a report translates them when it prints the comment
+#: (`REDACTION_MARKERS`), so a comment reads in the reader's language wherever it was removed from.
+# TRANSLATORS: replaces a person's name removed from a comment, inside the quoted comment; keep the brackets.
+NAME_REMOVED = N_("[name removed]")
+# TRANSLATORS: replaces an email address removed from a comment, inside the quoted comment; keep the brackets.
+EMAIL_REMOVED = N_("[email removed]")
+# TRANSLATORS: replaces a phone number removed from a comment, inside the quoted comment; keep the brackets.
+PHONE_REMOVED = N_("[phone removed]")
+REDACTION_MARKERS: tuple[str, ...] = (NAME_REMOVED, EMAIL_REMOVED, PHONE_REMOVED)
+# TRANSLATORS: the heading of the comments of departments too small to be shown on their own, pooled.
+POOLED_COMMENT_GROUP = N_("Other departments")
 
 
 class SuppressionReason(StrEnum):
@@ -47,15 +55,19 @@ class SuppressionReason(StrEnum):
     QUARANTINE = "newcomer_quarantine"
 
 
-SUPPRESSION_RULES = (
-    "Groups with fewer than {k} responses are not shown. When hiding them would still let someone work out "
-    "a hidden group by subtracting the shown departments from the organisation total, more departments are "
-    "hidden (smallest first) until the hidden remainder is either empty or at least {k} responses; the same "
-    "rule is applied to each dimension's score. Participation counts are shown only for departments that "
-    "are shown and have at least {k} people invited. Comments appear only after the round closes, only for "
-    "groups of at least {comment_threshold} responses, in alphabetical order, with names, email addresses "
-    "and phone numbers removed."
+SUPPRESSION_RULES = N_(
+    "Groups with fewer than %(k)s responses are not shown. When hiding them would still let someone work out a "
+    "hidden group by subtracting the shown departments from the organisation total, more departments are hidden "
+    "(smallest first) until the hidden remainder is either empty or at least %(k)s responses; the same rule is "
+    "applied to each dimension's score. Participation counts are shown only for departments that are shown and have "
+    "at least %(k)s people invited. Comments appear only after the round closes, only for groups of at least "
+    "%(comment_threshold)s responses, in alphabetical order, with names, email addresses and phone numbers removed."
 )
+
+
+def suppression_rules(k: int, comment_threshold: int) -> Wording:
+    """The suppression rules with the round's thresholds, for the methodology appendix."""
+    return Wording(SUPPRESSION_RULES, {"k": k, "comment_threshold": comment_threshold})
 
 
 def check_min_group_size(k: int) -> int:

@@ -30,22 +30,27 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from pulse.domain.errors import InconsistentAggregates
-from pulse.domain.items import DIMENSION_KEYS
+from pulse.domain.items import DIMENSION_KEYS, DIMENSION_TOPICS
+from pulse.domain.wording import N_, Wording
 
 MIN_DRIVER_RESPONDENTS = 30
 BOOTSTRAP_REPLICATES = 400
 DRIVER_SEED = 20_000_601  # fixed: the same answers always give the same intervals
 CLEAR_LEADER = 0.8  # share of replicates in which the top dimension ranks first, to call it "the" main driver
 
-DRIVER_METHODOLOGY = (
-    "Driver analysis: the outcome statement is regressed on the four dimension scores of the same people, and the "
-    "variance it explains is split between the four with Johnson's relative weights, which stay meaningful when the "
-    "dimensions are correlated (they approximate the dominance-analysis share of each). Each share comes with a 95% "
-    f"interval from {BOOTSTRAP_REPLICATES} bootstrap replicates (parametric, seeded, so the same answers always give "
-    f"the same figures). Shown for the organisation and for any department with at least {MIN_DRIVER_RESPONDENTS} "
-    "people who answered the outcome and all four dimensions; below that the split is mostly noise. The analysis says "
-    "which force goes together with acting for customers here, not that changing it will change behaviour."
+DRIVER_METHODOLOGY_WORDING = Wording(
+    N_(
+        "Driver analysis: the outcome statement is regressed on the four dimension scores of the same people, and the "
+        "variance it explains is split between the four with Johnson's relative weights, which stay meaningful when "
+        "the dimensions are correlated (they approximate the dominance-analysis share of each). Each share comes with "
+        "a 95%% interval from %(replicates)s bootstrap replicates (parametric, seeded, so the same answers always give "
+        "the same figures). Shown for the organisation and for any department with at least %(minimum)s people who "
+        "answered the outcome and all four dimensions; below that the split is mostly noise. The analysis says which "
+        "force goes together with acting for customers here, not that changing it will change behaviour."
+    ),
+    {"replicates": BOOTSTRAP_REPLICATES, "minimum": MIN_DRIVER_RESPONDENTS},
 )
+DRIVER_METHODOLOGY = DRIVER_METHODOLOGY_WORDING.text
 
 VARIABLES = (*DIMENSION_KEYS, "outcome")
 
@@ -253,40 +258,55 @@ def analyse(
     return DriverResult(group, moments.n, total, float(r2_low), float(r2_high), tuple(result))
 
 
-_HOLDS_BACK = {
-    "fear": "fear of blame",
-    "initiative": "a lack of permission to act",
-    "consistency": "inconsistent leadership",
-    "collaboration": "poor help between departments",
+# One whole sentence per force, so every language can build it its own way.
+_HOLDS_BACK: dict[str, str] = {
+    "fear": N_(
+        "What most holds back initiative for customers here is fear of blame: it accounts for %(share)s%% of what "
+        "the four forces explain (95%% interval %(low)s%% to %(high)s%%)."
+    ),
+    "initiative": N_(
+        "What most holds back initiative for customers here is a lack of permission to act: it accounts for "
+        "%(share)s%% of what the four forces explain (95%% interval %(low)s%% to %(high)s%%)."
+    ),
+    "consistency": N_(
+        "What most holds back initiative for customers here is inconsistent leadership: it accounts for %(share)s%% "
+        "of what the four forces explain (95%% interval %(low)s%% to %(high)s%%)."
+    ),
+    "collaboration": N_(
+        "What most holds back initiative for customers here is poor help between departments: it accounts for "
+        "%(share)s%% of what the four forces explain (95%% interval %(low)s%% to %(high)s%%)."
+    ),
 }
-_TOPIC = {
-    "fear": "fear of blame",
-    "initiative": "permission to act",
-    "consistency": "leadership consistency",
-    "collaboration": "cross-department collaboration",
-}
+_UNCLEAR = N_(
+    "Two forces matter most for whether people here fix customers' problems on their own: %(first)s and "
+    "%(second)s. The answers cannot tell which of them matters more (%(first)s comes first in %(share)s%% of the "
+    "bootstrap replicates)."
+)
+_EXPLAINED = N_(
+    "Together the four forces explain %(share)s%% of the differences in how often people here fix a customer's "
+    "problem on their own."
+)
 
 
-def _percent(value: float) -> str:
-    return f"{round(100 * value)}%"
+def _percent(value: float) -> int:
+    return round(100 * value)
+
+
+def headline_wording(result: DriverResult) -> tuple[Wording, ...]:
+    """Which force most holds back acting for customers in this group, in two plain sentences."""
+    main = result.main
+    explained = Wording(_EXPLAINED, {"share": _percent(result.r_squared)})
+    if result.clear:
+        shares = {"share": _percent(main.share), "low": _percent(main.share_low), "high": _percent(main.share_high)}
+        return (Wording(_HOLDS_BACK[main.dimension], shares), explained)
+    runner = result.weights[1]
+    topics = {
+        "first": Wording(DIMENSION_TOPICS[main.dimension]),
+        "second": Wording(DIMENSION_TOPICS[runner.dimension]),
+    }
+    return (Wording(_UNCLEAR, {**topics, "share": _percent(main.first)}), explained)
 
 
 def headline(result: DriverResult) -> str:
-    """Which force most holds back acting for customers in this group, in one or two plain sentences."""
-    main = result.main
-    explained = (
-        f"Together the four forces explain {_percent(result.r_squared)} of the differences in how often people here "
-        "fix a customer's problem on their own."
-    )
-    if result.clear:
-        return (
-            f"What most holds back initiative for customers here is {_HOLDS_BACK[main.dimension]}: it accounts for "
-            f"{_percent(main.share)} of what the four forces explain (95% interval {_percent(main.share_low)} to "
-            f"{_percent(main.share_high)}). {explained}"
-        )
-    runner = result.weights[1]
-    return (
-        f"{_TOPIC[main.dimension].capitalize()} and {_TOPIC[runner.dimension]} matter most for whether people here "
-        "fix customers' problems on their own, and the answers cannot tell which matters more "
-        f"({_TOPIC[main.dimension]} comes first in {_percent(main.first)} of the bootstrap replicates). {explained}"
-    )
+    """The headline in English (see `headline_wording`)."""
+    return " ".join(w.text for w in headline_wording(result))

@@ -49,6 +49,7 @@ from pulse.domain.stats import (
     quantile,
     upper_tail,
 )
+from pulse.domain.wording import N_, Wording
 
 MIN_DIFFERENCE = 5.0
 FALSE_DISCOVERY_RATE = 0.10
@@ -63,20 +64,24 @@ FLAG_BY_DIMENSION: Mapping[str, str] = MappingProxyType(
 )
 DIMENSION_BY_FLAG: Mapping[str, str] = MappingProxyType({v: k for k, v in FLAG_BY_DIMENSION.items()})
 
-FLAG_RULE = (
-    "Each department is compared with the rest of the organisation (everyone outside it). Small groups are noisy, so "
-    "a flag is decided on estimates that allow for it. For each dimension, the spread of scores is split into a part "
-    "within departments and a part between them (one-way ANOVA over every department with enough answers; ICC(1) is "
-    "the share between). A department's difference from the rest is tested against zero with the pooled "
-    "within-department spread (one-sided, in the unhealthy direction), and the difference is also 'shrunk' towards "
-    "the organisation by how reliable the department's mean is (empirical Bayes: the smaller the department and the "
-    "less real spread there is between departments, the more it is shrunk). A department is flagged when the test "
-    f"holds up after Benjamini-Yekutieli correction at a false-discovery rate of {FALSE_DISCOVERY_RATE:.0%} over all "
-    "department-by-dimension comparisons (a correction that stays valid although every comparison shares the same "
-    f"organisation), and its shrunk difference is at least {MIN_DIFFERENCE:g} points on the 0-100 scale. Flags: "
-    "high_fear (more fear), low_initiative (less permission to act), inconsistent_leadership (less consistent "
-    "leadership), silo (less cross-department collaboration)."
+FLAG_RULE_WORDING = Wording(
+    N_(
+        "Each department is compared with the rest of the organisation (everyone outside it). Small groups are noisy, "
+        "so a flag is decided on estimates that allow for it. For each dimension, the spread of scores is split into a "
+        "part within departments and a part between them (one-way ANOVA over every department with enough answers; "
+        "ICC(1) is the share between). A department's difference from the rest is tested against zero with the pooled "
+        "within-department spread (one-sided, in the unhealthy direction), and the difference is also 'shrunk' towards "
+        "the organisation by how reliable the department's mean is (empirical Bayes: the smaller the department and "
+        "the less real spread there is between departments, the more it is shrunk). A department is flagged when the "
+        "test holds up after Benjamini-Yekutieli correction at a false-discovery rate of %(fdr)s%% over all "
+        "department-by-dimension comparisons (a correction that stays valid although every comparison shares the "
+        "same organisation), and its shrunk difference is at least %(points)s points on the 0-100 scale. Flags (as "
+        "the JSON and CSV exports name them): high_fear (more fear), low_initiative (less permission to act), "
+        "inconsistent_leadership (less consistent leadership), silo (less cross-department collaboration)."
+    ),
+    {"fdr": round(FALSE_DISCOVERY_RATE * 100), "points": MIN_DIFFERENCE},
 )
+FLAG_RULE = FLAG_RULE_WORDING.text
 
 
 @dataclass(frozen=True)

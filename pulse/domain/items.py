@@ -95,6 +95,20 @@ DIMENSIONS: tuple[Dimension, ...] = (
 )
 DIMENSION_BY_KEY: Mapping[str, Dimension] = MappingProxyType({d.key: d for d in DIMENSIONS})
 DIMENSION_KEYS: tuple[str, ...] = tuple(d.key for d in DIMENSIONS)
+#: Each dimension as a sentence names it ("Store 12, fear of blame: flagged in Round 3"), for the
+#: report's sentences that name a dimension given as a value.
+DIMENSION_TOPICS: Mapping[str, str] = MappingProxyType(
+    {
+        # TRANSLATORS: a dimension named inside a sentence of the report (lower case where your language allows).
+        "fear": N_("fear of blame"),
+        # TRANSLATORS: a dimension named inside a sentence of the report (lower case where your language allows).
+        "initiative": N_("permission to act"),
+        # TRANSLATORS: a dimension named inside a sentence of the report (lower case where your language allows).
+        "consistency": N_("leadership consistency"),
+        # TRANSLATORS: a dimension named inside a sentence of the report (lower case where your language allows).
+        "collaboration": N_("cross-department collaboration"),
+    }
+)
 
 # Two anchors per dimension, one of them reverse-keyed, so every round has a balanced core that
 # resists agreeing-with-everything; the other four rotate.

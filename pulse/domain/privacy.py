@@ -50,6 +50,7 @@ from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates
 from pulse.domain.errors import InconsistentAggregates
 from pulse.domain.items import DIMENSION_KEYS
 from pulse.domain.stats import Moments
+from pulse.domain.wording import N_, Wording
 
 SCORE_CENTRE = 50.0
 SCORE_HALF_RANGE = 50.0  # a 0-100 score is at most this far from the centre
@@ -134,24 +135,39 @@ class PrivacyBudget:
         }
 
     def describe(self) -> str:
-        """The budget in plain words, for the report's methodology appendix."""
+        """The budget in plain words, for the report's methodology appendix (in English; see `wording`)."""
+        return self.wording().text
+
+    def wording(self) -> Wording:
+        """The budget in plain words, to be worded in the reader's language."""
         spread = math.sqrt(2) * self.score_scale  # standard deviation of the noise on one score sum
-        return (
-            f"Every figure about a department carries random noise (differential privacy), drawn once when the "
-            f"report was first built and kept, so every rebuild, export and download shows the same figures. "
-            f"The privacy budget is epsilon = {self.total:g} per person per round: {self.score_epsilon:g} for "
-            f"each of the four scores, {self.count_epsilon:g} for the counts of people who answered, "
-            f"{self.enps_epsilon:g} for the eNPS categories, {self.network_epsilon:g} for the help question and "
-            f"{self.spread_epsilon:g} for each dimension's organisation-wide spread and {self.anchor_epsilon:g} "
-            f"for each dimension's organisation-wide score over the anchor statements (which puts every round "
-            f"on the same scale for trends). In practice: someone who "
-            f"knows every other answer in a department still cannot work out one person's score: computed from "
-            f"the report, their estimate is off by about {spread:.0f} points on the 0-100 scale (typically "
-            f"more than 20 even after clipping it to 0-100). For a department of n people the noise moves its "
-            f"score by about {spread:.0f}/n points ({spread / 15:.0f} for 15 people, {spread / 30:.0f} for 30), "
-            f"and every interval and flag in this report includes that noise. Organisation-wide figures are sums "
-            f"of the departments' "
-            f"noisy figures."
+        return Wording(
+            N_(
+                "Every figure about a department carries random noise (differential privacy), drawn once when the "
+                "report was first built and kept, so every rebuild, export and download shows the same figures. The "
+                "privacy budget is epsilon = %(total)s per person per round: %(score)s for each of the four scores, "
+                "%(count)s for the counts of people who answered, %(enps)s for the eNPS categories, %(network)s for "
+                "the help question and %(spread)s for each dimension's organisation-wide spread and %(anchor)s for "
+                "each dimension's organisation-wide score over the anchor statements (which puts every round on the "
+                "same scale for trends). In practice: someone who knows every other answer in a department still "
+                "cannot work out one person's score: computed from the report, their estimate is off by about "
+                "%(off)s points on the 0-100 scale (typically more than 20 even after clipping it to 0-100). For a "
+                "department of n people the noise moves its score by about %(off)s/n points (%(n15)s for 15 people, "
+                "%(n30)s for 30), and every interval and flag in this report includes that noise. Organisation-wide "
+                "figures are sums of the departments' noisy figures."
+            ),
+            {
+                "total": self.total,
+                "score": self.score_epsilon,
+                "count": self.count_epsilon,
+                "enps": self.enps_epsilon,
+                "network": self.network_epsilon,
+                "spread": self.spread_epsilon,
+                "anchor": self.anchor_epsilon,
+                "off": round(spread),
+                "n15": round(spread / 15),
+                "n30": round(spread / 30),
+            },
         )
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from pulse.domain.aggregates import DepartmentAggregates, RoundAggregates
 from pulse.domain.disclosure import (
-    SUPPRESSION_RULES,
     CommentGroup,
     CommentSource,
     DisclosurePlan,
@@ -25,15 +24,17 @@ from pulse.domain.disclosure import (
     GroupDisclosure,
     check_min_group_size,
     effective_comment_threshold,
+    suppression_rules,
 )
 from pulse.domain.drivers import (
     BOOTSTRAP_REPLICATES,
     DRIVER_METHODOLOGY,
+    DRIVER_METHODOLOGY_WORDING,
     MIN_DRIVER_RESPONDENTS,
     DriverMoments,
     DriverResult,
     analyse,
-    headline,
+    headline_wording,
 )
 from pulse.domain.errors import InconsistentAggregates, InvalidAnswer
 from pulse.domain.findings import (
@@ -46,7 +47,7 @@ from pulse.domain.findings import (
 )
 from pulse.domain.flags import (
     FALSE_DISCOVERY_RATE,
-    FLAG_RULE,
+    FLAG_RULE_WORDING,
     MIN_DIFFERENCE,
     DepartmentComparison,
     DimensionModel,
@@ -65,7 +66,7 @@ from pulse.domain.items import (
 )
 from pulse.domain.pooled import pool_departments
 from pulse.domain.privacy import PrivacyBudget
-from pulse.domain.silos import SILO_METHODOLOGY, NetworkInput, SiloNetwork, compute_silos, silo_intervals
+from pulse.domain.silos import SILO_METHODOLOGY_WORDING, NetworkInput, SiloNetwork, compute_silos, silo_intervals
 from pulse.domain.stats import (
     DEFAULT_CONFIDENCE,
     MIN_ENPS_RESPONSES,
@@ -81,7 +82,7 @@ from pulse.domain.stats import (
 from pulse.domain.tree_comments import disclose_tree_comments
 from pulse.domain.tree_plan import KIND_POOLED, TreePlan, plan_tree
 from pulse.domain.trends import (
-    TREND_METHODOLOGY,
+    TREND_METHODOLOGY_WORDING,
     DimensionTrend,
     RoundFigure,
     claim_changes,
@@ -90,7 +91,7 @@ from pulse.domain.trends import (
     with_regression_note,
 )
 from pulse.domain.units import format_unit_path
-from pulse.domain.wording import N_
+from pulse.domain.wording import N_, Wording
 
 __all__ = [
     "DepartmentAggregates",
@@ -101,14 +102,14 @@ __all__ = [
     "build_report",
 ]
 
-SCORING_METHOD = (
+SCORING_METHOD = N_(
     "Each answer is placed on a 0-100 scale (strongly disagree = 0, neutral = 50, strongly agree = 100), after "
     "flipping reverse-worded statements. A person's dimension score is the mean of their answered statements on "
     "that dimension, counted only when at least half of the dimension's statements were answered. Group scores are "
-    "means of personal scores with 95% confidence intervals."
+    "means of personal scores with 95%% confidence intervals."
 )
 
-UNCERTAINTY_METHOD = (
+UNCERTAINTY_METHOD = N_(
     "One treatment of uncertainty for every figure: scores, comparisons with the rest of the organisation, trends "
     "and flags. An interval says how far the figure could move if the same group answered again under the same "
     "conditions: it is t-based on the spread of the answers divided by the square root of the number of answers, with "
@@ -123,7 +124,15 @@ UNCERTAINTY_METHOD = (
 )
 
 
-NO_PRIVACY_NOISE = "The figures in this report carry no privacy noise."
+NO_PRIVACY_NOISE = N_("The figures in this report carry no privacy noise.")
+
+#: What trends compare (`Trends.basis`): the anchor statements' own scores, or, when figures carry
+#: privacy noise, every statement's noisy scores equated onto the anchors' scale.
+ANCHOR_BASIS = N_("anchor statements only")
+EQUATED_BASIS = N_(
+    "anchor statements: each round's scores (which carry privacy noise) moved onto the anchor statements' scale by "
+    "that round's organisation-wide difference between every statement and the anchors (mean equating)"
+)
 
 TREE_RULE = N_(
     "Units sit within units. A department's row is the people sitting in that unit itself; a unit with units "
@@ -258,9 +267,10 @@ class Trends:
     organization_rounds: tuple[str, ...] = ()
     other_scope_rounds: tuple[str, ...] = ()
     scope_note: str = ""
-    basis: str = "anchor statements only"
+    basis: str = ANCHOR_BASIS
     #: trends of the units with units below them, everything below pooled (shown in this round only)
     units: Mapping[str, Mapping[str, DimensionTrend]] = field(default_factory=dict)
+    scope_wording: Wording | None = None  # `scope_note` as a message and its values
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,7 @@ class DriverReport:
     departments: tuple[DriverResult, ...]
     headline: str
     replicates: int = BOOTSTRAP_REPLICATES
+    headline_wording: tuple[Wording, ...] = ()  # `headline` as messages and their values, sentence by sentence
 
 
 @dataclass(frozen=True)
@@ -334,10 +345,12 @@ class Methodology:
     trend_method: str
     privacy: str
     privacy_epsilon: float | None
-    uncertainty: str = UNCERTAINTY_METHOD
+    uncertainty: str = Wording(UNCERTAINTY_METHOD).text
     driver_method: str = DRIVER_METHODOLOGY
     min_enps_responses: int = MIN_ENPS_RESPONSES
     tree_rule: str = TREE_RULE
+    #: Each text above (by field name) as a message and its values, for the reader's language.
+    wording: Mapping[str, Wording] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -748,19 +761,20 @@ def _claimed(
     return by_name
 
 
-def _scope_note(label: str, other: Sequence[str], compared: Sequence[str]) -> str:
+def _scope_note(label: str, other: Sequence[str], compared: Sequence[str]) -> Wording | None:
     if not other:
-        return ""
-    rounds = ", ".join(other)
+        return None
     if len(compared) <= 1:
-        return (
-            f"No organisation-wide trend: {label} covered different departments from every earlier round "
-            f"({rounds}), so comparing them would compare different people. Department trends are unaffected."
+        message = N_(
+            "No organisation-wide trend: %(round)s covered different departments from every earlier round "
+            "(%(rounds)s), so comparing them would compare different people. Department trends are unaffected."
         )
-    return (
-        f"The organisation-wide trend leaves out {rounds}, which covered different departments from {label}; "
-        f"it compares only {', '.join(compared)}. Department trends are unaffected."
+        return Wording(message, {"round": label, "rounds": list(other)})
+    message = N_(
+        "The organisation-wide trend leaves out %(rounds)s, which covered different departments from %(round)s; "
+        "it compares only %(compared)s. Department trends are unaffected."
     )
+    return Wording(message, {"round": label, "rounds": list(other), "compared": list(compared)})
 
 
 def _trends(data: ReportInput, label: str, plan: TreePlan, confidence: float) -> Trends:
@@ -778,21 +792,21 @@ def _trends(data: ReportInput, label: str, plan: TreePlan, confidence: float) ->
     )
     flagged_departments, flagged_units = _flagged_last_time(data.previous_rounds, k)
     compared = [*(r.label for r in same), label]
+    scope_wording = _scope_note(label, other, compared)
     return Trends(
         organization=organization_trends,
         departments=_claimed(departments, plan.departments, flagged_departments, confidence),
         organization_rounds=tuple(compared),
         other_scope_rounds=tuple(other),
-        scope_note=_scope_note(label, other, compared),
+        scope_note=scope_wording.text if scope_wording else "",
         basis=(
-            "anchor statements: each round's scores (which carry privacy noise) moved onto the anchor "
-            "statements' scale by that round's organisation-wide difference between every statement and "
-            "the anchors (mean equating)"
+            EQUATED_BASIS
             if any(_released(d) for d in data.departments)
             or any(_released(d) for r in data.previous_rounds for d in r.departments)
-            else "anchor statements only"
+            else ANCHOR_BASIS
         ),
         units=_claimed(units, plan.units, flagged_units, confidence),
+        scope_wording=scope_wording,
     )
 
 
@@ -871,15 +885,28 @@ def _drivers(departments: Sequence[DepartmentAggregates], plan: DisclosurePlan, 
         if (result := analyse(d.name, d.driver_moments)) is not None
     )
     if not asked:
-        text = "The outcome statement was not asked in this round, so there is no driver analysis."
-    elif organization is None:
-        text = (
-            f"Fewer than {MIN_DRIVER_RESPONDENTS} people answered the outcome statement and all four dimensions, "
-            "too few to say which force drives it."
+        wording: tuple[Wording, ...] = (
+            Wording(N_("The outcome statement was not asked in this round, so there is no driver analysis.")),
         )
+    elif organization is None:
+        message = N_(
+            "Fewer than %(minimum)s people answered the outcome statement and all four dimensions, too few to say "
+            "which force drives it."
+        )
+        wording = (Wording(message, {"minimum": MIN_DRIVER_RESPONDENTS}),)
     else:
-        text = headline(organization)
-    return DriverReport(OUTCOME_KEY, OUTCOME_ITEM.text, asked, MIN_DRIVER_RESPONDENTS, organization, groups, text)
+        wording = headline_wording(organization)
+    text = " ".join(w.text for w in wording)
+    return DriverReport(
+        OUTCOME_KEY,
+        OUTCOME_ITEM.text,
+        asked,
+        MIN_DRIVER_RESPONDENTS,
+        organization,
+        groups,
+        text,
+        headline_wording=wording,
+    )
 
 
 def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> Report:
@@ -988,9 +1015,20 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         organization_means={dim: s.mean for dim, s in organization.items() if s.mean is not None},
     )
     guidance = guidance_for({r.name: r.flags for r in department_reports})
+    privacy = data.privacy.wording() if data.privacy is not None else Wording(NO_PRIVACY_NOISE)
+    wording = {
+        "scoring": Wording(SCORING_METHOD),
+        "suppression_rules": suppression_rules(k, comment_threshold),
+        "flag_rule": FLAG_RULE_WORDING,
+        "silo_formula": SILO_METHODOLOGY_WORDING,
+        "uncertainty": Wording(UNCERTAINTY_METHOD),
+        "trend_method": TREND_METHODOLOGY_WORDING,
+        "privacy": privacy,
+        "driver_method": DRIVER_METHODOLOGY_WORDING,
+    }
     methodology = Methodology(
         scale=SCALE_LABELS,
-        scoring=SCORING_METHOD,
+        scoring=wording["scoring"].text,
         items=tuple(
             ItemInfo(i.key, i.dimension, i.text, i.reverse, i.anchor)
             for i in (ITEM_BY_KEY[k] for k in dict.fromkeys(data.items_asked))
@@ -1001,12 +1039,15 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         comment_threshold=comment_threshold,
         min_difference=MIN_DIFFERENCE,
         false_discovery_rate=FALSE_DISCOVERY_RATE,
-        suppression_rules=SUPPRESSION_RULES.format(k=k, comment_threshold=comment_threshold),
-        flag_rule=FLAG_RULE,
-        silo_formula=SILO_METHODOLOGY,
-        trend_method=TREND_METHODOLOGY,
-        privacy=data.privacy.describe() if data.privacy is not None else NO_PRIVACY_NOISE,
+        suppression_rules=wording["suppression_rules"].text,
+        flag_rule=wording["flag_rule"].text,
+        silo_formula=wording["silo_formula"].text,
+        trend_method=wording["trend_method"].text,
+        privacy=privacy.text,
         privacy_epsilon=data.privacy.total if data.privacy is not None else None,
+        uncertainty=wording["uncertainty"].text,
+        driver_method=wording["driver_method"].text,
+        wording=wording,
     )
     comments = disclose_tree_comments(
         [

@@ -27,23 +27,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pulse.domain.wording import N_, Wording
+
 COLLABORATION_GAP_FOR_FULL_SILO = 25.0
 #: Isolated: external ties at most this fraction of the typical department's. Not "exactly zero":
 #: released help counts carry privacy noise, so a department nobody helps shows ties near zero.
 ISOLATED_FRACTION = 1 / 3
 MAX_LISTED_PAIRS = 100
 
-SILO_METHODOLOGY = (
-    "The silo index runs from 0 (no sign of a silo) to 1. Half of it comes from the collaboration score: "
-    "0 when the department rates collaboration at or above the rest of the organisation, rising to 1 when it "
-    f"is {COLLABORATION_GAP_FOR_FULL_SILO:g} points or more below. The other half comes from the answers to "
-    "'which departments gave you information or help': how often the department is named by others and names "
-    "others, compared with the organisation's typical department (an E-I style index); a department nobody "
-    "names and that names nobody scores 1. When the help question was not asked, the collaboration part "
-    "alone is used. Only departments that are shown in the report take part in the network. Each silo index comes "
-    "with a 95% interval from a seeded bootstrap that redraws the collaboration gap from its margin of error and every "
-    "department's help answers from their share (small departments' shares move more)."
+SILO_METHODOLOGY_WORDING = Wording(
+    N_(
+        "The silo index runs from 0 (no sign of a silo) to 1. Half of it comes from the collaboration score: 0 when "
+        "the department rates collaboration at or above the rest of the organisation, rising to 1 when it is "
+        "%(points)s points or more below. The other half comes from the answers to 'which departments gave you "
+        "information or help': how often the department is named by others and names others, compared with the "
+        "organisation's typical department (an E-I style index); a department nobody names and that names nobody "
+        "scores 1. When the help question was not asked, the collaboration part alone is used. Only departments that "
+        "are shown in the report take part in the network. Each silo index comes with a 95%% interval from a seeded "
+        "bootstrap that redraws the collaboration gap from its margin of error and every department's help answers "
+        "from their share (small departments' shares move more)."
+    ),
+    {"points": COLLABORATION_GAP_FOR_FULL_SILO},
 )
+SILO_METHODOLOGY = SILO_METHODOLOGY_WORDING.text
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from typing import Literal, TypeVar
 
 from pulse.domain.items import DIMENSION_BY_KEY
 from pulse.domain.stats import DEFAULT_CONFIDENCE, Moments, benjamini_yekutieli, mean_interval, welch_comparison
+from pulse.domain.wording import N_, Wording
 
 TREND_WINDOW = 4  # rounds, the current one included, for "over the last rounds"
 NOTABLE_CHANGE = 5.0  # points on 0-100: a smaller change is never claimed, however certain
@@ -40,27 +41,31 @@ TREND_FALSE_DISCOVERY_RATE = 0.05
 
 Verdict = Literal["improvement", "deterioration"]
 
-TREND_METHODOLOGY = (
-    "Trends compare like with like. Same questions: every trend (organisation, departments, sparklines and the "
-    "headline changes) uses only the anchor statements, which are asked in every round with the same wording; the "
-    "rotating statements differ in difficulty from round to round, so a score over every statement asked would move "
-    "with the rotation alone. This round's own scores, comparisons and flags use every statement asked. Same people: "
-    "an organisation-wide trend only includes rounds that covered exactly the same departments as this one; a round "
-    "with another scope (for example a round sent to one department) is left out, and the report says so. When "
-    "the figures carry privacy noise, only the noisy scores over every statement are released; trends then move each "
-    "round's noisy scores onto the anchor statements' scale by that round's organisation-wide difference between its "
-    "noisy score over every statement and a noisy organisation-wide score over the anchors (mean equating through "
-    "common items, assuming a rotating statement is as hard in one department as in another). "
-    "Each round's answers are separate and anonymous, so rounds are compared as independent samples (Welch's t-test, "
-    "95% interval): 'since the previous round' compares this round with the one before, 'over the last rounds' with "
-    f"the earliest shown round among the last {TREND_WINDOW}. A rise or fall is called an improvement or a "
-    f"deterioration only when it is at least {NOTABLE_CHANGE:g} points and holds up after Benjamini-Yekutieli "
-    f"correction at a false-discovery rate of {TREND_FALSE_DISCOVERY_RATE:.0%} over all changes of the same kind "
-    "(the organisation's changes together, every department's changes together); otherwise it is 'no clear change'. "
-    "A department flagged in the previous round will usually look better this round even if nothing changed: a group "
-    "picked out for an extreme score tends to move back towards the average (regression to the mean). Its change "
-    "is shown with the part of it that regression alone would explain."
+TREND_METHODOLOGY_WORDING = Wording(
+    N_(
+        "Trends compare like with like. Same questions: every trend (organisation, departments, sparklines and the "
+        "headline changes) uses only the anchor statements, which are asked in every round with the same wording; the "
+        "rotating statements differ in difficulty from round to round, so a score over every statement asked would "
+        "move with the rotation alone. This round's own scores, comparisons and flags use every statement asked. Same "
+        "people: an organisation-wide trend only includes rounds that covered exactly the same departments as this "
+        "one; a round with another scope (for example a round sent to one department) is left out, and the report "
+        "says so. When the figures carry privacy noise, only the noisy scores over every statement are released; "
+        "trends then move each round's noisy scores onto the anchor statements' scale by that round's "
+        "organisation-wide difference between its noisy score over every statement and a noisy organisation-wide "
+        "score over the anchors (mean equating through common items, assuming a rotating statement is as hard in one "
+        "department as in another). Each round's answers are separate and anonymous, so rounds are compared as "
+        "independent samples (Welch's t-test, 95%% interval): 'since the previous round' compares this round with the "
+        "one before, 'over the last rounds' with the earliest shown round among the last %(window)s. A rise or fall "
+        "is called an improvement or a deterioration only when it is at least %(points)s points and holds up after "
+        "Benjamini-Yekutieli correction at a false-discovery rate of %(fdr)s%% over all changes of the same kind (the "
+        "organisation's changes together, every department's changes together); otherwise it is 'no clear change'. "
+        "A department flagged in the previous round will usually look better this round even if nothing changed: a "
+        "group picked out for an extreme score tends to move back towards the average (regression to the mean). Its "
+        "change is shown with the part of it that regression alone would explain."
+    ),
+    {"window": TREND_WINDOW, "points": NOTABLE_CHANGE, "fdr": round(TREND_FALSE_DISCOVERY_RATE * 100)},
 )
+TREND_METHODOLOGY = TREND_METHODOLOGY_WORDING.text
 
 
 @dataclass(frozen=True)
