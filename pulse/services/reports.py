@@ -669,6 +669,9 @@ async def export(
     if report.model is None or report.pdf is None:
         raise ReportNotReady(f"the report of round {round_id} has no content")
     if scope:
+        if locale is None and fmt == "pdf":
+            # Like the stored PDF of the whole organisation: in the organisation's default language.
+            locale = await _default_language((await _round(round_id)).organization_id)
         return await _scoped_export(round_id, report.model, fmt, minimal_scope(scope), settings, locale)
     base = f"pulse-report-round-{round_id}"
     if fmt == "pdf":

@@ -69,6 +69,27 @@ async def test_a_scoped_csv_and_pdf_hold_only_the_scope(db: Settings, tmp_path: 
     assert [name for name in OUTSIDE_NORTH if name in text] == []
 
 
+async def test_a_scoped_pdf_is_in_the_organisations_language_unless_a_reader_asks_for_another(
+    db: Settings, tmp_path: Path
+) -> None:
+    # `pulse report --unit` names no reader: the scope's PDF follows the organisation's default language,
+    # like the stored PDF of the whole organisation (it was English whatever the organisation spoke).
+    organization, round_id = await _seed()
+    organization.locale = "de"
+    await organization.save(update_fields=["locale"])
+    scope = await reports.resolve_scope(organization.id, ["Retail / North"])
+
+    def text_of(content: bytes) -> str:
+        path = tmp_path / "scoped.pdf"
+        path.write_bytes(content)
+        return " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout.split())
+
+    german = text_of((await reports.export(round_id, "pdf", db, scope=scope)).content)
+    assert "Ihr Bereich: Retail / North" in german and "Your scope" not in german
+    french = text_of((await reports.export(round_id, "pdf", db, scope=scope, locale="fr")).content)
+    assert "Votre périmètre" in french and "Ihr Bereich" not in french
+
+
 async def test_an_unknown_scope_is_refused_by_name(db: Settings) -> None:
     organization, _ = await _seed()
     with pytest.raises(NotFound, match="no unit 'Retail / West'"):
