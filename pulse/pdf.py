@@ -130,7 +130,8 @@ def comment_text(text: str) -> str:
 
 
 def two_decimals(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}".replace("-", "\u2212")
+    """A coefficient or index with two decimals, written the reader's way ("0.70", "0,70")."""
+    return "–" if value is None else i18n.format_number(value, 2).replace("-", "\u2212")
 
 
 # ---------------------------------------------------------------- the view
