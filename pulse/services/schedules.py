@@ -42,9 +42,11 @@ from dateutil.rrule import rrule, rrulestr
 from tortoise.transactions import in_transaction
 
 from pulse import clock
+from pulse.domain.units import InvalidUnitPath, format_unit_path, parse_unit_path
 from pulse.errors import InvalidInput, NotFound
-from pulse.models import AuditEvent, Department, Organization, Schedule
+from pulse.models import AuditEvent, Organization, Schedule
 from pulse.services.organizations import get_organization
+from pulse.services.units import load_units
 
 #: A pulse is weekly at the most often; sub-daily frequencies are always a mistake.
 SUPPORTED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
@@ -386,18 +388,30 @@ def preview(cadence: Cadence, *, count: int = 10, after: datetime | None = None)
 
 
 async def _department_names(organization: Organization, names: list[str] | None) -> list[str] | None:
+    """The units a schedule's rounds cover, as their stored paths (``Retail / Stores North``; a plain name
+    is a top-level unit), each covering everything below it when a round opens. Matched ignoring case
+    and repeated spaces, as ``pulse round open --unit`` does; unknown or malformed ones are refused by name."""
     if not names:
         return None
     wanted = list(dict.fromkeys(name.strip() for name in names))
-    rows = await Department.filter(organization_id=organization.id, name__in=wanted).values_list("name", flat=True)
-    existing = {str(name) for name in rows}
-    unknown = [name for name in wanted if name not in existing]
+    units = await load_units(organization.id)
+    found: list[str] = []
+    unknown: list[str] = []
+    for name in wanted:
+        try:
+            path = units.find(parse_unit_path(name))
+        except InvalidUnitPath:
+            path = None
+        if path is None:
+            unknown.append(name)
+        else:
+            found.append(format_unit_path(path))
     if unknown:
         raise InvalidInput(
             f"unknown department(s) in {organization.slug!r}: {', '.join(repr(n) for n in unknown)}"
             " (import people first, or check the spelling)"
         )
-    return wanted
+    return list(dict.fromkeys(found))
 
 
 def _first_and_overlap(cadence: Cadence, now: datetime) -> tuple[datetime | None, tuple[datetime, datetime] | None]:

@@ -193,3 +193,30 @@ async def test_a_removed_schedule_is_gone(db: object, frozen: list[datetime]) ->
     assert not await Schedule.exists(id=schedule.id)
     with pytest.raises(NotFound, match=f"no schedule with id {schedule.id}"):
         await schedules.pause_schedule(schedule.id)
+
+
+async def test_schedule_departments_are_unit_paths_matched_like_a_rounds_units(
+    db: object, frozen: list[datetime]
+) -> None:
+    """A schedule names units by path (or a top-level unit by its plain name, as before), in any letter
+    case or spacing; it stores each unit as the tree spells it, and its rounds cover each whole subtree."""
+    from pulse.services.people import import_people
+    from pulse.services.rounds import open_round
+
+    organization = await create_organization("tree", "Tree", timezone="Europe/Paris")
+    lines = ["email,name,department"]
+    units = ["Retail / Stores North / Store 11", "Retail / Stores North / Store 12", "Retail / South", "Finance"]
+    lines += [f"p{u}-{i}@tree.test,P {u} {i},{unit}" for u, unit in enumerate(units) for i in range(6)]
+    await import_people(organization, ("\n".join(lines) + "\n").encode())
+    schedule = await schedules.add_schedule(
+        "tree", BIWEEKLY, start="2026-03-02T00:00", departments=["retail/stores  north", "FINANCE", "Finance"]
+    )
+    assert (await Schedule.get(id=schedule.id)).departments == ["Retail / Stores North", "Finance"]
+    # What the schedule stored opens a round of both stores of the region and Finance, nobody else.
+    opened = await open_round(organization, departments=schedule.departments)
+    covered = {d.name for d in await Department.filter(id__in=opened.department_ids or [])}
+    assert covered == {"Retail / Stores North", *units[:2], "Finance"}
+    for wrong in ("Retail / West", "Stores North", "Retail // South"):
+        with pytest.raises(InvalidInput, match="unknown department"):
+            await schedules.add_schedule("tree", BIWEEKLY, departments=[wrong])
+    assert await Schedule.all().count() == 1
