@@ -756,21 +756,31 @@ class Leader:
 
 
 async def leaders_of(organization_id: int) -> list[Leader]:
-    """Active leaders of an organisation: people with role leader and leader accounts, one per email."""
+    """Active leaders of an organisation: people with role leader and leader accounts, one per email.
+
+    A person the directory marks ``leader`` reads their own unit and everything below it (the head of
+    Retail, sitting in ``Retail``, gets Retail's report; a store manager gets their store's), never the
+    whole organisation by default: the people file is edited often and by many hands, and a row's role
+    should not hand every other unit's figures to whoever it names. A leader account for the same address
+    is set up on purpose (``pulse user create``, the Leaders page) and decides instead, including reading
+    the whole organisation (an account without units).
+    """
     found: dict[str, Leader] = {}
     default = await _default_language(organization_id)
     people = await Person.filter(organization_id=organization_id, role=PersonRole.LEADER, active=True).order_by("id")
     for person in people:
-        found.setdefault(person.email.strip().lower(), Leader(person.email.strip(), person.name, person.locale))
+        found.setdefault(
+            person.email.strip().lower(),
+            Leader(person.email.strip(), person.name, person.locale, (person.department_id,)),
+        )
     users = await User.filter(organization_id=organization_id, role=UserRole.LEADER, active=True).order_by("id")
     for user in users:
         scope = tuple(user.unit_ids) if user.unit_ids is not None else None
         key = user.email.strip().lower()
         language = user.locale or default
         known = found.setdefault(key, Leader(user.email.strip(), user.name, language, scope))
-        # The account's language wins over the directory's; a scoped account narrows what the same
-        # address gets as a person of the directory.
-        found[key] = Leader(known.email, known.name, language, scope if scope is not None else known.unit_ids)
+        # The account's language and scope win over the directory's.
+        found[key] = Leader(known.email, known.name, language, scope)
     return sorted(found.values(), key=lambda leader: leader.email.lower())
 
 

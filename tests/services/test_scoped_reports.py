@@ -136,3 +136,44 @@ async def test_each_leader_gets_their_scopes_report_by_email_exactly_once(db: Se
 def _pdf_text(pdf: bytes) -> str:
     done = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
     return done.stdout.decode()
+
+
+async def test_a_person_the_directory_marks_leader_gets_their_own_units_report_unless_an_account_says_otherwise(
+    db: Settings, smtp_server: Any
+) -> None:
+    """A `role=leader` row of the people file is emailed the report of the unit it sits in (and everything
+    below it), never the whole organisation; a leader account for the same address decides instead."""
+    from pulse.mail import SmtpMailer
+    from pulse.models import Person, PersonRole, User, UserRole
+    from pulse.settings import parse_smtp_url
+
+    organization, round_id = await _seed()
+    units = {d.name: d for d in await Department.filter(organization=organization)}
+    for email, unit in (
+        ("store1.lead@acme.test", "Retail / North / Store 1"),
+        ("ops@acme.test", "Operations / Warehouse"),
+    ):
+        await Person.create(
+            organization=organization, email=email, name=email, department=units[unit], role=PersonRole.LEADER
+        )
+    # The head of operations also has an account of the whole organisation: it wins.
+    await User.create(email="ops@acme.test", password_hash="x", role=UserRole.LEADER, organization=organization)
+    await reports.build_report(round_id, db)
+    smtp = parse_smtp_url(smtp_server.url)
+    assert smtp is not None
+    assert await reports.email_report(round_id, db.with_overrides(attach_report_pdf=True), SmtpMailer(smtp)) == 2
+    by_recipient = {str(m["To"]).rsplit("<", 1)[-1].rstrip(">"): m for m in smtp_server.messages}
+
+    def attached(address: str) -> tuple[str, str]:
+        parts = [p for p in by_recipient[address].walk() if p.get_content_type() == "application/pdf"]
+        assert len(parts) == 1
+        return str(parts[0].get_filename()), " ".join(_pdf_text(parts[0].get_content()).split())
+
+    name, text = attached("store1.lead@acme.test")
+    assert name == "pulse-report-round-1-retail-north-store-1.pdf" and "Your scope: Retail / North / Store 1" in text
+    # Playing the store manager: neither the PDF nor the email names another unit.
+    body = by_recipient["store1.lead@acme.test"].get_body(preferencelist=("plain",))
+    assert body is not None
+    assert [n for n in (*OUTSIDE_NORTH, "Store 2") if n in text or n in body.get_content()] == []
+    name, text = attached("ops@acme.test")
+    assert name == "pulse-report-round-1.pdf" and "Customer Service" in text
