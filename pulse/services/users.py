@@ -26,7 +26,7 @@ from pulse.models import AuditEvent, Organization, User, UserRole
 from pulse.services import sessions, sign_in_limits
 from pulse.services.organizations import validate_locale
 from pulse.services.sign_in_limits import SignInThrottled, Source
-from pulse.services.units import scope_ids
+from pulse.services.units import load_units, scope_ids
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -115,6 +115,59 @@ async def create_user(
         )
     except IntegrityError:
         raise Conflict(f"an account for {address!r} already exists") from None
+
+
+async def create_leader(
+    organization: Organization, email: str, *, name: str = "", units: Sequence[str] | None = None, actor: str = "cli"
+) -> tuple[User, str]:
+    """A leader account of ``organization`` (scoped to ``units``, or reading the whole organisation with
+    None) with a random one-time password that must be changed at the first sign-in, as after a reset.
+    Returns the account and the password (to hand over: it is not kept). Refused like ``create_user``."""
+    password = one_time_password()
+    user = await create_user(
+        email, password, role=UserRole.LEADER, organization=organization, name=name, units=list(units or ())
+    )
+    user.must_change_password = True
+    await user.save(update_fields=["must_change_password"])
+    units_of = await load_units(organization.id)
+    await AuditEvent.create(
+        organization_id=organization.id,
+        actor=actor,
+        action="user.create",
+        detail={
+            "user": user.email,
+            "role": UserRole.LEADER.value,
+            "units": [units_of.label(i) for i in user.unit_ids] if user.unit_ids else None,
+        },
+    )
+    return user, password
+
+
+async def set_scope(user: User, units: Sequence[str] | None, *, actor: str = "cli") -> User:
+    """Scope a leader account to units (paths such as ``Retail / Stores North``, each with everything
+    below it), or to the whole organisation with None. The same resolution as ``create_user``: an
+    unknown or malformed path raises NotFound or InvalidUnitPath naming it, and nothing changes.
+
+    Pages read the account's scope on every request, so the change holds from the leader's next click.
+    """
+    if user.role is not UserRole.LEADER or user.organization_id is None:
+        raise InvalidInput(f"{user.email} is not a leader account: only leaders are scoped to units")
+    named = [text for text in units or () if text.strip()] if units is not None else None
+    if named is not None and not named:
+        raise InvalidInput("choose at least one unit, or the whole organisation")
+    organization = await Organization.get(id=user.organization_id)
+    unit_ids = await scope_ids(organization, named) if named else None
+    if user.unit_ids != unit_ids:
+        user.unit_ids = unit_ids
+        await user.save(update_fields=["unit_ids"])
+        units_of = await load_units(organization.id)
+        await AuditEvent.create(
+            organization_id=organization.id,
+            actor=actor,
+            action="user.scope",
+            detail={"user": user.email, "units": [units_of.label(i) for i in unit_ids] if unit_ids else None},
+        )
+    return user
 
 
 async def set_password(user: User, password: str, *, must_change: bool = False) -> None:
@@ -240,6 +293,7 @@ __all__ = [
     "SignInThrottled",
     "authenticate",
     "change_password",
+    "create_leader",
     "create_user",
     "get_user",
     "get_user_by_email",
@@ -247,5 +301,6 @@ __all__ = [
     "reset_password",
     "set_language",
     "set_password",
+    "set_scope",
     "set_user_active",
 ]

@@ -37,6 +37,7 @@ class Site:
     settings: Settings
     closed_round: int
     open_round: int
+    leader_id: int
 
 
 @pytest.fixture
@@ -44,9 +45,10 @@ async def site(sqlite_settings: Settings) -> AsyncIterator[Site]:
     async with pulse_db.database(sqlite_settings):
         acme = await create_organization("acme", "Acme Retail", timezone="Europe/Paris")
         hr = await create_user("alice@acme.test", PASSWORD, role=UserRole.HR, organization=acme, name="Alice Martin")
-        await create_user("bob@acme.test", PASSWORD, role=UserRole.LEADER, organization=acme, name="Bob Leroy")
+        bob = await create_user("bob@acme.test", PASSWORD, role=UserRole.LEADER, organization=acme, name="Bob Leroy")
         await create_user("root@pulse.test", PASSWORD, role=UserRole.ADMIN, name="Root")
-        await import_people(acme, people_csv({"Stores": 7, "Sales": 6, "Finance": 2}))
+        # Two levels, so that the units' drill-down has a level below the top.
+        await import_people(acme, people_csv({"Retail / Stores": 7, "Retail / Sales": 6, "Finance": 2}))
         closed = await open_round(acme)
         await answer(closed.id, sqlite_settings.secret_key, 13)
         await close_round(closed.id)
@@ -54,7 +56,7 @@ async def site(sqlite_settings: Settings) -> AsyncIterator[Site]:
         current = await open_round(acme)
         await create_api_key(acme, "HRIS sync", created_by=hr)
     async with serve(pulse_env(sqlite_settings)) as base_url:
-        yield Site(base_url, sqlite_settings, closed.id, current.id)
+        yield Site(base_url, sqlite_settings, closed.id, current.id, bob.id)
 
 
 async def _sign_in(page: Page, site: Site, email: str) -> None:
@@ -76,6 +78,10 @@ def _pages(site: Site) -> list[str]:
         f"/rounds/{site.closed_round}",
         "/orgs/acme/reports",
         f"/reports/{site.closed_round}",
+        f"/reports/{site.closed_round}/units",
+        f"/reports/{site.closed_round}/units/Retail",
+        "/orgs/acme/leaders",
+        f"/orgs/acme/leaders/{site.leader_id}",
         "/orgs/acme/keys",
         "/account",
         "/rounds/999999",  # the not-found page inside the app
@@ -104,7 +110,7 @@ async def test_every_web_app_page_passes_axe_in_every_language(site: Site, brows
             await assert_accessible(page, f"{path} ({locale})")
     # The leader's and the administrator's own pages.
     for email, paths in (
-        ("bob@acme.test", ["/orgs/acme/reports", "/orgs/acme/people"]),
+        ("bob@acme.test", ["/orgs/acme/reports", "/orgs/acme/people", f"/reports/{site.closed_round}/units/Retail"]),
         ("root@pulse.test", ["/", "/users"]),
     ):
         await page.context.clear_cookies()
@@ -160,7 +166,7 @@ async def test_hr_signs_in_imports_people_and_opens_a_round_with_the_keyboard_al
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/orgs/acme/people")
     csv = tmp_path / "more.csv"
-    csv.write_bytes(people_csv({"Stores": 7, "Sales": 6, "Finance": 2, "Logistics": 5}))
+    csv.write_bytes(people_csv({"Retail / Stores": 7, "Retail / Sales": 6, "Finance": 2, "Logistics": 5}))
     await _tab_to(page, "#file")
     async with page.expect_file_chooser() as chooser:
         await page.keyboard.press("Space")

@@ -40,7 +40,7 @@ def people_csv(departments: dict[str, int], domain: str = "acme.test") -> bytes:
     lines = ["email,name,department"]
     for department, size in departments.items():
         for i in range(size):
-            slug = department.lower().replace(" ", "-")
+            slug = re.sub(r"[^a-z0-9]+", "-", department.lower()).strip("-")  # a unit path's " / " too
             lines.append(f"{slug}{i}@{domain},{department} Person {i},{department}")
     return ("\n".join(lines) + "\n").encode()
 

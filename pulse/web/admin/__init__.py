@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from pulse.web.admin.account import account_language, account_page, account_password
 from pulse.web.admin.audit import audit_page
 from pulse.web.admin.keys import key_revoke, keys_page
+from pulse.web.admin.leaders import leader_page, leaders_page
 from pulse.web.admin.overview import overview
 from pulse.web.admin.people import departments_page, people_import, people_page, people_status
 from pulse.web.admin.reports import report_download, report_page, reports_page
@@ -20,6 +21,7 @@ from pulse.web.admin.rounds import round_close, round_page, round_remind, rounds
 from pulse.web.admin.schedules import schedule_action, schedules_page
 from pulse.web.admin.signin import home, login, logout
 from pulse.web.admin.sso import scim_token_revoke, sso_page
+from pulse.web.admin.units import units_page
 from pulse.web.admin.users import user_action, users_page
 
 routes: list[BaseRoute] = [
@@ -39,6 +41,8 @@ routes: list[BaseRoute] = [
     ),
     Route("/orgs/{slug}/rounds", rounds_page, methods=["GET", "POST"], name="rounds"),
     Route("/orgs/{slug}/reports", reports_page, name="reports"),
+    Route("/orgs/{slug}/leaders", leaders_page, methods=["GET", "POST"], name="leaders"),
+    Route("/orgs/{slug}/leaders/{user_id:int}", leader_page, methods=["GET", "POST"], name="leader"),
     Route("/orgs/{slug}/keys", keys_page, methods=["GET", "POST"], name="keys"),
     Route("/orgs/{slug}/keys/{key_id:int}/revoke", key_revoke, methods=["POST"], name="key_revoke"),
     Route("/orgs/{slug}/sso", sso_page, methods=["GET", "POST"], name="sso"),
@@ -53,6 +57,8 @@ routes: list[BaseRoute] = [
     Route("/rounds/{round_id:int}/close", round_close, methods=["POST"], name="round_close"),
     Route("/reports/{round_id:int}", report_page, name="report"),
     Route("/reports/{round_id:int}/download/{fmt}", report_download, name="report_download"),
+    Route("/reports/{round_id:int}/units", units_page, name="report_units"),
+    Route("/reports/{round_id:int}/units/{path:path}", units_page, name="report_unit"),
     Route("/account", account_page, name="account"),
     Route("/account/password", account_password, methods=["POST"], name="account_password"),
     Route("/users", users_page, name="users"),

@@ -12,11 +12,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse import i18n
 from pulse.errors import NotFound, PermissionDenied
-from pulse.models import User
+from pulse.models import User, UserRole
 from pulse.services import users
 from pulse.services.access import MAX_ID, Principal
-from pulse.web.admin.pages import admin_page, local_time, principal_from, redirect, render
+from pulse.services.units import OrgUnits, load_units
+from pulse.web.admin.pages import admin_page, language_of, principal_from, redirect, render
+from pulse.web.admin.unit_choice import scope_labels
 
 ACTIONS = ("disable", "enable", "reset-password")
 
@@ -30,19 +33,28 @@ def _admin(request: Request) -> Principal:
 
 async def _page(request: Request, *, reset: dict[str, str] | None = None) -> Response:
     principal = _admin(request)
-    accounts: list[dict[str, Any]] = [
-        {
-            "id": account.id,
-            "email": account.email,
-            "name": account.name,
-            "role": account.role.value,
-            "organization": account.organization.name if account.organization else "every organisation",
-            "last_login": local_time(account.last_login_at, "UTC") + " UTC" if account.last_login_at else "never",
-            "active": account.active,
-            "is_self": account.id == principal.user_id,
-        }
-        for account in await users.list_users()
-    ]
+    trees: dict[int, OrgUnits] = {}
+    accounts: list[dict[str, Any]] = []
+    for account in await users.list_users():
+        units = None
+        if account.role is UserRole.LEADER and account.organization_id is not None:
+            if account.organization_id not in trees:
+                trees[account.organization_id] = await load_units(account.organization_id)
+            units = scope_labels(trees[account.organization_id], account.unit_ids)
+        accounts.append(
+            {
+                "id": account.id,
+                "email": account.email,
+                "name": account.name,
+                "role": account.role.value,
+                "organization": account.organization,
+                "leader": account.role is UserRole.LEADER,
+                "units": units,
+                "last_login": account.last_login_at,
+                "active": account.active,
+                "is_self": account.id == principal.user_id,
+            }
+        )
     return render(request, "admin/users.html", section="users", accounts=accounts, reset=reset)
 
 
@@ -69,10 +81,12 @@ async def user_action(request: Request) -> Response:
         reset, password = await users.reset_password(target.email, actor=principal.actor)
         # Shown in this response only (never in a redirect's cookie), like a new API key.
         return await _page(request, reset={"email": reset.email, "password": password})
-    if action == "disable":
-        await users.set_user_active(target.email, False, actor=principal.actor)
-        message = f"{target.email} is disabled: signed out everywhere, and the API keys it created are refused."
-    else:
-        await users.set_user_active(target.email, True, actor=principal.actor)
-        message = f"{target.email} is enabled: it can sign in again."
-    return redirect(request, "/users", message)
+    await users.set_user_active(target.email, action == "enable", actor=principal.actor)
+    with i18n.use(language_of(request)):
+        if action == "disable":
+            text = i18n.gettext(
+                "%(email)s is disabled: signed out everywhere, and the API keys it created are refused."
+            )
+        else:
+            text = i18n.gettext("%(email)s is enabled: it can sign in again.")
+    return redirect(request, "/users", text % {"email": target.email})
