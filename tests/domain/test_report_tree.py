@@ -7,19 +7,47 @@ from typing import Any
 from pulse.domain.report_tree import ReportTree
 
 
-def _model(*names: str) -> dict[str, Any]:
-    return {"departments": [{"name": name, "suppressed": False, "scores": {}} for name in names]}
+def _entry(name: str, kind: str = "unit", **fields: Any) -> dict[str, Any]:
+    return {"name": name, "kind": kind, "suppressed": False, "scores": {}, **fields}
 
 
-def test_levels_come_from_the_units_the_model_names_and_the_units_above_them() -> None:
-    tree = ReportTree(_model("Retail / North / Store 1", "Retail / North", "Retail / South / Store 3", "Legal"))
+def _model(*departments: str, units: tuple[str, ...] | None = ()) -> dict[str, Any]:
+    model: dict[str, Any] = {"departments": [_entry(n) for n in departments]}
+    if units is not None:
+        model["units"] = [_entry(n, "pooled") for n in units]
+    return model
+
+
+def test_an_inner_unit_is_its_pooled_entry_and_its_own_people_a_row_of_their_own() -> None:
+    tree = ReportTree(
+        _model(
+            "Retail / North / Store 1",
+            "Retail / North",
+            "Retail / South / Store 3",
+            "Legal",
+            units=("Retail", "Retail / North", "Retail / South"),
+        )
+    )
     assert [r.path for r in tree.children(())] == [("Legal",), ("Retail",)]
-    assert [(r.name, r.units_below) for r in tree.children(("Retail",))] == [("North", 1), ("South", 1)]
-    # Retail has no entry of its own (nobody sat in it); North has one beside its store.
-    assert tree.entry(("Retail",)) is None and tree.children(())[1].entry is None
+    legal, retail = tree.children(())
+    assert (legal.pooled, legal.units_below, legal.entry and legal.entry["kind"]) == (True, 0, "unit")
+    assert (retail.pooled, retail.units_below, retail.entry and retail.entry["kind"]) == (True, 4, "pooled")
     north = tree.row(("Retail", "North"))
-    assert north.entry is not None and north.entry["name"] == "Retail / North" and north.units_below == 1
+    assert north.entry is not None and north.entry["kind"] == "pooled" and north.units_below == 1
+    own = tree.own(("Retail", "North"))
+    assert own is not None and own.entry is not None and own.entry["kind"] == "unit" and not own.pooled
+    # Nobody sits in Retail itself, and a leaf has no separate row for its people.
+    assert tree.own(("Retail",)) is None and tree.own(("Legal",)) is None
     assert tree.children(("Retail", "North", "Store 1")) == []
+
+
+def test_a_model_without_pooled_figures_shows_an_inner_units_own_people_and_says_so() -> None:
+    tree = ReportTree(_model("Retail / North / Store 1", "Retail / North", units=None))
+    north = tree.row(("Retail", "North"))
+    assert north.entry is not None and north.entry["name"] == "Retail / North" and not north.pooled
+    retail = tree.row(("Retail",))
+    assert retail.entry is None and not retail.pooled  # never a figure made up from the units below
+    assert tree.own(("Retail", "North")) is None
 
 
 def test_two_spellings_of_one_unit_are_one_unit_and_lookups_ignore_case_and_spaces() -> None:
@@ -30,8 +58,8 @@ def test_two_spellings_of_one_unit_are_one_unit_and_lookups_ignore_case_and_spac
 
 
 def test_an_entry_is_handed_out_as_the_model_has_it_never_made_up() -> None:
-    hidden = {"name": "Legal", "suppressed": True, "suppression_reason": "below_min_group_size", "scores": {}}
-    tree = ReportTree({"departments": [hidden, {"name": "Retail / North", "suppressed": False, "scores": {}}]})
-    assert tree.entry(("Legal",)) is hidden
-    assert tree.entry(("Retail",)) is None  # no figure for a parent from its children
+    hidden = _entry("Legal", suppressed=True, suppression_reason="below_min_group_size")
+    tree = ReportTree({"departments": [hidden, _entry("Retail / North")], "units": []})
+    assert tree.row(("Legal",)).entry is hidden
+    assert tree.row(("Retail",)).entry is None  # no pooled entry released: nothing computed in its place
     assert ReportTree({}).children(()) == []

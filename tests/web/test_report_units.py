@@ -78,13 +78,16 @@ def _url(site: Site, *levels: str) -> str:
 
 
 def _rows(html: str) -> dict[str, str]:
-    """Row header (the unit's name) -> the row's HTML, for each row of the heatmap."""
+    """Row key -> the row's HTML, for each row of the heatmap. The key is the unit's name, with " (all)"
+    for the page's unit as a whole and " (itself)" for the people sitting in it."""
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows: dict[str, str] = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
         header = re.search(r'<th scope="row">(?:<a href="[^"]*">)?([^<]+)', row)
         assert header is not None, row
-        rows[header.group(1).strip()] = row
+        key = header.group(1).strip()
+        key += " (all)" if "everything in it" in row else " (itself)" if "people in the unit itself" in row else ""
+        rows[key] = row
     return rows
 
 
@@ -92,13 +95,13 @@ def _shown_scores(row: str) -> list[int]:
     return [int(n) for n in re.findall(r'<span class="score">(\d+)</span>', row)]
 
 
-def _entry(site: Site, name: str) -> dict[str, Any]:
-    return next(d for d in site.model["departments"] if d["name"] == name)
+def _entry(site: Site, name: str, *, pooled: bool = False) -> dict[str, Any]:
+    return next(d for d in site.model["units" if pooled else "departments"] if d["name"] == name)
 
 
-def _released_scores(site: Site, name: str) -> list[int]:
-    entry = _entry(site, name)
-    return [round(entry["scores"][d["key"]]["mean"]) for d in site.model["dimensions"]]
+def _released_scores(site: Site, name: str, *, pooled: bool = False) -> list[int]:
+    entry = _entry(site, name, pooled=pooled)
+    return [round(entry["scores"][d["key"]]["mean"]) for d in site.model["dimensions"] if d["key"] in entry["scores"]]
 
 
 async def test_the_top_level_is_a_heatmap_of_the_top_units_with_links_into_those_that_have_units_inside(
@@ -114,29 +117,28 @@ async def test_the_top_level_is_a_heatmap_of_the_top_units_with_links_into_those
         and f'href="{_url(site, "Operations")}"' in rows["Operations"]
     )
     assert "<a " not in rows["Legal"] and "not shown: too few answers" in rows["Legal"]
-    # Nobody sits in Retail itself: no figure is made up for it from its stores.
-    assert "no figures of its own" in rows["Retail"] and _shown_scores(rows["Retail"]) == []
+    # Retail as a whole is the model's pooled entry (nobody sits in Retail itself).
+    assert _shown_scores(rows["Retail"]) == _released_scores(site, "Retail", pooled=True) != []
     assert "Store 1" not in page.text  # one level at a time
     # The report page links here.
     assert f'href="{_url(site)}"' in (await hr.get(f"/reports/{site.round_id}")).text
 
 
-async def test_drilling_down_shows_each_units_children_with_the_models_own_figures_and_a_breadcrumb(
+async def test_drilling_down_shows_the_unit_its_own_people_and_its_children_with_the_models_figures(
     site: Site, client_for: ClientFor
 ) -> None:
     hr = await client_for(site.hr)
     retail = await hr.get(_url(site, "Retail"))
-    assert list(_rows(retail.text)) == ["North", "South", "Whole organisation"]
-    assert (
-        f'<a href="{_url(site)}">Tree Co</a>' in retail.text
-        and '<span aria-current="page">Retail</span>' in retail.text
-    )
+    assert list(_rows(retail.text)) == ["Retail (all)", "North", "South", "Whole organisation"]
+    assert f'<a href="{_url(site)}">Tree Co</a>' in retail.text
+    assert '<span aria-current="page">Retail</span>' in retail.text
     north = await hr.get(_url(site, "Retail", "North"))
     rows = _rows(north.text)
-    assert list(rows) == ["North", "Store 1", "Store 2", "Whole organisation"]
-    assert "people in the unit itself" in rows["North"]
-    for name in ("Retail / North", "Retail / North / Store 1", "Retail / North / Store 2"):
-        assert _shown_scores(rows[name.rsplit(" / ", 1)[-1]]) == _released_scores(site, name)
+    assert list(rows) == ["North (all)", "North (itself)", "Store 1", "Store 2", "Whole organisation"]
+    assert _shown_scores(rows["North (all)"]) == _released_scores(site, "Retail / North", pooled=True)
+    for key, name in (("North (itself)", "Retail / North"), ("Store 1", "Retail / North / Store 1")):
+        entry = _entry(site, name)
+        assert _shown_scores(rows[key]) == ([] if entry["suppressed"] else _released_scores(site, name))
     assert f'<a href="{_url(site, "Retail")}">Retail</a>' in north.text
     # Spelling does not matter, as everywhere units are named.
     assert (await hr.get(_url(site, "retail", "NORTH"))).status_code == 200
@@ -145,28 +147,34 @@ async def test_drilling_down_shows_each_units_children_with_the_models_own_figur
 async def test_no_page_of_the_drill_down_shows_a_figure_the_report_did_not_release(
     site: Site, client_for: ClientFor
 ) -> None:
-    """Playing a reader who collects every number of every level: each one is a released cell of the
-    stored model, and a hidden unit's row holds no number at all."""
+    """Playing a reader who collects every number of every level: each row's numbers are exactly one
+    released entry of the stored model (pooled for a unit with units inside, else its department's), and a
+    hidden entry's row holds no number at all."""
     hr = await client_for(site.hr)
-    released = {d["name"]: d for d in site.model["departments"]}
-    seen: dict[str, list[int]] = {}
+    released = {("own", d["name"]): d for d in site.model["departments"]}
+    released |= {("pooled", u["name"]): u for u in site.model["units"]}
+    inner = {u["name"] for u in site.model["units"]}
+    seen: dict[tuple[str, str], list[int]] = {}
     for levels in ((), ("Retail",), ("Retail", "North"), ("Retail", "South"), ("Operations",)):
         page = await hr.get(_url(site, *levels))
-        for name, row in _rows(page.text).items():
-            if name == "Whole organisation":
+        for key, row in _rows(page.text).items():
+            if key == "Whole organisation":
                 continue
-            itself = "people in the unit itself" in row
-            full = " / ".join(levels if itself else (*levels, name))
-            seen[full] = _shown_scores(row)
-            entry = released.get(full)
-            if entry is None or entry["suppressed"]:
-                assert seen[full] == [] and not re.search(r">\s*\d+\s*<", row.split("</th>", 1)[1]), (full, row)
+            if key.endswith(" (all)") or key.endswith(" (itself)"):
+                full = " / ".join(levels)
             else:
-                assert seen[full] == _released_scores(site, full)
-    assert seen["Retail / South / Store 4"] == [] and seen["Legal"] == []
-    assert {name for name, shown in seen.items() if shown} == {
-        name for name, d in released.items() if not d["suppressed"]
-    }
+                full = " / ".join((*levels, key))
+            kind = "pooled" if full in inner and not key.endswith(" (itself)") else "own"
+            seen[(kind, full)] = shown = _shown_scores(row)
+            entry = released.get((kind, full))
+            if entry is None or entry["suppressed"]:
+                assert shown == [] and not re.search(r">\s*\d+\s*<", row.split("</th>", 1)[1]), (full, row)
+            else:
+                keys = [d["key"] for d in site.model["dimensions"]]
+                assert shown == [round(entry["scores"][k]["mean"]) for k in keys if k in entry["scores"]]
+    assert seen[("own", "Retail / South / Store 4")] == [] and seen[("own", "Legal")] == []
+    shown_entries = {key for key, numbers in seen.items() if numbers}
+    assert shown_entries == {key for key, entry in released.items() if not entry["suppressed"]}
 
 
 async def test_a_scoped_leader_starts_at_their_unit_and_gets_404_outside_it(site: Site, client_for: ClientFor) -> None:
@@ -174,7 +182,8 @@ async def test_a_scoped_leader_starts_at_their_unit_and_gets_404_outside_it(site
     start = await north.get(_url(site))
     assert start.status_code == 303 and start.headers["location"] == _url(site, "Retail", "North")
     page = await north.get(_url(site, "Retail", "North"))
-    assert page.status_code == 200 and list(_rows(page.text)) == ["North", "Store 1", "Store 2", "Whole organisation"]
+    assert page.status_code == 200
+    assert list(_rows(page.text)) == ["North (all)", "North (itself)", "Store 1", "Store 2", "Whole organisation"]
     # Their scope is labelled with its path; the unit above it is not a page of theirs.
     assert '<span aria-current="page">Retail / North</span>' in page.text
     assert f'href="{_url(site, "Retail")}"' not in page.text

@@ -1,9 +1,10 @@
 """A report's units, level by level: a heatmap of the units at one level, and a link down into each
 unit that has units below it (plain links, no script), with the way back up as a breadcrumb.
 
-Every figure is the stored report model's own (``pulse.domain.report_tree``), narrowed to a scoped
-leader's units first (``scope_model``); a scoped leader starts at their scope and any unit outside it
-answers 404, exactly like a unit the report does not have.
+Every figure is one of the stored report model's own entries (``pulse.domain.report_tree``): a unit
+with units inside it as a whole (pooled), its own people, and each unit one level down. A scoped
+leader starts at their scope, reads only entries of units inside it, and gets 404 for any other unit,
+exactly like a unit the report does not have.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pulse.domain.report_tree import ReportTree, UnitRow
-from pulse.domain.scoped_report import scope_model
 from pulse.domain.units import InvalidUnitPath, UnitPath, format_unit_path, parse_unit_path, within_scope
 from pulse.errors import NotFound
 from pulse.models import ReportStatus, Round
@@ -55,15 +55,18 @@ def _dimensions(model: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _row(
-    row: UnitRow, round_id: int, dimensions: Sequence[Mapping[str, Any]], *, itself: bool = False, full: bool = False
+    row: UnitRow, round_id: int, dimensions: Sequence[Mapping[str, Any]], *, role: str = "child", full: bool = False
 ) -> dict[str, Any]:
-    """One row of the heatmap; ``full``: named by its whole path (units from different branches)."""
+    """One row of the heatmap. ``role``: "child" (a unit one level down, linked when it has units
+    inside), "whole" (the page's unit with everything in it) or "itself" (the people sitting in the
+    page's unit itself); ``full``: named by its whole path (units from different branches)."""
     entry = row.entry
     view: dict[str, Any] = {
         "name": format_unit_path(row.path) if full else row.name,
         "label": format_unit_path(row.path),
-        "itself": itself,
-        "url": unit_url(round_id, row.path) if row.units_below and not itself else None,
+        "role": role,
+        "pooled": row.pooled,
+        "url": unit_url(round_id, row.path) if row.units_below and role == "child" else None,
         "units_below": row.units_below,
         "entry": entry is not None,
         "suppressed": bool(entry is None or entry.get("suppressed", True)),
@@ -130,15 +133,17 @@ async def units_page(request: Request) -> Response:
             crumbs=[],
             unit_name=None,
         )
-    model = scope_model(report.model, scope) if scope else report.model
+    # The organisation's model holds every cell any report of the round shows (departments and every
+    # unit with everything below it, planned together): a scoped leader reads those inside their scope.
+    model = report.model
     tree = ReportTree(model)
     dimensions = _dimensions(model)
     current: UnitPath = ()
     if raw:
         wanted = _requested(raw)
         located = tree.find(wanted)
-        # Outside the scope is answered like a unit the report does not have (a unit above the scope
-        # is in the scoped tree, as the path of the scope names it, but it is not the leader's).
+        # Outside the scope is answered like a unit the report does not have, the units above the
+        # scope included (the scope's own path names them, but they are not the leader's to open).
         if located is None or (scope and not within_scope(located, scope)):
             raise NotFound(f"no unit {format_unit_path(wanted)!r} in this report")
         current = located
@@ -147,7 +152,10 @@ async def units_page(request: Request) -> Response:
         return RedirectResponse(unit_url(found.id, scope[0]), status_code=303)
 
     if current:
-        rows = [_row(tree.row(current), found.id, dimensions, itself=True)] if tree.entry(current) else []
+        rows = [_row(tree.row(current), found.id, dimensions, role="whole")]
+        own = tree.own(current)
+        if own is not None:
+            rows.append(_row(own, found.id, dimensions, role="itself"))
         rows += [_row(r, found.id, dimensions) for r in tree.children(current)]
     elif scope:
         located_scope = [p for p in (tree.find(unit) for unit in scope) if p is not None]
