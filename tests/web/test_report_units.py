@@ -120,8 +120,9 @@ async def test_the_top_level_is_a_heatmap_of_the_top_units_with_links_into_those
     # Retail as a whole is the model's pooled entry (nobody sits in Retail itself).
     assert _shown_scores(rows["Retail"]) == _released_scores(site, "Retail", pooled=True) != []
     assert "Store 1" not in page.text  # one level at a time
-    # The report page links here.
+    # The report page and the overview's latest report link here.
     assert f'href="{_url(site)}"' in (await hr.get(f"/reports/{site.round_id}")).text
+    assert f'href="{_url(site)}"' in (await hr.get("/orgs/treeco")).text
 
 
 async def test_drilling_down_shows_the_unit_its_own_people_and_its_children_with_the_models_figures(
