@@ -58,6 +58,10 @@ class DepartmentAggregates:
     # filled by `pulse.domain.privacy.release_round`, added to the sampling variance by every
     # interval, comparison and flag
     noise_variance: Mapping[str, float] = field(default_factory=dict)
+    # dimension key -> scale of the one Laplace draw on the released mean (its variance, 2 x scale²,
+    # is part of `noise_variance`): flags integrate over it exactly (`pulse.domain.flags`). Empty for
+    # exact figures and for pooled units, whose noise sums several draws.
+    noise_scale: Mapping[str, float] = field(default_factory=dict)
     # (responded, dimension key -> scored) as counted, for the disclosure gate's decisions, when the
     # figures above are released (noisy) ones; None: the figures above are exact and decide.
     gate_counts: tuple[int, Mapping[str, int]] | None = None

@@ -431,6 +431,7 @@ def release_round(
         figures = draw["departments"][key_of.get(d.name, d.name)]
         moments: dict[str, Moments] = {}
         noise_variance: dict[str, float] = {}
+        noise_scale: dict[str, float] = {}
         for i, dim in enumerate(DIMENSION_KEYS):
             exact_moments = d.dimension_moments.get(dim)
             if exact_moments is None or exact_moments.n == 0 or responded == 0:
@@ -445,6 +446,8 @@ def release_round(
             # Variance of the released mean due to noise: the sum's noise, and the count's (which
             # scales the distance of the mean from the centre).
             noise_variance[dim] = (sum_variance + (mean - SCORE_CENTRE) ** 2 * count_variance) / (n * n)
+            # The sum's noise is one Laplace draw: on the mean, a Laplace of scale score_scale / n.
+            noise_scale[dim] = budget.score_scale / n
         enps = [max(0, int(v)) for v in figures["enps"]]
         helped_by: dict[str, float] = {}
         for other_key, value in (figures.get("help", {}) if with_network else {}).items():
@@ -457,6 +460,7 @@ def release_round(
                 responded=responded,
                 dimension_moments=moments,
                 noise_variance=noise_variance,
+                noise_scale=noise_scale,
                 enps_promoters=enps[0],
                 enps_passives=enps[1],
                 enps_detractors=enps[2],

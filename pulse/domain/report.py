@@ -644,8 +644,10 @@ def dimension_models(departments: Sequence[DepartmentAggregates], k: int) -> dic
     """
     models: dict[str, DimensionModel] = {}
     for dim in DIMENSION_KEYS:
-        groups = [m for d in departments if (m := d.dimension_moments.get(dim)) is not None and m.n >= k]
-        model = fit_dimension_model(groups)
+        members = [d for d in departments if (m := d.dimension_moments.get(dim)) is not None and m.n >= k]
+        model = fit_dimension_model(
+            [d.dimension_moments[dim] for d in members], [d.noise_variance.get(dim, 0.0) for d in members]
+        )
         if model is not None:
             models[dim] = model
     return models
@@ -691,7 +693,8 @@ def _flagged_last_time(
     result: list[dict[tuple[str, str], DepartmentComparison]] = []
     for rows, verdicts in (({d.name: d for d in depts}, plan.departments), (pooled_units(depts, plan), plan.units)):
         noise = {(name, dim): v for name, d in rows.items() for dim, v in d.noise_variance.items()}
-        comparisons = compare_departments(_shown_cells(rows, verdicts), organization, models, noise)
+        scales = {(name, dim): v for name, d in rows.items() for dim, v in d.noise_scale.items()}
+        comparisons = compare_departments(_shown_cells(rows, verdicts), organization, models, noise, None, scales)
         result.append({key: c for key, c in comparisons.items() if c.flag})
     return result[0], result[1]
 
@@ -823,6 +826,7 @@ def _quality(data: ReportInput, plan: DisclosurePlan) -> tuple[DimensionQuality,
         item_cross: dict[tuple[str, str], CrossMoments] = {}
         rwgs: list[float] = []
         groups: list[Moments] = []
+        group_noise: list[float] = []
         for d in data.departments:
             for key in keys:
                 item_moments[key] = item_moments.get(key, Moments.empty()) + d.item_moments.get(key, Moments.empty())
@@ -833,6 +837,7 @@ def _quality(data: ReportInput, plan: DisclosurePlan) -> tuple[DimensionQuality,
             if moments is None or moments.n < k:
                 continue
             groups.append(moments)
+            group_noise.append(d.noise_variance.get(dim, 0.0))
             if keys:
                 rwg = rwg_j_from_moments([d.item_moments.get(key, Moments.empty()) for key in keys], SCALE_OPTIONS)
                 if rwg is not None:
@@ -849,8 +854,8 @@ def _quality(data: ReportInput, plan: DisclosurePlan) -> tuple[DimensionQuality,
                 alpha,
                 statistics.median(rwgs) if rwgs and shown else None,
                 len(rwgs) if shown else 0,
-                icc1_from_moments(groups) if shown else None,
-                icc2_from_moments(groups) if shown else None,
+                icc1_from_moments(groups, group_noise) if shown else None,
+                icc2_from_moments(groups, group_noise) if shown else None,
                 len(groups) if shown else 0,
             )
         )
@@ -923,7 +928,8 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     noise = {(d.name, dim): v for d in departments for dim, v in d.noise_variance.items()}
     models = dimension_models(departments, k)
     organization_noise = {dim: _sum_noise(departments, dim) for dim in DIMENSION_KEYS}
-    comparisons = compare_departments(shown_cells, organization_moments, models, noise, organization_noise)
+    scales = {(d.name, dim): v for d in departments for dim, v in d.noise_scale.items()}
+    comparisons = compare_departments(shown_cells, organization_moments, models, noise, organization_noise, scales)
 
     collaboration_gap: dict[str, float | None] = {}
     for name in shown_cells:

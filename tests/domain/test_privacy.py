@@ -190,7 +190,7 @@ def test_intervals_and_comparisons_include_the_noise() -> None:
             5,
             10,
             asked,
-            [DepartmentAggregates(**{**d.__dict__, "noise_variance": {}}) for d in released],
+            [DepartmentAggregates(**{**d.__dict__, "noise_variance": {}, "noise_scale": {}}) for d in released],
             [],
             [],
         )
