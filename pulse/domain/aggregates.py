@@ -52,6 +52,9 @@ class DepartmentAggregates:
     helped_by: Mapping[str, float] = field(default_factory=dict)
     # respondents of this department who answered the network question
     network_respondents: int = 0
+    # the units whose help marks are released for this department (the units its help question
+    # offered, `pulse.domain.help_choices`); None: every other department of the round
+    help_targets: tuple[str, ...] | None = None
     # raw comments (only for closed rounds; disclosure decides what is released)
     comments: Sequence[str] = ()
     # dimension key -> variance of the released mean due to privacy noise (empty: exact figures);

@@ -332,6 +332,11 @@ def release_round(
     source: NoiseSource = noise if noise is not None else OpenDPNoise()
     key_of = dict(keys or {})
     name_of_key = {key_of.get(d.name, d.name): d.name for d in departments}
+    # Help marks are released over the units each department's help question offered (a set fixed by
+    # the tree, `pulse.domain.help_choices`), which need not be departments of the round.
+    for d in departments:
+        for unit_name in d.help_targets or ():
+            name_of_key.setdefault(key_of.get(unit_name, unit_name), unit_name)
     previous = stored or {}
     draw: dict[str, Any] = {
         "version": DRAW_VERSION,
@@ -353,7 +358,7 @@ def release_round(
 
     # Draw every missing figure of the round in one OpenDP call per kind of figure.
     wanted: dict[str, list[tuple[dict[str, Any], str, Any, Any]]] = {"int": [], "float": []}
-    all_names = sorted(name_of_key.values())
+    all_names = sorted(d.name for d in departments)
     pending_help: list[tuple[dict[str, Any], list[str]]] = []
     for d in departments:
         figures = draw["departments"].setdefault(key_of.get(d.name, d.name), {})
@@ -369,7 +374,8 @@ def release_round(
             if "network" not in figures:
                 wanted["float"].append((figures, "network", float(d.network_respondents), budget.network_scale))
             if "help" not in figures:
-                others = [(key_of.get(name, name), name) for name in all_names if name != d.name]
+                offered = d.help_targets if d.help_targets is not None else all_names
+                others = [(key_of.get(name, name), name) for name in offered if name != d.name]
                 values = [float(d.helped_by.get(name, 0.0)) for _, name in others]
                 wanted["float"].append((figures, "help", values, budget.network_scale))
                 pending_help.append((figures, [key for key, _ in others]))

@@ -55,6 +55,7 @@ from pulse.domain.flags import (
     department_interval,
     fit_dimension_model,
 )
+from pulse.domain.help_choices import marks_by_choice
 from pulse.domain.items import (
     DIMENSION_KEYS,
     DIMENSIONS,
@@ -66,7 +67,7 @@ from pulse.domain.items import (
 )
 from pulse.domain.pooled import pool_departments
 from pulse.domain.privacy import PrivacyBudget
-from pulse.domain.silos import SILO_METHODOLOGY_WORDING, NetworkInput, SiloNetwork, compute_silos, silo_intervals
+from pulse.domain.silos import SILO_METHODOLOGY_WORDING, SiloNetwork, collaboration_component
 from pulse.domain.stats import (
     DEFAULT_CONFIDENCE,
     MIN_ENPS_RESPONSES,
@@ -80,7 +81,8 @@ from pulse.domain.stats import (
     rwg_j_from_moments,
 )
 from pulse.domain.tree_comments import disclose_tree_comments
-from pulse.domain.tree_plan import KIND_POOLED, TreePlan, plan_tree
+from pulse.domain.tree_plan import KIND_OWN, KIND_POOLED, RoundTree, TreePlan, department_path, plan_tree
+from pulse.domain.tree_silos import RestTies, tree_silos
 from pulse.domain.trends import (
     TREND_METHODOLOGY_WORDING,
     DimensionTrend,
@@ -251,6 +253,18 @@ class DepartmentReport:
     #: the unit directly above (its name), None at the top level
     parent: str | None = None
     depth: int = 1
+    #: towards the rest of the organisation (``pulse.domain.tree_silos``): help marks its people gave
+    #: units outside it, per person who answered the help question, and the silo index that makes
+    outside_ties: float | None = None
+    rest_silo_index: float | None = None
+
+
+@dataclass(frozen=True)
+class SiloLevel:
+    """The help network between the units directly under one parent (None: the top level)."""
+
+    parent: str | None
+    network: SiloNetwork
 
 
 @dataclass(frozen=True)
@@ -388,6 +402,8 @@ class Report:
     #: every unit that has units below it, with everything below it pooled, parents first (the rows a
     #: leader's report shows, ``pulse.domain.scoped_report``)
     units: tuple[DepartmentReport, ...] = ()
+    #: the help network between siblings under every parent (``silo_network`` is the top level's)
+    silo_levels: tuple[SiloLevel, ...] = ()
     #: a finding for every flag of every row, departments and pooled units (``findings`` keeps the few
     #: that matter most organisation-wide; a leader's report picks those of its own rows from these)
     flag_findings: tuple[Finding, ...] = ()
@@ -931,29 +947,44 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     scales = {(d.name, dim): v for d in departments for dim, v in d.noise_scale.items()}
     comparisons = compare_departments(shown_cells, organization_moments, models, noise, organization_noise, scales)
 
-    collaboration_gap: dict[str, float | None] = {}
-    for name in shown_cells:
-        found = comparisons.get((name, "collaboration"))
-        collaboration_gap[name] = -found.comparison.difference if found else None
-    network_inputs = {
-        d.name: NetworkInput(d.network_respondents, d.helped_by)
-        for d in departments
-        if plan.shows(d.name) and d.network_respondents >= k
-    }
-    silos = compute_silos(list(shown_cells), collaboration_gap, network_inputs)
-    gap_se = {
-        name: (found.comparison.high - found.comparison.low) / (2 * 1.959964)
-        for name in shown_cells
-        if (found := comparisons.get((name, "collaboration"))) is not None
-    }
-    silo_bands = silo_intervals(list(shown_cells), collaboration_gap, gap_se, network_inputs)
-
     shape = tree_plan.round_tree
+    departments = _help_by_choice(departments, shape)
+    # Every inner unit with everything below it: sums of the departments' released figures, compared
+    # with the rest of the organisation like departments are (their own family of flags).
+    pooled = pooled_units(departments, tree_plan)
+    unit_cells = _shown_cells(pooled, tree_plan.units)
+    unit_noise = {(name, dim): v for name, d in pooled.items() for dim, v in d.noise_variance.items()}
+    unit_comparisons = compare_departments(unit_cells, organization_moments, models, unit_noise, organization_noise)
+
+    # Silos between siblings under every parent and of every unit towards the rest (tree_silos).
+    by_name = {d.name: d for d in departments}
+    rows = {path: by_name[name] for name, path in shape.path_of.items() if shape.cell_of[name] == path}
+    rows.update({unit: pooled[format_unit_path(unit)] for unit in shape.inner})
+    collaboration_gap: dict[str, float | None] = {}
+    gap_se: dict[str, float] = {}
+    for found in (*comparisons.values(), *unit_comparisons.values()):
+        if found.dimension == "collaboration":
+            collaboration_gap[found.department] = -found.comparison.difference
+            gap_se[found.department] = (found.comparison.high - found.comparison.low) / (2 * 1.959964)
+    network_plan = tree_plan.suppress(
+        {d.name: _counted_network(d) for d in departments if not d.quarantined},
+        k,
+        unattributed=sum(_counted_network(d) for d in departments if d.quarantined),
+    )
+    silos = tree_silos(shape.tree, rows, network_plan, collaboration_gap, gap_se, k)
+
     department_reports: list[DepartmentReport] = []
     for d in departments:
         if d.quarantined:
             continue  # the newcomers are in the organisation's figures only, never listed
         path = shape.path_of[d.name]
+        kind = shape.kind(d.name)
+        # The people sitting in an inner unit are nobody's sibling: their index is the collaboration part.
+        silo = (
+            silos.sibling_index(d.name)
+            if kind != KIND_OWN
+            else (collaboration_component(collaboration_gap.get(d.name)), None, None)
+        )
         department_reports.append(
             _row(
                 d,
@@ -962,18 +993,12 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
                 models,
                 comparisons,
                 confidence,
-                (silos.silo_index.get(d.name), *silo_bands.get(d.name, (None, None))),
-                shape.kind(d.name),
+                silo,
+                kind,
                 path,
+                silos.rest.get(d.name) if kind != KIND_OWN else None,
             )
         )
-
-    # Every inner unit with everything below it: sums of the departments' released figures, compared
-    # with the rest of the organisation like departments are (their own family of flags).
-    pooled = pooled_units(departments, tree_plan)
-    unit_cells = _shown_cells(pooled, tree_plan.units)
-    unit_noise = {(name, dim): v for name, d in pooled.items() for dim, v in d.noise_variance.items()}
-    unit_comparisons = compare_departments(unit_cells, organization_moments, models, unit_noise, organization_noise)
     unit_reports = tuple(
         _row(
             pooled[name],
@@ -982,9 +1007,10 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
             models,
             unit_comparisons,
             confidence,
-            (None, None, None),
+            silos.sibling_index(name),
             KIND_POOLED,
             unit,
+            silos.rest.get(name),
         )
         for unit in shape.inner
         for name in (format_unit_path(unit),)
@@ -999,7 +1025,18 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     )
     label = data.round_label or data.opened_on
     trends = _trends(data, label, tree_plan, confidence)
-    network = silos.network or SiloNetwork((), (), (), (), 0, {})
+    top = next((level for level in silos.levels if level.parent is None), None)
+    network = (top.network if top else None) or SiloNetwork((), (), (), (), 0, {})
+    # Cut off: at the top level, as the help network between top-level units shows it; below, units whose
+    # people name units outside them far less than their level's typical unit does (towards the rest).
+    isolated = sorted(
+        {*network.isolated}
+        | {
+            r.name
+            for r in (*department_reports, *unit_reports)
+            if r.depth > 1 and not r.suppressed and (ties := silos.rest.get(r.name)) is not None and ties.isolated
+        }
+    )
 
     flagged = [
         FlaggedDifference(c.department, c.dimension, c.comparison.difference, c.comparison.low, c.comparison.high)
@@ -1014,7 +1051,7 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     findings = select_findings(
         flagged=flagged,
         changes=changes,
-        isolated=network.isolated,
+        isolated=isolated,
         participation_rate=participation.rate,
         hidden_departments=sum(1 for r in department_reports if r.suppressed),
         min_group_size=k,
@@ -1084,6 +1121,9 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
         methodology=methodology,
         drivers=_drivers(departments, plan, OUTCOME_KEY in data.items_asked),
         units=unit_reports,
+        silo_levels=tuple(
+            SiloLevel(level.parent, level.network) for level in silos.levels if level.network is not None
+        ),
         flag_findings=_flag_findings([*comparisons.values(), *unit_comparisons.values()], k),
     )
 
@@ -1114,6 +1154,25 @@ def _flag_findings(comparisons: Sequence[DepartmentComparison], k: int) -> tuple
     return tuple(sorted(found, key=lambda f: (-abs(int(f.params["points"])), f.department or "", f.dimension or "")))
 
 
+def _help_by_choice(departments: Sequence[DepartmentAggregates], shape: RoundTree) -> list[DepartmentAggregates]:
+    """Each department's help marks counted for the units its help question offers (a no-op on marks the
+    service has counted so already, ``pulse.domain.help_choices``): the level the silo networks read."""
+    name_of = {path: name for name, path in shape.path_of.items()}
+    result = []
+    for d in departments:
+        unit = shape.path_of.get(d.name)
+        marks = {department_path(name): count for name, count in d.helped_by.items()}
+        counted = marks_by_choice(shape.tree, unit, marks)
+        helped_by = {name_of.get(path, format_unit_path(path)): count for path, count in sorted(counted.items())}
+        result.append(dataclasses.replace(d, helped_by=helped_by) if helped_by != d.helped_by else d)
+    return result
+
+
+def _counted_network(d: DepartmentAggregates) -> int:
+    """A department's respondents to the help question as counted (its released count carries noise)."""
+    return d.gate_network if d.gate_network is not None else d.network_respondents
+
+
 def _counted(d: DepartmentAggregates) -> int:
     """A department's respondents as counted (its released count carries noise)."""
     return d.gate_counts[0] if d.gate_counts is not None else d.responded
@@ -1129,6 +1188,7 @@ def _row(
     silo: tuple[float | None, float | None, float | None],
     kind: str,
     path: tuple[str, ...],
+    rest: RestTies | None = None,
 ) -> DepartmentReport:
     """One row of the report: a department, or a unit with everything below it."""
     parent = format_unit_path(path[:-1]) if len(path) > 1 else None
@@ -1181,4 +1241,6 @@ def _row(
         kind=kind,
         parent=parent,
         depth=len(path),
+        outside_ties=rest.outside if rest else None,
+        rest_silo_index=rest.index if rest else None,
     )

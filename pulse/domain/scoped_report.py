@@ -13,6 +13,9 @@ verdicts: no subtraction across reports of a round can isolate anything the plan
 * as its rows (``departments``): each unit just below a unit of the scope, pooled (everything below it),
   and the people sitting in the scope's unit itself; a scope unit with no unit below it is its own row;
 * their trends, flags, findings and guidance; the pooled units inside the scope (``units``, to drill down);
+* silos inside the scope: the help network between the units just below each scope unit
+  (``silo_network``), and the sibling networks further down (``silo_levels``); every row, and the
+  scope itself, also carries its silo index towards the rest of the organisation;
 * comments of the scope, grouped by those rows (never the pool of the rest of the organisation);
 * of any other section, every entry not keyed by and not naming a unit outside the scope.
 
@@ -116,7 +119,13 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
         trends["units"] = {name: t for name, t in by_unit.items() if inside(name)}
 
     network = result.get("silo_network")
-    if isinstance(network, dict):
+    levels = [level for level in result.get("silo_levels", ()) if level["parent"] and inside(level["parent"])]
+    result["silo_levels"] = levels
+    if tree and isinstance(network, dict):
+        # Silos inside the scope: the help network between the units just below each unit of the scope.
+        by_parent = {level["parent"]: level["network"] for level in levels}
+        result["silo_network"] = _merged([by_parent[n] for n in map(format_unit_path, scope) if n in by_parent])
+    elif isinstance(network, dict):
         keep = set(shown)
         network["departments"] = [name for name in network.get("departments", ()) if name in keep]
         network["edges"] = [e for e in network.get("edges", ()) if e["helper"] in keep and e["helped"] in keep]
@@ -151,6 +160,18 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
     # without being listed here: every entry keyed by, or naming, a unit outside the scope goes.
     outside = set(outside_names)
     return {key: _scrub(value, outside) for key, value in result.items()}
+
+
+def _merged(networks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several sibling networks shown as one (their units never meet: no edge between them)."""
+    return {
+        "departments": [name for n in networks for name in n["departments"]],
+        "edges": [edge for n in networks for edge in n["edges"]],
+        "isolated": [name for n in networks for name in n["isolated"]],
+        "never_helping_pairs": [pair for n in networks for pair in n["never_helping_pairs"]],
+        "never_helping_pair_count": sum(int(n["never_helping_pair_count"]) for n in networks),
+        "external_ties": {name: ties for n in networks for name, ties in n["external_ties"].items()},
+    }
 
 
 def _old_guidance(entries: Sequence[Mapping[str, Any]], inside: Any) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from pulse import clock
+from pulse.domain.help_choices import help_choices
 from pulse.domain.items import (
     COMMENT_FIELD,
     COMMENT_MAX_LENGTH,
@@ -43,6 +44,7 @@ from pulse.i18n import gettext as _
 from pulse.models import Answer, Department, HelpMark, Invitation, Organization, Person, Response, Round, RoundStatus
 from pulse.services import language_reliability
 from pulse.services.tokens import hash_token, hashes_match, looks_like_token
+from pulse.services.units import load_units
 from pulse.settings import get_settings
 
 log = logging.getLogger("pulse.answers")
@@ -79,7 +81,8 @@ class Survey:
     min_group_size: int
     comment_threshold: int
     items: tuple[Item, ...]
-    #: Other departments of the organisation (id, name), for the help-network question.
+    #: The units the help-network question offers (id, name): the units beside this person's path in
+    #: the tree (``pulse.domain.help_choices``), not every unit of the organisation.
     helper_choices: tuple[tuple[int, str], ...]
     closes_at: datetime
     #: The language of the emails this person gets (the page starts in it); a preference, not an identity.
@@ -88,6 +91,9 @@ class Survey:
     #: other people of this round they are pooled with there, so a padded department shows.
     department_name: str | None = None
     pool: int = 0
+    #: Every unit a help mark may name (any unit but one's own): a mark naming one that was not offered
+    #: counts for the offered unit holding it (``pulse.domain.help_choices``), as on PostgreSQL.
+    helper_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -139,6 +145,9 @@ async def open_survey(token: str) -> Survey:
     if invitation.department_id is not None:
         department_name = next((str(n) for i, n in departments if i == invitation.department_id), None)
         pool = await Invitation.filter(round_id=found.id, department_id=invitation.department_id).count() - 1
+    units = await load_units(organization.id)
+    own = units.paths.get(invitation.department_id) if invitation.department_id is not None else None
+    offered = help_choices(units.tree, own)
     return Survey(
         invitation_id=invitation.id,
         round_id=found.id,
@@ -148,13 +157,12 @@ async def open_survey(token: str) -> Survey:
         min_group_size=organization.min_group_size,
         comment_threshold=max(organization.comment_threshold, organization.min_group_size),
         items=tuple(ITEM_BY_KEY[key] for key in found.item_keys if key in ITEM_BY_KEY),
-        helper_choices=tuple(
-            (int(dept_id), str(name)) for dept_id, name in departments if dept_id != invitation.department_id
-        ),
+        helper_choices=tuple((units.ids[path], units.label(units.ids[path])) for path in offered if path in units.ids),
         closes_at=found.closes_at,
         locale=await _locale_of(invitation),
         department_name=department_name,
         pool=pool,
+        helper_ids=tuple(int(dept_id) for dept_id, _ in departments if dept_id != invitation.department_id),
     )
 
 
@@ -394,5 +402,5 @@ async def submit(token: str, form: Mapping[str, str | list[str]], *, language: s
         return
     survey = await open_survey(token)
     item_keys = [item.key for item in survey.items]
-    parsed = parse_answers(form, item_keys, [dept_id for dept_id, _ in survey.helper_choices])
+    parsed = parse_answers(form, item_keys, survey.helper_ids)
     await store(survey, parsed, item_keys, language)

@@ -33,12 +33,14 @@ from tortoise.exceptions import IntegrityError
 from pulse import clock, i18n, spreadsheet
 from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates, RoundAggregates
 from pulse.domain.drivers import DriverMoments
+from pulse.domain.help_choices import help_choices, marks_by_choice
 from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY, OUTCOME_KEY
 from pulse.domain.privacy import DEFAULT_BUDGET, PrivacyBudget, release_round
 from pulse.domain.report import ReportInput
 from pulse.domain.report import build_report as build_report_model
 from pulse.domain.scoped_report import scope_model
 from pulse.domain.stats import CrossMoments, Moments
+from pulse.domain.tree_plan import RoundTree, department_path
 from pulse.domain.units import UnitPath, format_unit_path, minimal_scope
 from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.mail import Attachment, Mailer, build_message
@@ -371,6 +373,33 @@ def _basic_aggregates(
     return result
 
 
+def _help_by_choice(
+    basics: Mapping[int, DepartmentAggregates], helped: Mapping[int, Mapping[int, float]], names: Mapping[int, str]
+) -> dict[int, tuple[dict[str, float], tuple[str, ...]]]:
+    """Per department of the round: its help marks counted for the units its help question offered
+    (``pulse.domain.help_choices``), and those units (the figures the privacy release draws)."""
+    shape = RoundTree.of(b.name for d, b in basics.items() if d != NEWCOMERS)
+    stored = {department_path(name): name for name in names.values()}
+
+    def name_of(path: UnitPath) -> str:
+        return stored.get(path, format_unit_path(path))
+
+    result: dict[int, tuple[dict[str, float], tuple[str, ...]]] = {}
+    for department, basic in basics.items():
+        unit = None if department == NEWCOMERS else shape.path_of[basic.name]
+        marks = {
+            department_path(names.get(helper, f"Department {helper}")): count
+            for helper, count in helped.get(department, {}).items()
+        }
+        counted = marks_by_choice(shape.tree, unit, marks)
+        targets = help_choices(shape.tree, unit)
+        result[department] = (
+            {name_of(target): counted[target] for target in targets if target in counted},
+            tuple(name_of(target) for target in targets),
+        )
+    return result
+
+
 async def collect_input(round_: Round) -> ReportInput:
     """The domain's `ReportInput` for `round_`, from GROUP BY queries (see the module docstring)."""
     organization = await Organization.get(id=round_.organization_id)
@@ -394,8 +423,10 @@ async def collect_input(round_: Round) -> ReportInput:
     closed = round_.status == RoundStatus.CLOSED
     comments = await _comments(sql, round_.id) if closed else {}
 
+    basics = _basic_aggregates(round_.id, invited, figures, names, anchors[round_.id])
+    help_of = _help_by_choice(basics, helped, names)
     current: list[DepartmentAggregates] = []
-    for department, basic in _basic_aggregates(round_.id, invited, figures, names, anchors[round_.id]).items():
+    for department, basic in basics.items():
         current.append(
             DepartmentAggregates(
                 name=basic.name,
@@ -408,10 +439,8 @@ async def collect_input(round_: Round) -> ReportInput:
                 enps_promoters=basic.enps_promoters,
                 enps_passives=basic.enps_passives,
                 enps_detractors=basic.enps_detractors,
-                helped_by={
-                    names.get(helper, f"Department {helper}"): count
-                    for helper, count in sorted(helped.get(department, {}).items())
-                },
+                helped_by=help_of[department][0],
+                help_targets=help_of[department][1],
                 network_respondents=basic.network_respondents,
                 comments=tuple(comments.get(department, ())),
                 driver_moments=drivers.get(department, DriverMoments.empty()),

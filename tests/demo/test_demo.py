@@ -35,7 +35,12 @@ def test_pulse_demo_runs_with_nothing_configured_and_prints_the_path_of_a_real_p
     assert "high_fear" in flags["Service / Customer Service"]
     assert "low_initiative" in flags["Retail / Stores North / Store 11"]
     assert "inconsistent_leadership" in flags["Operations / Warehouse"]
-    assert "Operations / Logistics" in model["silo_network"]["isolated"]
+    # Logistics is cut off from everyone: its people name almost no unit outside it (towards the rest;
+    # between two siblings alone, the help network cannot single one of them out).
+    rows = {d["name"]: d for d in model["departments"]}
+    assert max(rows, key=lambda name: rows[name]["rest_silo_index"] or 0.0) == "Operations / Logistics"
+    assert rows["Operations / Logistics"]["outside_ties"] < 0.25 * rows["Operations / Warehouse"]["outside_ties"]
+    assert [level["parent"] for level in model["silo_levels"]][:2] == [None, "Operations"]
     assert model["drivers"]["organization"]["weights"][0]["dimension"] == "fear", "the planted driver"
     assert [p["label"] for p in model["trends"]["organization"]["fear"]["points"]] == [
         "Round 1",

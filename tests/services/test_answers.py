@@ -178,3 +178,41 @@ async def test_closing_while_answers_arrive_leaves_nothing_stored_after_the_shuf
         "SELECT DISTINCT xmin::text AS x FROM response WHERE round_id = $1", [opened.id]
     )
     assert len(rows) == 1
+
+
+async def test_in_a_tree_the_help_question_offers_the_units_beside_ones_path_not_every_unit(db: Settings) -> None:
+    from pulse.domain.units import parse_unit_path
+    from pulse.models import Organization
+    from pulse.services.units import ensure_units
+
+    stores = {f"Retail / North / Store {i}": 3 for i in range(1, 4)} | {
+        f"Retail / South / Store {i}": 3 for i in (4, 5)
+    }
+    organization = await populate({**stores, "Operations / Warehouse": 3, "Finance": 3})
+    # The import creates every unit above the people's own; populate does not.
+    await ensure_units(
+        await Organization.get(id=organization.id), [parse_unit_path(n) for n in (*stores, "Operations / Warehouse")]
+    )
+    opened = await open_round(organization)
+    links = dict(
+        zip(
+            await Invitation.filter(round_id=opened.id).order_by("id").values_list("id", flat=True),
+            await _links(opened.id, db.secret_key),
+            strict=True,
+        )
+    )
+    store_1 = await Department.get(name="Retail / North / Store 1")
+    invitation = await Invitation.filter(round_id=opened.id, department_id=store_1.id).first()
+    assert invitation is not None
+    survey = await open_survey(links[invitation.id])
+    assert [name for _, name in survey.helper_choices] == [
+        "Finance",
+        "Operations",
+        "Retail / North / Store 2",
+        "Retail / North / Store 3",
+        "Retail / South",
+    ]
+    # A mark naming a unit that was not offered is taken (the report counts it for Retail / South).
+    store_4 = await Department.get(name="Retail / South / Store 4")
+    await submit(links[invitation.id], {**_full_form(opened), "helped_by": [str(store_4.id)]})
+    assert [m.helper_id for m in await HelpMark.all()] == [store_4.id]
