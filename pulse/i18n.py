@@ -173,7 +173,9 @@ def wording_text(wording: Mapping[str, Any], fallback: str = "") -> str:
     if not message:
         return fallback
     params = wording.get("params") or {}
-    return gettext(str(message)) % {key: _param_text(key, value) for key, value in params.items()}
+    plural, n = wording.get("plural"), wording.get("n")
+    template = ngettext(str(message), str(plural), int(n)) if plural and n is not None else gettext(str(message))
+    return template % {key: _param_text(key, value) for key, value in params.items()}
 
 
 def _param_text(key: str, value: Any) -> str:

@@ -258,7 +258,7 @@ BRANCHES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-@pytest.mark.parametrize("locale", ["fr", "de"])
+@pytest.mark.parametrize("locale", ["fr", "de", "es", "pt_BR"])
 def test_every_branch_of_the_report_is_written_in_the_readers_language(
     locale: str, variants: dict[str, dict[str, Any]]
 ) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pulse.domain.flags import FLAG_BY_DIMENSION
 from pulse.domain.items import DIMENSION_BY_KEY
 from pulse.domain.trends import Verdict
-from pulse.domain.wording import N_
+from pulse.domain.wording import N_, ngettext
 
 MAX_FINDINGS = 5
 MIN_FINDINGS = 3
@@ -33,6 +33,9 @@ class Finding:
     #: so a reader's language can word it (``_(message) % params``).
     message: str = ""
     params: Mapping[str, str | int] = field(default_factory=dict)
+    #: For a sentence about a count: the English plural form and the count that chooses the form.
+    plural: str = ""
+    n: int | None = None
 
 
 def _finding(
@@ -43,6 +46,12 @@ def _finding(
     dimension: str | None = None,
 ) -> Finding:
     return Finding(kind, message % params, department, dimension, message, dict(params))
+
+
+def _counted_finding(kind: str, forms: tuple[str, str, int], params: Mapping[str, str | int]) -> Finding:
+    singular, plural, n = forms
+    text = (singular if n == 1 else plural) % params
+    return Finding(kind, text, None, None, singular, dict(params), plural, n)
 
 
 # One whole sentence per case, so every language can build it its own way.
@@ -273,18 +282,14 @@ def select_findings(
         message = N_("No department differs markedly from the rest of the organisation on any dimension.")
         findings.append(_finding("flag", message, {}))
     if hidden_departments:
-        message = (
-            N_(
-                "%(count)s departments are not shown separately to protect anonymity (groups need at least %(k)s "
-                "answers, and no hidden group may be deducible from the others)."
-            )
-            if hidden_departments > 1
-            else N_(
-                "%(count)s department is not shown separately to protect anonymity (groups need at least %(k)s "
-                "answers, and no hidden group may be deducible from the others)."
-            )
+        forms = ngettext(
+            "%(count)s department is not shown separately to protect anonymity (groups need at least %(k)s "
+            "answers, and no hidden group may be deducible from the others).",
+            "%(count)s departments are not shown separately to protect anonymity (groups need at least %(k)s "
+            "answers, and no hidden group may be deducible from the others).",
+            hidden_departments,
         )
-        findings.append(_finding("disclosure", message, {"count": hidden_departments, "k": min_group_size}))
+        findings.append(_counted_finding("disclosure", forms, {"count": hidden_departments, "k": min_group_size}))
     levels = sorted(organization_means.items(), key=lambda kv: -_badness(kv[0], kv[1]))
     findings.extend(_level_finding(dim, mean) for dim, mean in levels)
     # Keep the most important ones, but make sure at least one sentence says where the organisation stands.

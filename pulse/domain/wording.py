@@ -26,17 +26,28 @@ def N_(message: str) -> str:
     return message
 
 
+def ngettext(singular: str, plural: str, n: int) -> tuple[str, str, int]:
+    """A marker for extraction of a message with plural forms (``pybabel`` reads ``ngettext`` calls):
+    both English forms and the count, unchanged, for a ``Wording`` the reader's language words with its
+    own plural rules."""
+    return singular, plural, n
+
+
 @dataclass(frozen=True)
 class Wording:
-    """An English message (marked with ``N_`` where it is written) and the values of its placeholders."""
+    """An English message (marked with ``N_`` where it is written) and the values of its placeholders;
+    with ``plural`` and ``n`` (marked with ``ngettext``), a message whose form the count ``n`` chooses."""
 
     message: str
     params: Mapping[str, Param] = field(default_factory=dict)
+    plural: str = ""
+    n: int | None = None
 
     @property
     def text(self) -> str:
         """The English sentence (always %-formatted, so a ``%%`` in a message without values is one ``%``)."""
-        return self.message % {key: english(value) for key, value in self.params.items()}
+        message = self.plural if self.plural and self.n != 1 else self.message
+        return message % {key: english(value) for key, value in self.params.items()}
 
 
 def english(value: Param) -> str:

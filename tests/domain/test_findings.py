@@ -64,3 +64,32 @@ def test_guidance_lists_each_flag_once_with_its_departments() -> None:
     guidance = guidance_for({"A": ["silo", "high_fear"], "B": ["silo"], "C": []})
     assert [(g.flag, g.departments) for g in guidance] == [("high_fear", ("A",)), ("silo", ("A", "B"))]
     assert all(g.title and g.advice for g in guidance)
+
+
+def test_a_sentence_about_a_count_carries_both_forms_and_reads_right_in_each_language() -> None:
+    # The language's own plural rules choose the form (a catalog entry with plural forms), not English's.
+    from dataclasses import asdict
+
+    from pulse import i18n
+
+    def hidden(count: int) -> dict[str, object]:
+        found = select_findings(
+            flagged=[],
+            changes=[],
+            isolated=[],
+            participation_rate=None,
+            hidden_departments=count,
+            min_group_size=5,
+            organization_means={"fear": 30.0},
+        )
+        return asdict(next(f for f in found if f.kind == "disclosure"))
+
+    one, three = hidden(1), hidden(3)
+    assert one["text"].startswith("1 department is not shown") and three["text"].startswith("3 departments are not")
+    assert one["message"] == three["message"] and one["plural"] == three["plural"] and (one["n"], three["n"]) == (1, 3)
+    with i18n.use("fr"):
+        assert i18n.finding_text(one).startswith("1 service n'est pas présenté")
+        assert i18n.finding_text(three).startswith("3 services ne sont pas présentés")
+    with i18n.use("de"):
+        assert i18n.finding_text(one).startswith("1 Abteilung wird")
+        assert i18n.finding_text(three).startswith("3 Abteilungen werden")
