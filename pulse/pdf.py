@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
@@ -615,9 +618,79 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
+def render_in_process(model: Mapping[str, Any], locale: str) -> bytes:
+    """Model -> HTML -> PDF in ``locale``, blocking: what one render process does for one report."""
+    with i18n.use(locale):
+        html = render_html(model)
+    return html_to_pdf(html)
+
+
+class PdfProcesses:
+    """Processes that lay PDFs out, for the worker: several reports at once on several cores.
+
+    WeasyPrint is Python: in threads, renders share one core through the GIL (and a long one slows
+    every job of the worker). Here each render has a process of its own; a slow one holds up only
+    its own process, and the worker's event loop only waits. Processes are spawned (a fork of a
+    process holding database connections and an event loop is unsafe), each is replaced after
+    ``renders_per_process`` renders (WeasyPrint's caches only grow), and a pool whose process died
+    (killed for memory, say) is replaced by a fresh one: the render that was running raises
+    ``BrokenProcessPool``, which the jobs treat as transient and retry.
+    """
+
+    def __init__(self, processes: int, *, renders_per_process: int = 50) -> None:
+        if processes < 1:
+            raise ValueError(f"processes must be at least 1, got {processes}")
+        self.processes = processes
+        self.renders_per_process = renders_per_process
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=self.renders_per_process,
+        )
+
+    async def render(self, model: Mapping[str, Any], locale: str) -> bytes:
+        executor = self._executor
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, partial(render_in_process, dict(model), locale))
+        except BrokenProcessPool:
+            if self._executor is executor:  # the first render to notice replaces the pool
+                log.warning("a PDF render process died; starting new ones")
+                self._executor = self._start()
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+#: The render processes of this process (``pulse worker`` starts them); None: render in a thread.
+_processes: PdfProcesses | None = None
+
+
+def start_processes(count: int) -> PdfProcesses | None:
+    """Render PDFs in ``count`` processes from now on (0: in a thread of this process, as the web app does)."""
+    global _processes
+    stop_processes()
+    _processes = PdfProcesses(count) if count > 0 else None
+    return _processes
+
+
+def stop_processes() -> None:
+    global _processes
+    if _processes is not None:
+        _processes.close()
+        _processes = None
+
+
 async def render_pdf(model: Mapping[str, Any], settings: Settings | None = None, *, locale: str | None = None) -> bytes:
-    """The PDF of a report model in ``locale`` (None: the current language), laid out in a worker thread
-    so the event loop keeps serving."""
+    """The PDF of a report model in ``locale`` (None: the current language), off the event loop: in the
+    render processes when this process has them (``start_processes``), else laid out in a thread."""
+    if _processes is not None:
+        return await _processes.render(model, i18n.negotiate(locale) if locale is not None else i18n.current())
     if locale is None:
         html = render_html(model)
     else:
@@ -632,4 +705,13 @@ def render_pdf_sync(model: Mapping[str, Any]) -> bytes:
     return html_to_pdf(render_html(model))
 
 
-__all__: Sequence[str] = ["render_html", "render_pdf", "render_pdf_sync", "report_view"]
+__all__: Sequence[str] = [
+    "PdfProcesses",
+    "render_html",
+    "render_in_process",
+    "render_pdf",
+    "render_pdf_sync",
+    "report_view",
+    "start_processes",
+    "stop_processes",
+]

@@ -56,6 +56,8 @@ class Settings:
     #: Networks (CIDR strings) of the reverse proxies whose X-Forwarded-For/-Proto headers are believed.
     #: Empty: every client is the address that connected, whatever headers it sends.
     trusted_proxies: tuple[str, ...] = ()
+    #: Processes in which `pulse worker` lays out report PDFs, several at once (0: in a thread of the worker).
+    pdf_processes: int = 2
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -90,6 +92,7 @@ VARIABLES: dict[str, str] = {
     "PULSE_SECURE_COOKIES": "1 = Secure cookies (default: on when PULSE_BASE_URL is https)",
     "PULSE_QUEUE_NAME": "Redis key of the job queue (default pulse:queue)",
     "PULSE_TRUSTED_PROXIES": "IPs/CIDRs (comma-separated) of reverse proxies whose X-Forwarded-For is believed",
+    "PULSE_PDF_PROCESSES": "Processes in which the worker renders report PDFs at once (default 2; 0 = a thread)",
 }
 
 
@@ -245,6 +248,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         secure_cookies=_bool("PULSE_SECURE_COOKIES", env.get("PULSE_SECURE_COOKIES"), base_url.startswith("https://")),
         queue_name=env.get("PULSE_QUEUE_NAME") or "pulse:queue",
         trusted_proxies=_trusted_proxies(env.get("PULSE_TRUSTED_PROXIES")),
+        pdf_processes=_int("PULSE_PDF_PROCESSES", env.get("PULSE_PDF_PROCESSES"), 2, 0),
         extra={k: v for k, v in env.items() if k.startswith("PULSE_") and k not in VARIABLES},
     )
 

@@ -10,8 +10,8 @@ Wrap each job coroutine with ``@job`` (before ``arq.worker.func``)::
 Each try logs ``job done`` / ``job retry`` / ``job failed`` on the ``pulse.jobs`` logger with the job
 name, job id, try number, the job's arguments by name (``round_id=…``), the seconds it took and the
 outcome. A transient failure (the database connection dropped, the database locked, the SMTP server
-unreachable or answering 4xx) becomes ``arq.Retry`` with exponential backoff, so the job runs again
-instead of being lost; anything else fails the job (arq records it; it is not retried).
+unreachable or answering 4xx, a PDF render process that died) becomes ``arq.Retry`` with exponential
+backoff, so the job runs again instead of being lost; anything else fails the job (arq records it; it is not retried).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar, cast
 
 import asyncpg  # type: ignore[import-untyped]
@@ -62,6 +63,8 @@ def transient(error: BaseException) -> bool:
         if isinstance(current, MailDeliveryError):
             return current.transient
         if isinstance(current, _TRANSIENT_DB):
+            return True
+        if isinstance(current, BrokenProcessPool):  # a PDF render process died: the retry gets a new one
             return True
         if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
             return True

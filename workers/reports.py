@@ -43,13 +43,35 @@ async def build_report(ctx: dict[str, Any], round_id: int) -> str:
 
 @job
 async def email_report(ctx: dict[str, Any], round_id: int) -> int:
-    """Email the built report of a round to the organisation's leaders, each exactly once (a transient
-    mail failure is retried by ``@job``; the deliveries already stamped are skipped on the retry)."""
-    return await reports.email_report(int(round_id), ctx["settings"], ctx.get("mailer") or mailer_for(ctx["settings"]))
+    """Queue one ``email_leaders`` job per group of leaders still to email (a scope in a language), so
+    their PDFs are made at once by several jobs and a slow one holds up nobody else's email. Returns
+    how many groups were queued; a group already queued or running is not queued twice (its job id),
+    and a repeated run finds every emailed leader stamped."""
+    groups = await reports.leader_groups(int(round_id))
+    for group in groups:
+        await ctx["queue"].enqueue(
+            "email_leaders",
+            int(round_id),
+            None if group.unit_ids is None else list(group.unit_ids),
+            group.language,
+            job_id=f"report-mail:{round_id}:{group.key}",
+        )
+    return len(groups)
+
+
+@job
+async def email_leaders(ctx: dict[str, Any], round_id: int, unit_ids: list[int] | None, language: str) -> int:
+    """Email the report of one scope in one language to its leaders, each exactly once (a transient mail
+    failure, or a render process that died, is retried by ``@job``; the deliveries already stamped are
+    skipped on the retry)."""
+    group = reports.LeaderGroup(None if unit_ids is None else tuple(int(i) for i in unit_ids), str(language))
+    mailer = ctx.get("mailer") or mailer_for(ctx["settings"])
+    return await reports.email_group(int(round_id), group, ctx["settings"], mailer)
 
 
 #: The arq functions of this module (name, coroutine, retries); registered in workers.settings.
 FUNCTIONS: list[Function] = [
     func(build_report, name="build_report", max_tries=BUILD_MAX_TRIES),
     func(email_report, name="email_report", max_tries=EMAIL_MAX_TRIES),
+    func(email_leaders, name="email_leaders", max_tries=EMAIL_MAX_TRIES),
 ]

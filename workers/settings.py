@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -37,6 +38,10 @@ async def startup(ctx: dict[str, Any]) -> None:
         # on_shutdown runs in another task: keep the ORM context here to close exactly that one.
         ctx["tortoise"] = await init_db(settings)
     ctx.setdefault("mailer", mailer_for(settings))
+    # Report PDFs are laid out in processes of their own, several at once (started on the first render).
+    from pulse import pdf
+
+    pdf.start_processes(settings.pdf_processes)
     # Jobs that enqueue follow-up jobs use the worker's own Redis pool (and so the worker's queue name).
     from workers.queue import ArqQueue
 
@@ -48,6 +53,9 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    from pulse import pdf
+
+    await asyncio.to_thread(pdf.stop_processes)  # waits for the renders under way
     # pop: `pulse worker` calls this again when arq could not (Redis gone); close only once.
     context = ctx.pop("tortoise", None)
     if context is not None:

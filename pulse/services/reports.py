@@ -17,6 +17,7 @@ show that an attack succeeds without the noise); nothing outside tests does that
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -813,45 +814,88 @@ async def leaders_of(organization_id: int) -> list[Leader]:
     return sorted(found.values(), key=lambda leader: leader.email.lower())
 
 
-async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int:
-    """Email the ready report of a round to each leader, exactly once per leader; returns how many were sent.
+@dataclass(frozen=True)
+class LeaderGroup:
+    """Leaders who get the same report: one scope (None: the whole organisation) in one language. Its
+    model and PDF are made once for all of them."""
+
+    unit_ids: tuple[int, ...] | None
+    language: str
+
+    @property
+    def key(self) -> str:
+        """Stable and short, for a job id: ``all:fr``, ``12-40:de`` (a long scope is hashed)."""
+        scope = "all" if self.unit_ids is None else "-".join(str(i) for i in self.unit_ids) or "none"
+        if len(scope) > 64:
+            scope = hashlib.sha256(scope.encode()).hexdigest()[:24]
+        return f"{scope}:{self.language}"
+
+
+def _group_of(leader: Leader) -> LeaderGroup:
+    units = None if leader.unit_ids is None else tuple(sorted(set(leader.unit_ids)))
+    return LeaderGroup(units, i18n.negotiate(leader.locale))
+
+
+async def _leaders_to_email(report: Report, round_: Round, group: LeaderGroup | None = None) -> list[Leader]:
+    """The round's leaders (of ``group``, if given) who have not been emailed its report: active leaders
+    whose scope the round covers."""
+    from pulse.services.access import Principal, round_in_scope
+
+    stamped = await ReportDelivery.filter(report_id=report.id, sent_at__isnull=False).values_list("email", flat=True)
+    delivered = {str(email) for email in stamped}
+    covered: dict[tuple[int, ...], bool] = {}  # leaders sharing a scope share the answer
+    pending = []
+    for leader in await leaders_of(round_.organization_id):
+        if leader.email.lower() in delivered or (group is not None and _group_of(leader) != group):
+            continue
+        if leader.unit_ids is not None:
+            if leader.unit_ids not in covered:
+                reader = Principal(leader.email, UserRole.LEADER, round_.organization_id, unit_ids=leader.unit_ids)
+                covered[leader.unit_ids] = await round_in_scope(reader, round_)
+            if not covered[leader.unit_ids]:
+                continue  # a round that covers none of their units is not theirs
+        pending.append(leader)
+    return pending
+
+
+async def leader_groups(round_id: int) -> list[LeaderGroup]:
+    """The groups of leaders still to be emailed the report of a round (``email_group`` emails one)."""
+    report = await ready_report(round_id)
+    round_ = await Round.get(id=round_id)
+    groups = {_group_of(leader): None for leader in await _leaders_to_email(report, round_)}
+    return list(groups)
+
+
+async def email_group(round_id: int, group: LeaderGroup, settings: Settings, mailer: Mailer) -> int:
+    """Email the ready report of a round to the leaders of one group, exactly once per leader; returns how
+    many were sent. The group's model (and PDF, when attached) is made once for all of them.
 
     A `ReportDelivery` row per (report, email) is created before sending and stamped after: a
     retried job skips the stamped ones. A send that fails leaves its row unstamped and raises, so
     the retry sends it (and only it).
     """
-    from pulse.services.access import Principal, round_in_scope
-
     report = await ready_report(round_id)
     round_ = await Round.get(id=round_id)
     organization = await Organization.get(id=round_.organization_id)
-    leaders = await leaders_of(organization.id)
+    leaders = await _leaders_to_email(report, round_, group)
+    if not leaders:
+        return 0
     whole: dict[str, Any] = dict(report.model or {})
     units = await load_units(organization.id)
     link = f"{settings.base_url}/reports/{round_id}"
-    # Each scope's model (and PDF, when attached) is made once per language, however many leaders share it.
-    scoped: dict[tuple[tuple[int, ...] | None, str], tuple[dict[str, Any], tuple[Attachment, ...]]] = {}
     default = i18n.negotiate(organization.locale)
+    model, attachments = await _leader_report(
+        round_, report, whole, units, group.unit_ids, settings, group.language, default
+    )
+    participation = model.get("participation") or {}
+    with i18n.use(group.language):
+        findings = [i18n.finding_text(f) for f in model.get("findings") or []]
     sent = 0
     async with mailer.session() as session:
         for leader in leaders:
-            if leader.unit_ids is not None:
-                reader = Principal(leader.email, UserRole.LEADER, organization.id, unit_ids=leader.unit_ids)
-                if not await round_in_scope(reader, round_):
-                    continue  # a round that covers none of their units is not theirs
             delivery, _ = await ReportDelivery.get_or_create(report_id=report.id, email=leader.email.lower())
             if delivery.sent_at is not None:
                 continue
-            language = i18n.negotiate(leader.locale)
-            key = (leader.unit_ids, language)
-            if key not in scoped:
-                scoped[key] = await _leader_report(
-                    round_, report, whole, units, leader.unit_ids, settings, language, default
-                )
-            model, attachments = scoped[key]
-            participation = model.get("participation") or {}
-            with i18n.use(language):
-                findings = [i18n.finding_text(f) for f in model.get("findings") or []]
             message = build_message(
                 "report_ready",
                 to=leader.email,
@@ -875,5 +919,18 @@ async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int
             delivery.sent_at = clock.now()
             await delivery.save(update_fields=["sent_at"])
             sent += 1
+    log.info("report of round %s emailed to %d leader(s) of scope %s", round_id, sent, group.key)
+    return sent
+
+
+async def email_report(round_id: int, settings: Settings, mailer: Mailer) -> int:
+    """Email the ready report of a round to each leader, exactly once per leader; returns how many were sent.
+
+    One group after another (the CLI and tests); the worker runs each group as a job of its own
+    (``workers.reports``), so several groups' PDFs are made at once.
+    """
+    sent = 0
+    for group in await leader_groups(round_id):
+        sent += await email_group(round_id, group, settings, mailer)
     log.info("report of round %s emailed to %d leader(s)", round_id, sent)
     return sent
