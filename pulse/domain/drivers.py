@@ -18,6 +18,19 @@ the share of replicates in which a dimension ranks first says how sure the "main
 
 Shown only for groups of at least `MIN_DRIVER_RESPONDENTS` complete answers: below that, the
 weights of four correlated predictors are mostly noise.
+
+Privacy. When a round's figures carry differential-privacy noise (`pulse.domain.privacy`), the
+analysis is NOT part of the noisy release: no department gets one, and the organisation's is
+computed from exact cross-products, outside the epsilon guarantee. Why not noise it: one person moves
+each of the 10 cross-product sums the weights need by up to one (scores scaled to -1..1), so pure
+epsilon-DP adds Laplace noise of scale 10 / epsilon to each, while the sums themselves are about 0.1 n
+x r; with epsilon = 1 a correlation would be off by about 0.12 at n = 1,000 and 0.012 at n = 10,000.
+Useful only for the largest organisations, so for now the analysis stays exact and is limited
+instead: with released figures it needs `MIN_RELEASED_DRIVER_RESPONDENTS` long-standing respondents
+(newcomers, the cheapest padding, do not count and their answers are left out). What remains: an
+insider who keeps that many fake long-standing people in one round's population and answers for all
+of them but one can work back to that person's answers from the released correlations
+(tests/domain/test_privacy.py plays it with 29). Stated in the README ("Differential privacy").
 """
 
 from __future__ import annotations
@@ -34,6 +47,10 @@ from pulse.domain.items import DIMENSION_KEYS, DIMENSION_TOPICS
 from pulse.domain.wording import N_, Wording
 
 MIN_DRIVER_RESPONDENTS = 30
+#: With privacy-released figures, the organisation's (exact, not noised) analysis needs this many
+#: long-standing respondents: an insider who wants one person's answers from it must pad the round
+#: with that many fake people who have been in the directory for longer than the quarantine.
+MIN_RELEASED_DRIVER_RESPONDENTS = 200
 BOOTSTRAP_REPLICATES = 400
 DRIVER_SEED = 20_000_601  # fixed: the same answers always give the same intervals
 CLEAR_LEADER = 0.8  # share of replicates in which the top dimension ranks first, to call it "the" main driver

@@ -30,6 +30,15 @@ flags, trends, silo indices, participation totals) is computed from these noisy 
 costs no further budget (post-processing). Departments are disjoint, so the figures of different
 departments compose in parallel: one person's whole round is protected at `PrivacyBudget.total`.
 
+Not covered, and said so: comments, the organisation-wide reliability statistics (Cronbach's alpha,
+median r_wg) and the organisation's driver analysis, which is computed from exact cross-products of
+answers. Noising it would take Laplace noise of scale 10 / epsilon on each of its ten cross-product
+sums, which only organisations of thousands of respondents could absorb (`pulse.domain.drivers`), so
+instead the driver analysis of a noisy round needs `MIN_RELEASED_DRIVER_RESPONDENTS` (200)
+long-standing respondents, newcomers left out: an insider must keep 199 fake long-standing people
+in the round to work one person's answers back from it (tests/domain/test_privacy.py plays it
+with 29).
+
 The noise is drawn by OpenDP (`opendp.measurements.make_laplace` over integer and float vectors),
 once per round: `release_round` returns the released figures and the draw (plain JSON data), and the
 report service stores the draw and passes it back on every later build, so rebuilds and exports show

@@ -31,6 +31,7 @@ from pulse.domain.drivers import (
     DRIVER_METHODOLOGY,
     DRIVER_METHODOLOGY_WORDING,
     MIN_DRIVER_RESPONDENTS,
+    MIN_RELEASED_DRIVER_RESPONDENTS,
     DriverMoments,
     DriverResult,
     analyse,
@@ -892,11 +893,16 @@ def _enps(departments: Sequence[DepartmentAggregates], k: int) -> EnpsSummary | 
 
 
 def _drivers(departments: Sequence[DepartmentAggregates], plan: DisclosurePlan, asked: bool) -> DriverReport:
+    # With privacy-released figures the organisation's analysis is the one figure computed from exact
+    # cross-products: long-standing respondents only, and many of them (`pulse.domain.drivers`).
+    released = any(_released(d) for d in departments)
+    minimum = MIN_RELEASED_DRIVER_RESPONDENTS if released else MIN_DRIVER_RESPONDENTS
     total = DriverMoments.empty()
     for d in departments:
-        total = total + d.driver_moments
+        if not (released and d.quarantined):
+            total = total + d.driver_moments
     shown = all(plan.shows_organization_score(dim) for dim in DIMENSION_KEYS)
-    organization = analyse("Organisation", total) if asked and shown else None
+    organization = analyse("Organisation", total, min_respondents=minimum) if asked and shown else None
     groups = tuple(
         result
         for d in departments
@@ -909,6 +915,12 @@ def _drivers(departments: Sequence[DepartmentAggregates], plan: DisclosurePlan, 
         wording: tuple[Wording, ...] = (
             Wording(N_("The outcome statement was not asked in this round, so there is no driver analysis.")),
         )
+    elif organization is None and released and total.n >= MIN_DRIVER_RESPONDENTS:
+        message = N_(
+            "The driver analysis carries no privacy noise, so while the other figures do, it is shown only when at "
+            "least %(minimum)s long-standing people answered the outcome statement and all four dimensions; fewer did."
+        )
+        wording = (Wording(message, {"minimum": MIN_RELEASED_DRIVER_RESPONDENTS}),)
     elif organization is None:
         message = N_(
             "Fewer than %(minimum)s people answered the outcome statement and all four dimensions, too few to say "

@@ -4,7 +4,8 @@ Used by tests (does flagging find planted problems and leave healthy departments
 demo (realistic answers without real people), and to choose the privacy budget: `padding_attack`
 plays the insider's padding attack against released reports, `planted_problem_rates` measures flag
 power and false flags under the same noise (tests/perf/bench_privacy.py runs both at full size).
-Pure: the answers' randomness comes from `random.Random(seed)`; privacy noise comes from OpenDP.
+Pure: the answers' randomness comes from `random.Random(seed)`; privacy noise comes from OpenDP, or
+from `SeededLaplaceNoise` where a study must repeat exactly (tests; never a report's release).
 
 Model: each respondent has a latent 0-100 level per dimension = organisation baseline + a small
 random department effect (healthy departments differ a little) + the planted problem + personal
@@ -20,6 +21,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+import numpy as np
 
 from pulse.domain.aggregates import DepartmentAggregates, Response, aggregate_responses
 from pulse.domain.errors import DomainError
@@ -225,6 +228,29 @@ def simulate_round(
 # ---------------------------------------------------------------- privacy: the padding attack and flag power
 
 
+class SeededLaplaceNoise:
+    """The privacy noise's distributions from a seeded generator, so that a simulated study repeats exactly.
+
+    Real numbers get Laplace noise and whole numbers the two-sided geometric (OpenDP's integer
+    Laplace), at the scales asked. For simulations only: a report's noise must come from OpenDP
+    (`pulse.domain.privacy.OpenDPNoise`), whose sampling is built to be safe.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def integers(self, values: Sequence[int], scale: float) -> list[int]:
+        success = 1.0 - math.exp(-1.0 / scale)
+        up = self.rng.geometric(success, size=len(values))
+        down = self.rng.geometric(success, size=len(values))
+        return [int(v) + int(a) - int(b) for v, a, b in zip(values, up, down, strict=True)]
+
+    def reals(self, values: Sequence[float], scale: float) -> list[float]:
+        return [
+            float(v) + float(e) for v, e in zip(values, self.rng.laplace(0.0, scale, size=len(values)), strict=True)
+        ]
+
+
 @dataclass(frozen=True)
 class AttackResult:
     """How far the padding attack's estimates of the real person's dimension scores were off."""
@@ -414,6 +440,7 @@ def planted_problem_study(
     respondents: tuple[int, int] = (15, 30),
     noise_variance: float = 0.0,
     budget: PrivacyBudget | None = None,
+    noise: NoiseSource | None = None,
 ) -> FlagStudy:
     """Run the flags on simulated organisations, with and without planted problems.
 
@@ -423,16 +450,17 @@ def planted_problem_study(
     alongside. Flags are decided by the full report pipeline (disclosure control included).
     `noise_variance` adds Gaussian noise of that variance to every department mean and tells the
     flags about it; `budget` releases every figure through the real differential-privacy mechanism
-    (`pulse.domain.privacy.release_round`, OpenDP's noise: not seeded), as reports do.
+    (`pulse.domain.privacy.release_round`, OpenDP's noise: not seeded), as reports do; `noise`
+    replaces OpenDP as the source of that noise (e.g. `SeededLaplaceNoise`, to repeat a study exactly).
     """
 
     def flags(specs: list[DepartmentSpec], round_seed: int) -> dict[str, tuple[str, ...]]:
         simulated = simulate_round(specs, seed=round_seed, ask_network=False, ask_enps=False, comment_rate=0.0)
         aggregates = simulated.aggregates()
         if noise_variance > 0:
-            noise = random.Random(round_seed + 7)
-            aggregates = [_with_noise(a, noise_variance, noise) for a in aggregates]
-        report = _report(aggregates, simulated.asked, budget, None)
+            gaussian = random.Random(round_seed + 7)
+            aggregates = [_with_noise(a, noise_variance, gaussian) for a in aggregates]
+        report = _report(aggregates, simulated.asked, budget, noise)
         return {d.name: d.flags for d in report.departments}
 
     planted = detected = false_planted = false_healthy = 0

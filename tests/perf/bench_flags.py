@@ -56,7 +56,11 @@ def test_planted_problems_at_full_size_without_and_with_noise() -> None:
             f"in organisations with problems {total.false_flags_per_30_in_planted_orgs:.2f} "
             f"({time.perf_counter() - started:.0f} s)"
         )
-        assert total.detection_rate >= (0.95 if noise == 0 and budget is None else 0.9)
+        # The issue's requirement, without noise and under the reports' own privacy release: >= 95%
+        # found, at most one false flag per 30 healthy departments. The Gaussian noise of variance 4 on
+        # every mean is a harsher stand-in (more than the privacy noise of a department of 15, whose
+        # variance is 2.5): 90% there.
+        assert total.detection_rate >= (0.9 if noise > 0 else 0.95)
         assert total.false_flags_per_30_healthy <= 1.0
 
 
