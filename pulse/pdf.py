@@ -45,6 +45,8 @@ REASON_LABELS: Mapping[str, str] = {
     "below_min_group_size": N_("too few answers"),
     "complementary_suppression": N_("protects a smaller group"),
 }
+#: Units below the top level listed in the organisation's report as most cut off towards the rest.
+MAX_DEEPER_SILOS = 8
 #: Pairs that never help each other, listed in the PDF (the JSON keeps the model's longer list).
 MAX_LISTED_PAIRS = 40
 SHORT_LABELS: Mapping[str, str] = {
@@ -196,9 +198,30 @@ def _summary(model: Mapping[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
-def _heatmap(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+def row_name(row: Mapping[str, Any]) -> str:
+    """A report row's name as printed: a unit's own people (a unit with units below it has a row for the
+    people sitting in it and one with everything below it) are said to be just that."""
+    if row.get("kind") == "own":
+        return _("%(unit)s (its own people)") % {"unit": row["name"]}
+    return str(row["name"])
+
+
+def _overview_rows(model: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The rows above the departments' heatmap: a leader's scope with everything below it; in the
+    organisation's report, the top-level units with everything below them (when units have levels)."""
+    if model.get("scope"):
+        return list(model["scope"].get("rows") or ())
+    units = {u["name"]: u for u in model.get("units") or ()}
+    if not units:
+        return []
+    top = [units[u["name"]] for u in units.values() if u.get("depth") == 1]
+    top += [d for d in model["departments"] if d.get("depth", 1) == 1 and d["name"] not in units]
+    return sorted(top, key=lambda r: str(r["name"]))
+
+
+def _heatmap(model: Mapping[str, Any], rows_of: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
     rows = []
-    for department in model["departments"]:
+    for department in model["departments"] if rows_of is None else rows_of:
         cells: list[dict[str, Any]] = []
         for dimension in model["dimensions"]:
             cell = (department.get("scores") or {}).get(dimension["key"])
@@ -218,7 +241,7 @@ def _heatmap(model: Mapping[str, Any]) -> list[dict[str, Any]]:
             )
         rows.append(
             {
-                "name": department["name"],
+                "name": row_name(department),
                 "suppressed": department["suppressed"],
                 "reason": REASON_LABELS.get(department["suppression_reason"] or "", N_("hidden")),
                 "cells": cells,
@@ -233,7 +256,7 @@ def _interval_charts(model: Mapping[str, Any]) -> list[Markup]:
     for dimension in model["dimensions"]:
         key = dimension["key"]
         rows = [
-            charts.IntervalRow(d["name"], c["mean"], c["ci_low"], c["ci_high"], bool(c["flag"]))
+            charts.IntervalRow(row_name(d), c["mean"], c["ci_low"], c["ci_high"], bool(c["flag"]))
             for d in model["departments"]
             if (c := (d.get("scores") or {}).get(key)) is not None
         ]
@@ -260,15 +283,19 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
         given[edge["helper"]] += 1
         pair = (min(edge["helper"], edge["helped"]), max(edge["helper"], edge["helped"]))
         pair_weight[pair] = pair_weight.get(pair, 0.0) + float(edge["share"])
-    rows = []
-    for department in model["departments"]:
+    rows: list[dict[str, Any]] = []
+    # The network is between the rows of this report's level: in the organisation's report with units
+    # in levels, the top-level units (each with everything below it).
+    overview = _overview_rows(model)
+    scoped = bool(model.get("scope"))
+    for department in [*overview, *model["departments"]] if scoped else overview or model["departments"]:
         if department["suppressed"]:
             continue
         cell = (department.get("scores") or {}).get("collaboration")
         in_network = department["name"] in network["departments"]
         rows.append(
             {
-                "name": department["name"],
+                "name": row_name(department),
                 "score": whole(cell["mean"]) if cell else "–",
                 "difference": signed(cell["difference_from_rest"]) if cell else "–",
                 "silo_index": two_decimals(department["silo_index"]),
@@ -278,6 +305,7 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
                     else ""
                 ),
                 "silo_level": department["silo_index"] or 0.0,
+                "rest_index": two_decimals(department.get("rest_silo_index")),
                 "received": received[department["name"]] if in_network else "–",
                 "given": given[department["name"]] if in_network else "–",
                 "flagged": "silo" in department["flags"],
@@ -285,6 +313,16 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     rows.sort(key=lambda r: (-r["silo_level"], r["name"]))
+    # The organisation's report with units in levels: the units further down that are most cut off
+    # towards the rest (each level's own network is in the JSON and in each leader's report).
+    deeper = sorted(
+        (
+            r
+            for r in (*model["departments"], *(model.get("units") or ()))
+            if not scoped and r.get("depth", 1) > 1 and not r["suppressed"] and r.get("rest_silo_index") is not None
+        ),
+        key=lambda r: (-float(r["rest_silo_index"]), str(r["name"])),
+    )[:MAX_DEEPER_SILOS]
     links = [charts.NetworkLink(a, b, w) for (a, b), w in pair_weight.items()]
     drawn = len(charts.strongest_links(links))
     diagram = (
@@ -295,6 +333,14 @@ def _silos(model: Mapping[str, Any]) -> dict[str, Any]:
     others = len(network["departments"]) - 1
     return {
         "rows": rows,
+        "deeper": [
+            {
+                "name": row_name(r),
+                "silo_index": two_decimals(r.get("silo_index")),
+                "rest_index": two_decimals(r.get("rest_silo_index")),
+            }
+            for r in deeper
+        ],
         "diagram": diagram,
         "isolated": network["isolated"],
         "pairs": [f"{a} – {b}" for a, b in network["never_helping_pairs"][:MAX_LISTED_PAIRS]],
@@ -320,7 +366,10 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
     ]
     rows = []
     notes = []
-    for name, series in model["trends"]["departments"].items():
+    by_name = {d["name"]: d for d in model["departments"]}
+    # A leader's report starts with their scope as a whole.
+    scope_trends = (model.get("scope") or {}).get("trends") or {}
+    for name, series in [*scope_trends.items(), *model["trends"]["departments"].items()]:
         cells = []
         for dimension in model["dimensions"]:
             trend = series.get(dimension["key"])
@@ -350,7 +399,7 @@ def _trends(model: Mapping[str, Any]) -> dict[str, Any]:
                     "change": change,
                 }
             )
-        rows.append({"name": name, "cells": cells})
+        rows.append({"name": row_name(by_name.get(name) or {"name": name}), "cells": cells})
     rounds = sorted({p["label"] for t in organization.values() for p in t["points"]}, key=_round_order)
     trends = model["trends"]
     basis = trends.get("basis") or ANCHOR_BASIS
@@ -456,11 +505,13 @@ def _round_order(label: str) -> tuple[int, str]:
 
 def _participation(model: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    for department in model["departments"]:
+    # A leader's report starts with their scope as a whole.
+    scope = list((model.get("scope") or {}).get("rows") or ())
+    for department in [*scope, *model["departments"]]:
         shown = department["invited"] is not None and department["responded"] is not None
         rows.append(
             {
-                "name": department["name"],
+                "name": row_name(department),
                 "shown": shown,
                 "invited": department["invited"],
                 "responded": department["responded"],
@@ -470,6 +521,19 @@ def _participation(model: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _comment_group_name(group: Mapping[str, Any]) -> str:
+    """The pool of small departments is named in the reader's language, a department by its own name, and
+    groups over the tree by what they hold (``pulse.domain.tree_comments``, ``scoped_report``)."""
+    kind = group.get("kind", "unit")
+    if group["group"] == POOLED_COMMENT_GROUP or kind == "organization":
+        return _(POOLED_COMMENT_GROUP)
+    if kind == "remainder":
+        return _("%(unit)s: its people not in a group of their own") % {"unit": group["group"]}
+    if kind == "subtree":
+        return _("%(unit)s, with every unit below it") % {"unit": group["group"]}
+    return str(group["group"])
 
 
 def _comments(model: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -482,8 +546,7 @@ def _comments(model: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
         groups.append(
             {
-                # The pool of small departments is named in the reader's language; a department by its own name.
-                "group": _(POOLED_COMMENT_GROUP) if group["group"] == POOLED_COMMENT_GROUP else group["group"],
+                "group": _comment_group_name(group),
                 "count": len(group["comments"]),
                 "comments": [
                     {"text": comment_text(text), "redactions": redactions, "times": times}
@@ -538,12 +601,13 @@ def _methodology(model: Mapping[str, Any]) -> dict[str, Any]:
 
 def _figures(model: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    for department in model["departments"]:
+    scope = list((model.get("scope") or {}).get("rows") or ())
+    for department in [*scope, *model["departments"]]:
         for dimension in model["dimensions"]:
             cell = (department.get("scores") or {}).get(dimension["key"])
             rows.append(
                 {
-                    "department": department["name"],
+                    "department": row_name(department),
                     "dimension": SHORT_LABELS.get(dimension["key"], dimension["label"]),
                     "hidden": cell is None,
                     "reason": REASON_LABELS.get(department["suppression_reason"] or "", N_("hidden")),
@@ -573,6 +637,7 @@ def report_view(model: Mapping[str, Any]) -> dict[str, Any]:
         },
         "summary": _summary(model),
         "heatmap": _heatmap(model),
+        "overview": _heatmap(model, _overview_rows(model)),
         "legend": charts.colour_legend(),
         "dimension_labels": [column_label(d["key"], d["label"]) for d in model["dimensions"]],
         "interval_charts": _interval_charts(model),

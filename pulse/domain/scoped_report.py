@@ -102,6 +102,9 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
     )
     shown = {r["name"]: r for r in rows}
     pooled = {r["name"] for r in rows if r.get("kind") == KIND_POOLED}
+    # A scope unit's silo index among its own siblings is a figure about units outside the scope (how
+    # much they help each other): its index towards the rest, an organisation-level comparison, stays.
+    totals = [{**row, "silo_index": None, "silo_low": None, "silo_high": None} for row in totals]
     result["scope"] = {"units": [format_unit_path(unit) for unit in scope], "rows": totals}
     result["departments"] = rows
     result["units"] = [u for u in result.get("units", ()) if inside(u["name"])]
