@@ -314,6 +314,9 @@ class DriverReport:
     headline: str
     replicates: int = BOOTSTRAP_REPLICATES
     headline_wording: tuple[Wording, ...] = ()  # `headline` as messages and their values, sentence by sentence
+    #: the round's figures carry privacy noise: no department analysis, the organisation's needs
+    #: `MIN_RELEASED_DRIVER_RESPONDENTS` long-standing respondents (``pulse.domain.drivers``)
+    noised: bool = False
 
 
 @dataclass(frozen=True)
@@ -939,6 +942,7 @@ def _drivers(departments: Sequence[DepartmentAggregates], plan: DisclosurePlan, 
         groups,
         text,
         headline_wording=wording,
+        noised=released,
     )
 
 

@@ -366,7 +366,8 @@ def test_newcomers_do_not_count_towards_the_driver_analysis_under_the_noise() ->
             "O", "o", "r", 1, "d", "d", True, 5, 10, simulated.asked, list(departments), [], [], privacy=budget
         )
         drivers = build_report(data).drivers
-        return drivers.organization if drivers else None
+        assert drivers is not None and drivers.noised is (budget is not None)  # the page says why, under noise
+        return drivers.organization
 
     released = release_round(aggregates, DEFAULT_BUDGET, min_group_size=5).departments
     assert organization(released, DEFAULT_BUDGET) is None  # 190 long-standing: below 200
