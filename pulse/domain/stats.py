@@ -513,8 +513,9 @@ def benjamini_yekutieli(p_values: Sequence[float]) -> tuple[float, ...]:
     """Benjamini-Yekutieli adjusted p-values: BH scaled by c(m) = 1 + 1/2 + ... + 1/m.
 
     Controls the false-discovery rate under ANY dependence between the tests (Benjamini & Yekutieli
-    2001, Theorem 1.3). Department-versus-rest contrasts need it: each "rest" contains every other
-    department, so the contrasts are negatively correlated, which BH's PRDS condition excludes.
+    2001, Theorem 1.3), e.g. negatively correlated contrasts (each department against a "rest" that
+    contains every other one), which BH's PRDS condition excludes. Trend families use it; flags use
+    `holm`, which holds under any dependence too and is stronger with few real effects.
     """
     m = len(p_values)
     return _step_up(p_values, math.fsum(1.0 / i for i in range(1, m + 1)) if m else 1.0)
