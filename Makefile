@@ -60,7 +60,7 @@ migration: install ## make a migration for both SQLite and PostgreSQL: make migr
 
 LOCALE_DIR := pulse/locale
 i18n-extract: install ## collect every translatable string into pulse/locale/messages.pot
-	$(BIN)/pybabel -q extract -F $(LOCALE_DIR)/babel.cfg -c TRANSLATORS: --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F $(LOCALE_DIR)/babel.cfg -k NP_:1,2 -c TRANSLATORS: --no-location --sort-output \
 		--project=Pulse --copyright-holder="Pulse contributors" --msgid-bugs-address="" -o $(LOCALE_DIR)/messages.pot .
 
 i18n-update: i18n-extract ## merge the .pot into every language's .po (new strings arrive untranslated)

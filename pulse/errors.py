@@ -6,13 +6,25 @@ status code in one place (``pulse.web.errors``). Anything that is not a PulseErr
 
 from __future__ import annotations
 
+from pulse.domain.wording import N_, Count
+
 
 class PulseError(Exception):
-    """Base of every error Pulse expects and explains to its user."""
+    """Base of every error Pulse expects and explains to its user.
+
+    Its message is English text, or a ``pulse.domain.wording.Text`` (English too, for the CLI and logs)
+    that pages translate into their reader's language (``message``, ``pulse.i18n.localize``).
+    """
 
     #: HTTP status the web layer answers with; a stable machine-readable code for the JSON API.
     status_code: int = 400
     code: str = "invalid"
+
+    @property
+    def message(self) -> str:
+        """The message as raised (a ``Text`` keeps what it takes to translate it); ``str(error)`` is English."""
+        first = self.args[0] if self.args else None
+        return first if isinstance(first, str) else str(self)
 
 
 class ConfigurationError(PulseError):
@@ -47,7 +59,8 @@ class ImportRejected(InvalidInput):
     """A people import was refused as a whole.
 
     ``problems`` holds the first ``MAX_LISTED_PROBLEMS`` problems, by row; ``more`` counts the others.
-    ``listing`` is what people read: the problems, then "and 41,230 more" when there are more.
+    ``listing`` is what people read: the problems, then "and 41,230 more" when there are more. The
+    summary and the problems are ``Text`` when the service worded them so, for pages to translate.
     """
 
     code = "import_rejected"
@@ -62,7 +75,11 @@ class ImportRejected(InvalidInput):
 
     @property
     def listing(self) -> list[str]:
-        return self.problems + ([f"and {self.more:,} more"] if self.more else [])
+        return self.problems + ([N_("and %(count)s more", count=Count(self.more))] if self.more else [])
+
+    @property
+    def message(self) -> str:
+        return self.summary
 
 
 class SurveyClosed(PulseError):

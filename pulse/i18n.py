@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date
+from babel.dates import format_skeleton as _format_skeleton
 from babel.dates import format_time as _format_time
 from babel.dates import get_datetime_format
 from babel.lists import format_list as _format_list
@@ -41,9 +42,25 @@ from babel.numbers import format_decimal as _format_decimal
 from babel.numbers import format_percent as _format_percent
 from babel.support import Translations
 
-from pulse.domain.wording import N_
+from pulse.domain.wording import N_, NP_, Count, Moment, Text, joined, term
 
-__all__ = ["N_", "available_locales", "gettext", "negotiate", "ngettext", "pgettext", "use"]
+__all__ = [
+    "NP_",
+    "N_",
+    "Count",
+    "Moment",
+    "Text",
+    "available_locales",
+    "gettext",
+    "joined",
+    "localize",
+    "negotiate",
+    "ngettext",
+    "pgettext",
+    "sentence",
+    "term",
+    "use",
+]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
@@ -145,6 +162,42 @@ def pgettext(context: str, message: str) -> str:
 _ = gettext
 
 
+def localize(message: Any) -> str:
+    """A message in the current language: a ``Text`` (or its JSON form, from a cookie) with its values, a
+    message id marked with ``N_`` elsewhere, or any other text, which is shown as it is."""
+    if isinstance(message, Mapping) and "msgid" in message:
+        message = Text.from_json(message)
+    if isinstance(message, Text):
+        if message.plural is not None:
+            translated = ngettext(message.msgid, message.plural, message.n if message.n is not None else 0)
+        else:
+            translated = gettext(message.msgid)
+        return translated % {key: _localized_value(value) for key, value in message.params.items()}
+    if isinstance(message, str):
+        return gettext(message)
+    return "" if message is None else str(message)
+
+
+def _localized_value(value: Any) -> Any:
+    if isinstance(value, Text):
+        return localize(value)
+    if isinstance(value, Count):
+        return format_number(int(value))
+    if isinstance(value, Moment):
+        return format_moment(value.at, value.timezone, weekday=True)
+    return value
+
+
+def sentence(message: Any) -> str:
+    """A message as a sentence of its own: first letter capitalised, a full stop unless it has an ending.
+    Services word errors as clauses ("no round with id 12") so that they can also go inside a sentence."""
+    text = localize(message).strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
 def finding_text(finding: Mapping[str, Any]) -> str:
     """A report finding (``text``, ``message``, ``params``) in the current language; a model stored before
     findings carried their message keeps its English text."""
@@ -230,26 +283,48 @@ def format_percent(rate: float, digits: int = 0) -> str:
     return _format_percent(rate, format=pattern, locale=locale)
 
 
-def format_day(value: date | datetime | str) -> str:
-    """A calendar day, medium length: ``5 Dec 2026`` / ``5 déc. 2026`` / ``05.12.2026``."""
+def format_day(value: date | datetime | str, *, weekday: bool = False) -> str:
+    """A calendar day, medium length: ``5 Dec 2026`` / ``5 déc. 2026`` / ``05.12.2026``; with ``weekday``:
+    ``Sat, 5 Dec 2026`` / ``sam. 5 déc. 2026`` / ``Sa., 5. Dez. 2026``."""
     if isinstance(value, str):
         if not value:
             return ""
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
         value = value.date()
+    if weekday:
+        return _format_skeleton("yMMMEd", value, locale=_babel_locale())
     return _format_date(value, format="medium", locale=_babel_locale())
 
 
-def format_moment(moment: datetime, timezone: str, *, long: bool = False) -> str:
+def format_moment(moment: datetime, timezone: str, *, long: bool = False, weekday: bool = False) -> str:
     """A moment in the organisation's time zone, with the zone named: what a person reads in an email
-    (``long``: ``Sunday, 29 November 2026, 17:00 (Europe/Paris)``) or in a table (``29 Nov 2026, 17:00``)."""
-    local = moment.astimezone(ZoneInfo(timezone))
+    (``long``: ``Sunday, 29 November 2026, 17:00 (Europe/Paris)``) or in a table (``29 Nov 2026, 17:00``;
+    with ``weekday``: ``Sun, 29 Nov 2026, 17:00``). A naive ``moment`` is already wall-clock time there."""
+    local = moment if moment.tzinfo is None else moment.astimezone(ZoneInfo(timezone))
     locale = _babel_locale()
     if long:
         day = _format_date(local, format="full", locale=locale)
         return f"{day}, {_format_time(local, format='short', locale=locale)} ({timezone})"
     pattern = get_datetime_format("medium", locale=locale)
-    return str(pattern).format(
-        _format_time(local, format="short", locale=locale), _format_date(local, format="medium", locale=locale)
-    )
+    day = format_day(local, weekday=weekday)
+    return str(pattern).format(_format_time(local, format="short", locale=locale), day)
+
+
+def local_time(moment: datetime | str | None, timezone: str) -> str:
+    """A table's moment (an organisation's time zone, with the weekday), or a dash when there is none.
+    ``moment`` may be an ISO 8601 string with its offset, as stored in JSON."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment) if moment else None
+    return "—" if moment is None else format_moment(moment, timezone, weekday=True)
+
+
+def format_clock(hour: int, minute: int = 0) -> str:
+    """A time of day as the language writes it: ``09:00`` (en, fr, de), ``9:00`` (es)."""
+    return _format_time(time(hour, minute), format="short", locale=_babel_locale())
+
+
+def weekday_name(index: int) -> str:
+    """Monday (0) to Sunday (6), in the current language, as a list of choices shows it (``Lundi``)."""
+    name = str(Locale.parse(_babel_locale()).days["format"]["wide"][index])
+    return name[:1].upper() + name[1:]

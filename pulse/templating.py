@@ -35,14 +35,19 @@ def environment() -> Environment:
     )
     env.globals.update(
         current_locale=i18n.current,
-        # For a message id held in a variable (a constant marked with N_ elsewhere): no %-formatting.
-        translate=i18n.gettext,
+        # For a message held in a variable: a constant marked with N_ elsewhere, or a Text with its values
+        # (a service's error, a flash message), translated and filled in.
+        translate=i18n.localize,
+        sentence=i18n.sentence,
         html_lang=lambda: i18n.html_lang(i18n.current()),
         format_number=i18n.format_number,
         format_percent=i18n.format_percent,
         format_day=i18n.format_day,
         format_moment=i18n.format_moment,
+        local_time=i18n.local_time,
+        format_clock=i18n.format_clock,
         finding_text=i18n.finding_text,
+        round_label=i18n.round_label,
     )
-    env.filters["translate"] = i18n.gettext
+    env.filters["translate"] = i18n.localize
     return env

@@ -45,6 +45,8 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
             "extract",
             "-F",
             str(i18n.LOCALE_DIR / "babel.cfg"),
+            "-k",
+            "NP_:1,2",
             "-c",
             "TRANSLATORS:",
             "--no-location",

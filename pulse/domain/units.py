@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 from pulse.domain.errors import DomainError
+from pulse.domain.wording import N_
 
 #: The separator between the levels of a path, as written in files and shown on pages.
 SEPARATOR = "/"
@@ -54,21 +55,35 @@ def parse_unit_path(text: str) -> UnitPath:
     Each segment is trimmed and its inner runs of spaces become one space.
     """
     if not text.strip():
-        raise InvalidUnitPath("unit path is empty")
+        raise InvalidUnitPath(N_("unit path is empty"))
     segments = tuple(" ".join(part.split()) for part in text.split(SEPARATOR))
     shown = text.strip()
     if any(not segment for segment in segments):
         position = next(i for i, segment in enumerate(segments, start=1) if not segment)
         raise InvalidUnitPath(
-            f"unit path {shown!r} has an empty level (level {position}); "
-            f"write levels as 'Retail / Stores North / Store 12'"
+            N_(
+                "unit path %(path)s has an empty level (level %(level)s); write levels as 'Retail / Stores North / "
+                "Store 12'",
+                path=repr(shown),
+                level=position,
+            )
         )
     if len(segments) > MAX_UNIT_DEPTH:
-        raise InvalidUnitPath(f"unit path {shown!r} has {len(segments)} levels; at most {MAX_UNIT_DEPTH} are allowed")
+        raise InvalidUnitPath(
+            N_(
+                "unit path %(path)s has %(levels)s levels; at most %(max)s are allowed",
+                path=repr(shown),
+                levels=len(segments),
+                max=MAX_UNIT_DEPTH,
+            )
+        )
     if len(format_unit_path(segments)) > MAX_UNIT_PATH_LENGTH:
         raise InvalidUnitPath(
-            f"unit path {shown[:80]!r}... is longer than {MAX_UNIT_PATH_LENGTH} characters written as "
-            f"'A / B / C'; shorten the names"
+            N_(
+                "unit path %(path)s... is longer than %(max)s characters written as 'A / B / C'; shorten the names",
+                path=repr(shown[:80]),
+                max=MAX_UNIT_PATH_LENGTH,
+            )
         )
     return segments
 
@@ -98,7 +113,7 @@ class UnitTree:
     def add(self, path: UnitPath) -> None:
         """Add a unit and its ancestors (adding one twice is a no-op)."""
         if not path:
-            raise InvalidUnitPath("unit path is empty")
+            raise InvalidUnitPath(N_("unit path is empty"))
         for depth in range(1, len(path) + 1):
             node = path[:depth]
             if node in self._children:
@@ -120,7 +135,7 @@ class UnitTree:
 
     def _known(self, path: UnitPath) -> None:
         if path and path not in self._children:
-            raise InvalidUnitPath(f"no unit {format_unit_path(path)!r}")
+            raise InvalidUnitPath(N_("no unit %(path)s", path=repr(format_unit_path(path))))
 
     def roots(self) -> tuple[UnitPath, ...]:
         """The top-level units."""

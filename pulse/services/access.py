@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from pulse.domain.units import UnitPath, minimal_scope
 from pulse.errors import NotFound, PermissionDenied
+from pulse.i18n import N_
 from pulse.models import Organization, Report, ReportStatus, Round, RoundStatus, Schedule, UserRole
 from pulse.services.release import require_closed
 from pulse.services.units import load_units
@@ -69,21 +70,22 @@ def _valid_id(value: int) -> bool:
     return isinstance(value, int) and 1 <= value <= MAX_ID
 
 
-def check(principal: Principal, organization_id: int, need: Need, *, what: str) -> None:
-    """Raise NotFound (other organisation) or PermissionDenied (own organisation, wrong role)."""
+def check(principal: Principal, organization_id: int, need: Need, *, missing: str) -> None:
+    """Raise NotFound (other organisation: ``missing`` says what was not found) or PermissionDenied (own
+    organisation, wrong role)."""
     if principal.may(organization_id, need):
         return
     if principal.is_admin or principal.organization_id == organization_id:
-        raise PermissionDenied("your account can read reports only")
-    raise NotFound(f"no {what}")
+        raise PermissionDenied(N_("your account can read reports only"))
+    raise NotFound(missing)
 
 
 async def organization_for(principal: Principal, slug: str, need: Need) -> Organization:
     """The organisation ``slug`` if the principal may do ``need`` in it."""
     organization = await Organization.get_or_none(slug=slug)
     if organization is None or not (principal.is_admin or principal.organization_id == organization.id):
-        raise NotFound(f"no organisation with slug {slug!r}")
-    check(principal, organization.id, need, what=f"organisation with slug {slug!r}")
+        raise NotFound(N_("no organisation with slug %(slug)s", slug=repr(slug)))
+    check(principal, organization.id, need, missing=N_("no organisation with slug %(slug)s", slug=repr(slug)))
     return organization
 
 
@@ -91,8 +93,8 @@ async def organization_by_id(principal: Principal, organization_id: int, need: N
     """The organisation with this id if the principal may do ``need`` in it (API keys know only the id)."""
     organization = await Organization.get_or_none(id=organization_id) if _valid_id(organization_id) else None
     if organization is None or not (principal.is_admin or principal.organization_id == organization.id):
-        raise NotFound(f"no organisation with id {organization_id}")
-    check(principal, organization.id, need, what=f"organisation with id {organization_id}")
+        raise NotFound(N_("no organisation with id %(id)s", id=organization_id))
+    check(principal, organization.id, need, missing=N_("no organisation with id %(id)s", id=organization_id))
     return organization
 
 
@@ -100,10 +102,10 @@ async def round_for(principal: Principal, round_id: int, need: Need) -> Round:
     """The round ``round_id`` (its organisation loaded) if the principal may do ``need`` in its organisation."""
     found = await Round.get_or_none(id=round_id).select_related("organization") if _valid_id(round_id) else None
     if found is None or not (principal.is_admin or principal.organization_id == found.organization_id):
-        raise NotFound(f"no round with id {round_id}")
-    check(principal, found.organization_id, need, what=f"round with id {round_id}")
+        raise NotFound(N_("no round with id %(id)s", id=round_id))
+    check(principal, found.organization_id, need, missing=N_("no round with id %(id)s", id=round_id))
     if not await round_in_scope(principal, found):
-        raise NotFound(f"no round with id {round_id}")
+        raise NotFound(N_("no round with id %(id)s", id=round_id))
     return found
 
 
@@ -132,7 +134,7 @@ async def report_for(principal: Principal, round_id: int) -> Report:
     await require_closed(found)
     report = await Report.get_or_none(round_id=found.id)
     if report is None:
-        raise NotFound(f"round {round_id} has no report yet")
+        raise NotFound(N_("round %(id)s has no report yet", id=round_id))
     return report
 
 
@@ -162,10 +164,11 @@ async def visible_organizations(principal: Principal) -> list[Organization]:
 
 async def schedule_for(principal: Principal, schedule_id: int, organization: Organization) -> Schedule:
     """The schedule ``schedule_id`` of ``organization`` (already checked) for management."""
-    check(principal, organization.id, Need.MANAGE, what=f"schedule with id {schedule_id}")
-    if not _valid_id(schedule_id):
-        raise NotFound(f"no schedule with id {schedule_id}")
-    schedule = await Schedule.get_or_none(id=schedule_id, organization_id=organization.id)
+    missing = N_("no schedule with id %(id)s", id=schedule_id)
+    check(principal, organization.id, Need.MANAGE, missing=missing)
+    schedule = (
+        await Schedule.get_or_none(id=schedule_id, organization_id=organization.id) if _valid_id(schedule_id) else None
+    )
     if schedule is None:
-        raise NotFound(f"no schedule with id {schedule_id}")
+        raise NotFound(missing)
     return schedule

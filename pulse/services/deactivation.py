@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.errors import NotFound
+from pulse.i18n import N_
 from pulse.models import AuditEvent, Department, Organization, Person
 from pulse.services.people import normalize_email
 
@@ -20,7 +21,13 @@ async def set_person_active(organization: Organization, email: str, active: bool
     address = normalize_email(email)
     person = await Person.get_or_none(organization_id=organization.id, email=address)
     if person is None:
-        raise NotFound(f"no person with email {address!r} in organisation {organization.slug!r}")
+        raise NotFound(
+            N_(
+                "no person with email %(email)s in organisation %(slug)s",
+                email=repr(address),
+                slug=repr(organization.slug),
+            )
+        )
     if person.active != active:
         now = clock.now()
         department = await Department.get(id=person.department_id)

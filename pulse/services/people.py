@@ -29,6 +29,7 @@ from pulse import clock
 from pulse.domain.mailbox import domain_of, mailbox_key
 from pulse.domain.units import InvalidUnitPath, UnitPath, format_unit_path, parse_unit_path
 from pulse.errors import MAX_LISTED_PROBLEMS, Conflict, ImportRejected, NotFound
+from pulse.i18n import N_, NP_, Count, Text, joined
 from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
 from pulse.services.units import ensure_units, load_units, stored_path
 
@@ -59,8 +60,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 ROLE_VALUES = tuple(role.value for role in PersonRole)
-SAME_MAILBOX = "is the same mailbox as"
-ONE_PERSON = "one mailbox, one person"
+#: A problem of one row of a file: "row 12: malformed email 'x'" (the spreadsheet's row number).
+ROW_PROBLEM = N_("row %(row)s: %(problem)s")
 
 Progress = Callable[[int, int], None]
 
@@ -85,6 +86,32 @@ class ImportSummary:
         if self.departments_created:
             text += f"; {self.departments_created} department{'s' if self.departments_created != 1 else ''} created"
         return text
+
+    def as_text(self) -> Text:
+        """``str(self)``, in words that pages translate."""
+        people = [
+            # TRANSLATORS: the summary of a people import: "3 created, 1 updated, 40 unchanged" (people).
+            NP_("%(count)s created", "%(count)s created", self.created, count=Count(self.created)),
+            NP_("%(count)s updated", "%(count)s updated", self.updated, count=Count(self.updated)),
+            NP_("%(count)s unchanged", "%(count)s unchanged", self.unchanged, count=Count(self.unchanged)),
+        ]
+        if self.reactivated:
+            people.append(
+                NP_("%(count)s reactivated", "%(count)s reactivated", self.reactivated, count=Count(self.reactivated))
+            )
+        if self.deactivated:
+            people.append(
+                NP_("%(count)s deactivated", "%(count)s deactivated", self.deactivated, count=Count(self.deactivated))
+            )
+        if not self.departments_created:
+            return joined(people)
+        departments = NP_(
+            "%(count)s department created",
+            "%(count)s departments created",
+            self.departments_created,
+            count=Count(self.departments_created),
+        )
+        return joined([joined(people), departments], "; ")
 
 
 @dataclass
@@ -141,6 +168,27 @@ def _normalize_locale(value: str) -> str:
     return "-".join([parts[0]] + [p.upper() if len(p) == 2 else p for p in parts[1:]])
 
 
+HEADER = f"{','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}]"
+
+
+def _at_row(row: int, problem: str) -> str:
+    return N_(ROW_PROBLEM, row=row, problem=problem)
+
+
+def _without_row(problem: str) -> str:
+    """A row's problem without its row number (a one-row file: the number means nothing to the caller)."""
+    if isinstance(problem, Text) and problem.msgid == ROW_PROBLEM:
+        inner: str = problem.params["problem"]
+        return inner
+    return re.sub(r"^row \d+: ", "", problem)
+
+
+def _no_person(address: str, organization: Organization) -> str:
+    return N_(
+        "no person with email %(email)s in organisation %(slug)s", email=repr(address), slug=repr(organization.slug)
+    )
+
+
 def _decode(data: bytes | str | IO[bytes] | IO[str]) -> str:
     raw: bytes | str = data if isinstance(data, bytes | str) else data.read()
     if isinstance(raw, str):
@@ -150,8 +198,8 @@ def _decode(data: bytes | str | IO[bytes] | IO[str]) -> str:
     except UnicodeDecodeError as error:
         row = raw.count(b"\n", 0, error.start) + 1
         raise ImportRejected(
-            "people import rejected: the file is not UTF-8 text (save it as 'CSV UTF-8')",
-            [f"row {row}: bytes that are not UTF-8 at position {error.start}"],
+            N_("people import rejected: the file is not UTF-8 text (save it as 'CSV UTF-8')"),
+            [_at_row(row, N_("bytes that are not UTF-8 at position %(position)s", position=Count(error.start)))],
         ) from None
 
 
@@ -162,16 +210,34 @@ def _header(cells: Sequence[str]) -> tuple[list[str], list[str]]:
     unknown = [n for n in names if n not in COLUMNS]
     if unknown:
         shown = ", ".join(repr(n) for n in unknown)
-        plural = "s" if len(unknown) > 1 else ""
-        problems.append(f"row 1: unknown column{plural} {shown} (allowed: {', '.join(COLUMNS)})")
+        problems.append(
+            _at_row(
+                1,
+                NP_(
+                    "unknown column %(names)s (allowed: %(allowed)s)",
+                    "unknown columns %(names)s (allowed: %(allowed)s)",
+                    len(unknown),
+                    names=shown,
+                    allowed=", ".join(COLUMNS),
+                ),
+            )
+        )
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        problems.append(f"row 1: column {', '.join(duplicated)} given more than once")
+        problems.append(_at_row(1, N_("column %(names)s given more than once", names=", ".join(duplicated))))
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         problems.append(
-            f"row 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(the first row must name the columns: {','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}])"
+            _at_row(
+                1,
+                NP_(
+                    "missing column %(names)s (the first row must name the columns: %(columns)s)",
+                    "missing columns %(names)s (the first row must name the columns: %(columns)s)",
+                    len(missing),
+                    names=", ".join(missing),
+                    columns=HEADER,
+                ),
+            )
         )
     return names, problems
 
@@ -208,8 +274,8 @@ def _size(data: bytes | str | IO[bytes] | IO[str]) -> bytes | str | IO[bytes] | 
     raw: bytes | str = data if isinstance(data, bytes | str) else data.read(MAX_IMPORT_BYTES + 1)
     if len(raw) > MAX_IMPORT_BYTES:
         raise ImportRejected(
-            f"people import rejected: the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
-            [f"split it into files of at most {MAX_IMPORT_ROWS:,} people"],
+            N_("people import rejected: the file is larger than %(size)s MB", size=MAX_IMPORT_BYTES // (1024 * 1024)),
+            [N_("split it into files of at most %(count)s people", count=Count(MAX_IMPORT_ROWS))],
         )
     return raw
 
@@ -227,12 +293,12 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
         header = next(records, None)
         if header is None or not any(cell.strip() for cell in header):
             raise ImportRejected(
-                "people import rejected: the file is empty",
-                [f"row 1: expected the header {','.join(REQUIRED_COLUMNS)}[,{','.join(OPTIONAL_COLUMNS)}]"],
+                N_("people import rejected: the file is empty"),
+                [_at_row(1, N_("expected the header %(columns)s", columns=HEADER))],
             )
         names, header_problems = _header(header)
         if header_problems:
-            raise ImportRejected("people import rejected: the header row is wrong", header_problems)
+            raise ImportRejected(N_("people import rejected: the header row is wrong"), header_problems)
         first_row_of: dict[str, int] = {}  # by mailbox key: me+1@x and me@x are one mailbox
         first_email_of: dict[int, str] = {}
         for number, cells in enumerate(records, start=2):
@@ -240,17 +306,27 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
                 continue  # blank lines (often at the end of an exported file) carry nothing
             if number > MAX_IMPORT_ROWS + 1:
                 problems.append(
-                    f"row {number}: more than {MAX_IMPORT_ROWS:,} people in one file (the rest was not read); "
-                    "split the file"
+                    _at_row(
+                        number,
+                        N_(
+                            "more than %(count)s people in one file (the rest was not read); split the file",
+                            count=Count(MAX_IMPORT_ROWS),
+                        ),
+                    )
                 )
                 break
             if len(cells) != len(names):
-                problems.append(f"row {number}: expected {len(names)} fields, found {len(cells)}")
+                problems.append(
+                    _at_row(
+                        number,
+                        N_("expected %(expected)s fields, found %(found)s", expected=len(names), found=len(cells)),
+                    )
+                )
                 continue
             controls = [name for name, cell in zip(names, cells, strict=True) if CONTROL_CHARACTERS.search(cell)]
             if controls:
                 # PostgreSQL refuses NUL in text, and no name or address legitimately holds one.
-                problems.append(f"row {number}: control characters in {', '.join(controls)}")
+                problems.append(_at_row(number, N_("control characters in %(columns)s", columns=", ".join(controls))))
                 continue
             values = dict(zip(names, cells, strict=True))
             email = normalize_email(values["email"])
@@ -258,9 +334,23 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
             if first != number:
                 earlier = first_email_of.get(first, email)
                 if earlier == email:
-                    problems.append(f"row {number}: duplicate email {email} (already on row {first})")
+                    problems.append(
+                        _at_row(
+                            number, N_("duplicate email %(email)s (already on row %(row)s)", email=email, row=first)
+                        )
+                    )
                 else:
-                    problems.append(f"row {number}: {email} {SAME_MAILBOX} {earlier} (row {first}): {ONE_PERSON}")
+                    problems.append(
+                        _at_row(
+                            number,
+                            N_(
+                                "%(email)s is the same mailbox as %(other)s (row %(row)s): one mailbox, one person",
+                                email=email,
+                                other=earlier,
+                                row=first,
+                            ),
+                        )
+                    )
             else:
                 first_email_of[number] = email
             person = _row(number, values, problems)
@@ -268,13 +358,22 @@ def parse_people_csv(data: bytes | str | IO[bytes] | IO[str]) -> list[PersonRow]
                 rows.append(person)
     except csv.Error as error:
         # An unbalanced quote swallows the rest of the file: nothing after it can be checked.
-        problems.append(f"row {number + 1}: malformed CSV ({error}); check the quotes from this row on")
+        problems.append(
+            _at_row(number + 1, N_("malformed CSV (%(error)s); check the quotes from this row on", error=str(error)))
+        )
     if problems:
         raise problems.rejected(
-            f"people import rejected: {len(problems):,} problem{'s' if len(problems) != 1 else ''}, nothing was changed"
+            NP_(
+                "people import rejected: %(count)s problem, nothing was changed",
+                "people import rejected: %(count)s problems, nothing was changed",
+                len(problems),
+                count=Count(len(problems)),
+            )
         )
     if not rows:
-        raise ImportRejected("people import rejected: the file has a header but no people", ["row 2: no data rows"])
+        raise ImportRejected(
+            N_("people import rejected: the file has a header but no people"), [_at_row(2, N_("no data rows"))]
+        )
     return rows
 
 
@@ -282,44 +381,64 @@ def _row(number: int, values: dict[str, str], problems: _Problems) -> PersonRow 
     found = len(problems)
 
     def bad(message: str) -> None:
-        problems.append(f"row {number}: {message}")
+        problems.append(_at_row(number, message))
+
+    def too_long(column: str, limit: int) -> None:
+        bad(N_("%(column)s is longer than %(limit)s characters", column=column, limit=limit))
 
     email = normalize_email(values["email"])
     if not email:
-        bad("email is empty")
+        bad(N_("%(column)s is empty", column="email"))
     elif len(email) > EMAIL_MAX_LENGTH:
-        bad(f"email is longer than {EMAIL_MAX_LENGTH} characters")
+        too_long("email", EMAIL_MAX_LENGTH)
     elif not EMAIL_PATTERN.match(email):
-        bad(f"malformed email {values['email'].strip()!r}")
+        bad(N_("malformed %(column)s %(value)s", column="email", value=repr(values["email"].strip())))
     name = " ".join(values["name"].split())
     if not name:
-        bad("name is empty")
+        bad(N_("%(column)s is empty", column="name"))
     elif len(name) > NAME_MAX_LENGTH:
-        bad(f"name is longer than {NAME_MAX_LENGTH} characters")
+        too_long("name", NAME_MAX_LENGTH)
     department = " ".join(values["department"].split())
     if not department:
-        bad("department is empty")
+        bad(N_("%(column)s is empty", column="department"))
     elif len(department) > DEPARTMENT_MAX_LENGTH:
-        bad(f"department is longer than {DEPARTMENT_MAX_LENGTH} characters")
+        too_long("department", DEPARTMENT_MAX_LENGTH)
     else:
         try:
             department = format_unit_path(parse_unit_path(department))
         except InvalidUnitPath as error:
-            bad(f"department: {error}")
+            bad(N_("%(column)s: %(problem)s", column="department", problem=error.args[0]))
     manager_email = normalize_email(values.get("manager_email", "")) or None
     if manager_email is not None:
         if len(manager_email) > EMAIL_MAX_LENGTH:
-            bad(f"manager_email is longer than {EMAIL_MAX_LENGTH} characters")
+            too_long("manager_email", EMAIL_MAX_LENGTH)
         elif not EMAIL_PATTERN.match(manager_email):
-            bad(f"malformed manager_email {values['manager_email'].strip()!r}")
+            bad(
+                N_(
+                    "malformed %(column)s %(value)s",
+                    column="manager_email",
+                    value=repr(values["manager_email"].strip()),
+                )
+            )
     role_text = values.get("role", "").strip().lower() or PersonRole.EMPLOYEE.value
     if role_text not in ROLE_VALUES:
-        bad(f"unknown role {values['role'].strip()!r} (use one of {', '.join(ROLE_VALUES)})")
+        bad(
+            N_(
+                "unknown role %(value)s (use one of %(allowed)s)",
+                value=repr(values["role"].strip()),
+                allowed=", ".join(ROLE_VALUES),
+            )
+        )
     locale = _normalize_locale(values.get("locale", "")) if values.get("locale", "").strip() else DEFAULT_LOCALE
     if len(locale) > LOCALE_MAX_LENGTH:
-        bad(f"locale is longer than {LOCALE_MAX_LENGTH} characters")
+        too_long("locale", LOCALE_MAX_LENGTH)
     elif locale and not LOCALE_PATTERN.match(locale):
-        bad(f"malformed locale {values['locale'].strip()!r} (use a language tag such as en, fr or pt-BR)")
+        bad(
+            N_(
+                "malformed locale %(value)s (use a language tag such as en, fr or pt-BR)",
+                value=repr(values["locale"].strip()),
+            )
+        )
     if len(problems) > found:
         return None
     return PersonRow(number, email, name, department, manager_email, PersonRole(role_text), locale)
@@ -362,7 +481,9 @@ async def import_people(
             )
     except IntegrityError:
         # Only a concurrent import of the same people can get here; the transaction rolled back.
-        raise Conflict("another import changed these people at the same time: nothing was changed, try again") from None
+        raise Conflict(
+            N_("another import changed these people at the same time: nothing was changed, try again")
+        ) from None
     return summary
 
 
@@ -373,14 +494,22 @@ def _check_domains(organization: Organization, rows: Sequence[PersonRow]) -> Non
         return
     allowed = ", ".join(domains)
     outside = [
-        f"row {row.row}: {row.email} is outside the organisation's email domains ({allowed})"
+        _at_row(
+            row.row,
+            N_("%(email)s is outside the organisation's email domains (%(allowed)s)", email=row.email, allowed=allowed),
+        )
         for row in rows
         if domain_of(row.email) not in domains
     ]
     if outside:
         raise ImportRejected(
-            f"people import rejected: {len(outside)} address{'es' if len(outside) != 1 else ''} outside "
-            f"{allowed}, nothing was changed",
+            NP_(
+                "people import rejected: %(count)s address outside %(allowed)s, nothing was changed",
+                "people import rejected: %(count)s addresses outside %(allowed)s, nothing was changed",
+                len(outside),
+                count=Count(len(outside)),
+                allowed=allowed,
+            ),
             outside,
         )
 
@@ -389,14 +518,25 @@ def _check_mailboxes(rows: Sequence[PersonRow], existing: dict[str, _Stored]) ->
     """Refuse a new address that is another spelling of a mailbox already in the directory."""
     known = {mailbox_key(email): email for email in existing}
     clashes = [
-        f"row {row.row}: {row.email} {SAME_MAILBOX} {known[mailbox_key(row.email)]}, already in the directory: "
-        f"{ONE_PERSON}"
+        _at_row(
+            row.row,
+            N_(
+                "%(email)s is the same mailbox as %(other)s, already in the directory: one mailbox, one person",
+                email=row.email,
+                other=known[mailbox_key(row.email)],
+            ),
+        )
         for row in rows
         if row.email not in existing and mailbox_key(row.email) in known
     ]
     if clashes:
         raise ImportRejected(
-            f"people import rejected: {len(clashes)} problem{'s' if len(clashes) != 1 else ''}, nothing was changed",
+            NP_(
+                "people import rejected: %(count)s problem, nothing was changed",
+                "people import rejected: %(count)s problems, nothing was changed",
+                len(clashes),
+                count=Count(len(clashes)),
+            ),
             clashes,
         )
 
@@ -636,7 +776,7 @@ async def erase_person(organization: Organization, email: str, *, actor: str = "
     address = normalize_email(email)
     person = await Person.get_or_none(organization=organization, email=address)
     if person is None:
-        raise NotFound(f"no person with email {address!r} in organisation {organization.slug!r}")
+        raise NotFound(_no_person(address, organization))
     async with in_transaction():
         await person.delete()
         await Person.filter(organization=organization, manager_email=address).update(manager_email=None)
@@ -660,7 +800,13 @@ async def list_people(organization: Organization, *, department: str | None = No
         try:
             found = units.resolve(department, slug=organization.slug)
         except (NotFound, InvalidUnitPath):
-            raise NotFound(f"no department {department!r} in organisation {organization.slug!r}") from None
+            raise NotFound(
+                N_(
+                    "no department %(name)s in organisation %(slug)s",
+                    name=repr(department),
+                    slug=repr(organization.slug),
+                )
+            ) from None
         query = query.filter(department_id__in=units.subtree_ids(found))
     rows = await query.values_list("email", "name", "department_id", "role", "locale", "manager_email", "active")
     records = [
@@ -696,8 +842,8 @@ async def save_person(organization: Organization, record: dict[str, str], *, act
         return await import_people(organization, buffer.getvalue(), actor=actor)
     except ImportRejected as rejected:
         # One row: say what is wrong without the spreadsheet's row numbers.
-        problems = [re.sub(r"^row \d+: ", "", problem) for problem in rejected.problems]
-        raise ImportRejected("; ".join(problems) or rejected.summary, problems) from None
+        problems = [_without_row(problem) for problem in rejected.problems]
+        raise ImportRejected(joined(problems, "; ") if problems else rejected.summary, problems) from None
 
 
 async def change_email(organization: Organization, current: str, new: str, *, actor: str) -> None:
@@ -709,7 +855,7 @@ async def change_email(organization: Organization, current: str, new: str, *, ac
     old = normalize_email(current)
     person = await Person.get_or_none(organization=organization, email=old)
     if person is None:
-        raise NotFound(f"no person with email {old!r} in organisation {organization.slug!r}")
+        raise NotFound(_no_person(old, organization))
     buffer = io.StringIO()
     csv.writer(buffer).writerows([REQUIRED_COLUMNS, [new, person.name, "-"]])
     try:
@@ -718,12 +864,12 @@ async def change_email(organization: Organization, current: str, new: str, *, ac
         others = {email: stored for email, stored in (await _existing_people(organization)).items() if email != old}
         _check_mailboxes([row], others)
     except ImportRejected as rejected:
-        problems = [re.sub(r"^row \d+: ", "", problem) for problem in rejected.problems]
-        raise ImportRejected("; ".join(problems) or rejected.summary, problems) from None
+        problems = [_without_row(problem) for problem in rejected.problems]
+        raise ImportRejected(joined(problems, "; ") if problems else rejected.summary, problems) from None
     if row.email == old:
         return
     if row.email in others:
-        raise Conflict(f"another person already has the email {row.email!r}")
+        raise Conflict(N_("another person already has the email %(email)s", email=repr(row.email)))
     try:
         async with in_transaction():
             await Person.filter(id=person.id).update(email=row.email, updated_at=clock.now())
@@ -731,4 +877,4 @@ async def change_email(organization: Organization, current: str, new: str, *, ac
             # No addresses in the audit log: the record says that one address changed.
             await AuditEvent.create(organization=organization, actor=actor, action="people.change_email", detail=None)
     except IntegrityError:
-        raise Conflict(f"another person already has the email {row.email!r}") from None
+        raise Conflict(N_("another person already has the email %(email)s", email=repr(row.email))) from None

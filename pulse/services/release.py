@@ -10,9 +10,8 @@ one line that says why. Participation while a round is open is a separate, coars
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from pulse.errors import Conflict
+from pulse.i18n import N_, Moment
 from pulse.models import Organization, Round, RoundStatus
 
 
@@ -32,8 +31,12 @@ async def require_closed(round_: Round) -> None:
     if is_released(round_):
         return
     organization = await Organization.get(id=round_.organization_id)
-    local = round_.closes_at.astimezone(ZoneInfo(organization.timezone))
     raise RoundStillOpen(
-        f"round {round_.id} is open until {local:%Y-%m-%d %H:%M} ({organization.timezone}): reports are built "
-        "after it closes, so that no answer can be inferred by comparing two builds"
+        N_(
+            "round %(id)s is open until %(until)s (%(zone)s): reports are built after it closes, so that no answer "
+            "can be inferred by comparing two builds",
+            id=round_.id,
+            until=Moment(round_.closes_at, organization.timezone, "%Y-%m-%d %H:%M"),
+            zone=organization.timezone,
+        )
     )

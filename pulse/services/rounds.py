@@ -17,6 +17,7 @@ from pulse import clock
 from pulse.domain.items import compose_pulse
 from pulse.domain.units import InvalidUnitPath, parse_unit_path
 from pulse.errors import Conflict, InvalidInput, NotFound
+from pulse.i18n import N_, NP_, Count
 from pulse.models import Invitation, Organization, Person, Round, RoundStatus, Schedule
 from pulse.services import anonymity, language_reliability
 from pulse.services.tokens import new_token_material
@@ -36,7 +37,7 @@ async def get_round(round_id: int) -> Round:
     """The round with ``round_id``; NotFound names the id."""
     found = await Round.get_or_none(id=round_id)
     if found is None:
-        raise NotFound(f"no round with id {round_id}")
+        raise NotFound(N_("no round with id %(id)s", id=round_id))
     return found
 
 
@@ -50,7 +51,7 @@ def check_remindable(found: Round) -> None:
     """The one rule for reminders, used by the CLI, the web app and the API: only an open round is
     reminded (a closed round's links no longer work). Raises InvalidInput naming the round."""
     if not is_open(found):
-        raise InvalidInput(f"round {found.id} is closed: reminders go only to open rounds")
+        raise InvalidInput(N_("round %(id)s is closed: reminders go only to open rounds", id=found.id))
 
 
 async def _scope(organization: Organization, departments: Sequence[str] | None) -> list[int] | None:
@@ -61,7 +62,7 @@ async def _scope(organization: Organization, departments: Sequence[str] | None) 
         return None
     names = list(dict.fromkeys(name.strip() for name in departments if name.strip()))
     if not names:
-        raise InvalidInput("no department named: give at least one department, or none for the whole organisation")
+        raise InvalidInput(N_("no department named: give at least one department, or none for the whole organisation"))
     units = await load_units(organization.id)
     covered: set[int] = set()
     unknown: list[str] = []
@@ -76,7 +77,15 @@ async def _scope(organization: Organization, departments: Sequence[str] | None) 
             covered.update(units.subtree_ids(found))
     if unknown:
         listed = ", ".join(repr(name) for name in unknown)
-        raise InvalidInput(f"unknown department {listed} in organisation {organization.slug!r}")
+        raise InvalidInput(
+            NP_(
+                "unknown department %(names)s in organisation %(slug)s",
+                "unknown departments %(names)s in organisation %(slug)s",
+                len(unknown),
+                names=listed,
+                slug=repr(organization.slug),
+            )
+        )
     return sorted(covered)
 
 
@@ -91,15 +100,26 @@ def check_scope(organization: Organization, departments: Sequence[str], invited:
     needed = 2 * organization.min_group_size
     if invited < needed:
         named = ", ".join(repr(d) for d in departments)
-        aside = (
-            f" (and {newcomers} newcomer{'s' if newcomers != 1 else ''}, who count only in organisation figures)"
-            if newcomers
-            else ""
-        )
+        people: str = NP_("%(count)s person", "%(count)s people", invited, count=Count(invited))
+        if newcomers:
+            people = NP_(
+                "%(people)s to invite (and %(count)s newcomer, who count only in organisation figures)",
+                "%(people)s to invite (and %(count)s newcomers, who count only in organisation figures)",
+                newcomers,
+                people=people,
+                count=Count(newcomers),
+            )
+        else:
+            people = N_("%(people)s to invite", people=people)
         raise InvalidInput(
-            f"scope {named} has {invited} {'person' if invited == 1 else 'people'} to invite{aside}: a round for part "
-            f"of the organisation needs at least {needed} (twice the minimum group size "
-            f"{organization.min_group_size}), or its organisation-wide figures would be about a few people"
+            N_(
+                "scope %(names)s has %(people)s: a round for part of the organisation needs at least %(needed)s "
+                "(twice the minimum group size %(k)s), or its organisation-wide figures would be about a few people",
+                names=named,
+                people=people,
+                needed=needed,
+                k=organization.min_group_size,
+            )
         )
 
 
@@ -157,19 +177,37 @@ async def open_round(
     has a round (so the scheduler can call this idempotently).
     """
     if isinstance(closes_in_days, bool) or not 1 <= closes_in_days <= MAX_OPEN_DAYS:
-        raise InvalidInput(f"closes in {closes_in_days} days: a round stays open 1 to {MAX_OPEN_DAYS} days")
+        raise InvalidInput(
+            N_(
+                "closes in %(days)s days: a round stays open 1 to %(max)s days",
+                days=closes_in_days,
+                max=MAX_OPEN_DAYS,
+            )
+        )
     if remind_after_days is not None and not 0 < remind_after_days < closes_in_days:
         raise InvalidInput(
-            f"reminder after {remind_after_days} days: it must come after opening and before the round "
-            f"closes ({closes_in_days} days)"
+            N_(
+                "reminder after %(days)s days: it must come after opening and before the round closes (%(open)s days)",
+                days=remind_after_days,
+                open=closes_in_days,
+            )
         )
     if (schedule is None) != (occurrence_at is None):
         raise InvalidInput("a scheduled round needs both its schedule and its occurrence time")
     department_ids = await _scope(organization, departments)
     people = await _people_in_scope(organization, department_ids, clock.now())
     if not people:
-        where = "" if departments is None else " in " + ", ".join(repr(d) for d in departments)
-        raise InvalidInput(f"nobody to invite: organisation {organization.slug!r} has no active people{where}")
+        if departments is None:
+            raise InvalidInput(
+                N_("nobody to invite: organisation %(slug)s has no active people", slug=repr(organization.slug))
+            )
+        raise InvalidInput(
+            N_(
+                "nobody to invite: organisation %(slug)s has no active people in %(names)s",
+                slug=repr(organization.slug),
+                names=", ".join(repr(d) for d in departments),
+            )
+        )
     if departments is not None:
         newcomers = sum(1 for _, department_id in people if department_id is None)
         check_scope(organization, departments, len(people) - newcomers, newcomers)
@@ -208,7 +246,12 @@ async def open_round(
             extra={"round_id": created.id, "organization": organization.slug, "invited": len(people)},
         )
         return created
-    raise Conflict(f"could not open a round for {organization.slug!r}: round numbers kept colliding, try again")
+    raise Conflict(
+        N_(
+            "could not open a round for %(slug)s: round numbers kept colliding, try again",
+            slug=repr(organization.slug),
+        )
+    )
 
 
 async def close_round(round_id: int) -> Round:
@@ -238,7 +281,7 @@ async def invite_late_joiners(round_id: int) -> int:
     reactivated after the round opened). Returns how many were created; nothing is sent."""
     found = await get_round(round_id)
     if found.status != RoundStatus.OPEN or found.closes_at <= clock.now():
-        raise InvalidInput(f"round {round_id} is closed: late joiners can only be invited to an open round")
+        raise InvalidInput(N_("round %(id)s is closed: late joiners can only be invited to an open round", id=round_id))
     organization = await Organization.get(id=found.organization_id)
     people = await _people_in_scope(organization, found.department_ids, found.opened_at)
     invited_rows = await Invitation.filter(round_id=round_id, person_id__not_isnull=True).values_list("person_id")
@@ -254,6 +297,8 @@ async def invite_late_joiners(round_id: int) -> int:
                 using_db=connection,
             )
     except IntegrityError:
-        raise Conflict(f"late joiners of round {round_id} are being invited by someone else right now") from None
+        raise Conflict(
+            N_("late joiners of round %(id)s are being invited by someone else right now", id=round_id)
+        ) from None
     log.info("late joiners invited", extra={"round_id": round_id, "invited": len(missing)})
     return len(missing)

@@ -44,6 +44,7 @@ from tortoise.transactions import in_transaction
 from pulse import clock
 from pulse.domain.units import InvalidUnitPath, format_unit_path, parse_unit_path
 from pulse.errors import InvalidInput, NotFound
+from pulse.i18n import N_, NP_, Moment, term
 from pulse.models import AuditEvent, Organization, Schedule
 from pulse.services.organizations import get_organization
 from pulse.services.units import load_units
@@ -146,8 +147,41 @@ def _month_days(parts: dict[str, str], text: str) -> None:
         return
     longest = {m: calendar.monthrange(2024, m)[1] for m in months}  # 2024: a leap year, 29 February exists
     if not any(abs(d) <= longest[m] for m in months for d in days):
-        names = " or ".join(calendar.month_name[m] for m in months)
-        raise InvalidInput(f"the rule {text!r} never happens: there is no day {parts['BYMONTHDAY']} in {names}")
+        raise InvalidInput(
+            N_(
+                "the rule %(rule)s never happens: there is no day %(days)s in %(months)s",
+                rule=repr(text),
+                days=parts["BYMONTHDAY"],
+                months=_either([term(MONTH_NAMES[m - 1]) for m in months]),
+            )
+        )
+
+
+MONTH_NAMES = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
+
+
+def _either(names: list[str]) -> str:
+    """``A or B or C``, in words that pages translate."""
+    if len(names) == 1:
+        return names[0]
+    return N_("%(some)s or %(other)s", some=_either(names[:-1]), other=names[-1])
+
+
+def _invalid(rule: str, problem: str) -> InvalidInput:
+    return InvalidInput(N_("invalid RRULE %(rule)s: %(problem)s", rule=repr(rule), problem=problem))
 
 
 def zone(name: str) -> ZoneInfo:
@@ -155,7 +189,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+        raise InvalidInput(
+            N_("unknown time zone %(zone)s (use an IANA name such as Europe/Paris)", zone=repr(name))
+        ) from None
 
 
 def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -173,11 +209,11 @@ def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
 def _normalise_rule(text: str, tz: ZoneInfo) -> str:
     rule = text.strip()
     if "\n" in rule or "\r" in rule:
-        raise InvalidInput("give one RRULE line only (no DTSTART, EXDATE or RDATE lines)")
+        raise InvalidInput(N_("give one RRULE line only (no DTSTART, EXDATE or RDATE lines)"))
     if rule.upper().startswith("RRULE:"):
         rule = rule[len("RRULE:") :]
     if not rule:
-        raise InvalidInput("the RRULE is empty (e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9)")
+        raise InvalidInput(N_("the RRULE is empty (e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9)"))
     parts: dict[str, str] = {}
     for piece in rule.split(";"):
         if not piece:
@@ -185,30 +221,34 @@ def _normalise_rule(text: str, tz: ZoneInfo) -> str:
         name, sep, value = piece.partition("=")
         name = name.strip().upper()
         if not sep or not value.strip():
-            raise InvalidInput(f"invalid RRULE {text!r}: {piece!r} is not NAME=VALUE")
+            raise _invalid(text, N_("%(piece)s is not NAME=VALUE", piece=repr(piece)))
         if name == "DTSTART":
-            raise InvalidInput("DTSTART does not belong in the RRULE: use --start LOCAL_DATETIME")
+            raise InvalidInput(N_("DTSTART does not belong in the RRULE: use --start LOCAL_DATETIME"))
         if name not in KNOWN_PARTS:
-            raise InvalidInput(f"invalid RRULE {text!r}: unknown part {name!r}")
+            raise _invalid(text, N_("unknown part %(name)s", name=repr(name)))
         if name in parts:
-            raise InvalidInput(f"invalid RRULE {text!r}: {name} is given twice")
+            raise _invalid(text, N_("%(name)s is given twice", name=name))
         parts[name] = value.strip().upper()
     frequency = parts.get("FREQ")
     if frequency is None:
-        raise InvalidInput(f"invalid RRULE {text!r}: FREQ is missing (DAILY, WEEKLY, MONTHLY or YEARLY)")
+        raise _invalid(text, N_("FREQ is missing (DAILY, WEEKLY, MONTHLY or YEARLY)"))
     if frequency not in SUPPORTED_FREQUENCIES:
         raise InvalidInput(
-            f"FREQ={frequency} is not supported: a pulse runs at most daily (use DAILY, WEEKLY, MONTHLY or YEARLY)"
+            N_(
+                "FREQ=%(frequency)s is not supported: a pulse runs at most daily "
+                "(use DAILY, WEEKLY, MONTHLY or YEARLY)",
+                frequency=frequency,
+            )
         )
     if "COUNT" in parts and "UNTIL" in parts:
-        raise InvalidInput(f"invalid RRULE {text!r}: COUNT and UNTIL cannot both be given")
+        raise _invalid(text, N_("COUNT and UNTIL cannot both be given"))
     _month_days(parts, text)
     until = parts.get("UNTIL")
     if until is not None and until.endswith("Z"):
         # The rule runs on local wall-clock times, so a UTC UNTIL becomes the local time it denotes.
         match = _UNTIL_UTC.fullmatch(f"UNTIL={until}")
         if match is None:
-            raise InvalidInput(f"invalid RRULE {text!r}: UNTIL={until} is not YYYYMMDDTHHMMSSZ")
+            raise _invalid(text, N_("UNTIL=%(until)s is not YYYYMMDDTHHMMSSZ", until=until))
         instant = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
         parts["UNTIL"] = to_local(instant, tz).strftime("%Y%m%dT%H%M%S")
     return ";".join(f"{name}={value}" for name, value in parts.items())
@@ -218,9 +258,9 @@ def _compile(rule: str, dtstart: datetime, original: str) -> rrule:
     try:
         compiled = rrulestr(rule, dtstart=dtstart, cache=True)
     except (ValueError, TypeError, KeyError) as error:
-        raise InvalidInput(f"invalid RRULE {original!r}: {error}") from None
+        raise _invalid(original, str(error)) from None
     if not isinstance(compiled, rrule):
-        raise InvalidInput(f"invalid RRULE {original!r}: give a single rule")
+        raise _invalid(original, N_("give a single rule"))
     return compiled
 
 
@@ -232,10 +272,15 @@ def parse_start(value: str | None, tz: ZoneInfo, now: datetime | None = None) ->
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"start {value!r} is not a local date/time like 2026-03-02T09:00") from None
+        raise InvalidInput(
+            N_("start %(value)s is not a local date/time like 2026-03-02T09:00", value=repr(value))
+        ) from None
     if parsed.tzinfo is not None:
         raise InvalidInput(
-            f"start {value!r} has a UTC offset: give the local wall-clock time, the organisation's zone applies"
+            N_(
+                "start %(value)s has a UTC offset: give the local wall-clock time, the organisation's zone applies",
+                value=repr(value),
+            )
         )
     return parsed.replace(microsecond=0)
 
@@ -265,14 +310,24 @@ class Cadence:
         rule = _normalise_rule(rule_text, tz)
         _compile(rule, start, rule_text)
         if not 1 <= open_days <= MAX_OPEN_DAYS:
-            raise InvalidInput(f"open days must be between 1 and {MAX_OPEN_DAYS} (got {open_days})")
+            raise InvalidInput(
+                N_(
+                    "open days must be between 1 and %(max)s (got %(days)s)",
+                    max=MAX_OPEN_DAYS,
+                    days=open_days,
+                )
+            )
         if remind_after_days is not None:
             if remind_after_days < 1:
-                raise InvalidInput(f"remind-after-days must be at least 1 (got {remind_after_days})")
+                raise InvalidInput(N_("remind-after-days must be at least 1 (got %(days)s)", days=remind_after_days))
             if remind_after_days >= open_days:
                 raise InvalidInput(
-                    f"a reminder after {remind_after_days} days comes when the round has closed "
-                    f"(it is open {open_days} days): use fewer days than --open-days"
+                    N_(
+                        "a reminder after %(days)s days comes when the round has closed (it is open %(open)s days): "
+                        "remind after fewer days than the round is open",
+                        days=remind_after_days,
+                        open=open_days,
+                    )
                 )
         return cls(rule=rule, dtstart=start, tz=tz, open_days=open_days, remind_after_days=remind_after_days)
 
@@ -383,7 +438,7 @@ def describe(cadence: Cadence, occurrences: list[datetime]) -> list[Occurrence]:
 def preview(cadence: Cadence, *, count: int = 10, after: datetime | None = None) -> list[Occurrence]:
     """The next ``count`` occurrences after ``after`` (default now), with their close/remind times."""
     if count < 1:
-        raise InvalidInput(f"count must be at least 1 (got {count})")
+        raise InvalidInput(N_("count must be at least 1 (got %(count)s)", count=count))
     return describe(cadence, cadence.after(after or clock.now(), count=count))
 
 
@@ -408,8 +463,13 @@ async def _department_names(organization: Organization, names: list[str] | None)
             found.append(format_unit_path(path))
     if unknown:
         raise InvalidInput(
-            f"unknown department(s) in {organization.slug!r}: {', '.join(repr(n) for n in unknown)}"
-            " (import people first, or check the spelling)"
+            NP_(
+                "unknown department in %(slug)s: %(names)s (import people first, or check the spelling)",
+                "unknown departments in %(slug)s: %(names)s (import people first, or check the spelling)",
+                len(unknown),
+                slug=repr(organization.slug),
+                names=", ".join(repr(n) for n in unknown),
+            )
         )
     return list(dict.fromkeys(found))
 
@@ -449,14 +509,21 @@ async def add_schedule(
     next_run, overlap = await asyncio.to_thread(_first_and_overlap, cadence, now)
     if next_run is None:
         raise InvalidInput(
-            f"the rule {rule!r} has no occurrence after now (none within the next decades): nothing would ever open"
+            N_(
+                "the rule %(rule)s has no occurrence after now (none within the next decades): nothing would ever open",
+                rule=repr(rule),
+            )
         )
     if overlap is not None:
         previous, following = overlap
         raise InvalidInput(
-            f"rounds would overlap: the round opened {to_local(previous, tz):%Y-%m-%d %H:%M} is still open "
-            f"({open_days} days) when the next one opens {to_local(following, tz):%Y-%m-%d %H:%M}; "
-            "use fewer --open-days or a sparser rule"
+            N_(
+                "rounds would overlap: the round opened %(previous)s is still open (%(days)s days) when the next one "
+                "opens %(next)s; keep rounds open fewer days, or choose a sparser rule",
+                previous=Moment(previous, organization.timezone, "%Y-%m-%d %H:%M"),
+                days=open_days,
+                next=Moment(following, organization.timezone, "%Y-%m-%d %H:%M"),
+            )
         )
     async with in_transaction():
         schedule = await Schedule.create(
@@ -481,7 +548,7 @@ async def add_schedule(
 async def get_schedule(schedule_id: int) -> Schedule:
     schedule = await Schedule.get_or_none(id=schedule_id).prefetch_related("organization")
     if schedule is None:
-        raise NotFound(f"no schedule with id {schedule_id}")
+        raise NotFound(N_("no schedule with id %(id)s", id=schedule_id))
     return schedule
 
 

@@ -48,6 +48,7 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.errors import Throttled
+from pulse.i18n import NP_
 from pulse.models import SignInCounter
 
 #: How long an address stays trusted for an email after the right password came from it.
@@ -106,7 +107,14 @@ class SignInThrottled(Throttled):
 
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(f"too many failed sign-ins: try again in {minutes} minute{'s' if minutes != 1 else ''}")
+        super().__init__(
+            NP_(
+                "too many failed sign-ins: try again in %(count)s minute",
+                "too many failed sign-ins: try again in %(count)s minutes",
+                minutes,
+                count=minutes,
+            )
+        )
         self.retry_after = retry_after
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pulse import i18n
 from pulse.errors import ImportRejected, InvalidInput
 from pulse.models import Organization, Round
 from pulse.services import directory, people, reports, rounds, schedules
@@ -186,16 +187,16 @@ async def import_people(request: Request) -> Response:
             organization, await request.body(), deactivate_missing=deactivate_missing, actor=_principal(request).actor
         )
     except ImportRejected as rejected:
+        # In the client's Accept-Language (English without one), like every other error's message.
+        with i18n.use(request.headers.get("accept-language")) as locale:
+            error = {
+                "code": rejected.code,
+                "message": i18n.localize(rejected.summary),
+                "problems": [i18n.localize(problem) for problem in rejected.problems],
+                "more_problems": rejected.more,
+            }
         return JSONResponse(
-            {
-                "error": {
-                    "code": rejected.code,
-                    "message": rejected.summary,
-                    "problems": rejected.problems,
-                    "more_problems": rejected.more,
-                }
-            },
-            status_code=rejected.status_code,
+            {"error": error}, status_code=rejected.status_code, headers={"content-language": i18n.html_lang(locale)}
         )
     return JSONResponse(asdict(summary))
 

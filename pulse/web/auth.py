@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pulse.errors import NotAuthenticated, PermissionDenied
+from pulse.i18n import N_, Count
 from pulse.models import User, UserRole
 from pulse.services import sessions
 from pulse.services.access import Principal
@@ -67,13 +68,13 @@ async def limit_body(request: Request) -> None:
     limit = settings_of(request).max_body_size
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body larger than {limit} bytes")
+        raise HTTPException(413, N_("request body larger than %(limit)s bytes", limit=Count(limit)))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPException(413, f"request body larger than {limit} bytes")
+            raise HTTPException(413, N_("request body larger than %(limit)s bytes", limit=Count(limit)))
         chunks.append(chunk)
     # Starlette serves form() and body() from this cache instead of reading the stream again.
     request._body = b"".join(chunks)
@@ -196,7 +197,7 @@ def page(handler: Handler) -> Handler:
             return login_redirect(request)
         if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
             choose = RedirectResponse("/account", status_code=303)
-            store_session(request, choose, {**session, "flash": "Your password was reset: choose a new one."})
+            store_session(request, choose, {**session, "flash": N_("Your password was reset: choose a new one.")})
             return choose
         await limit_body(request)
         request.state.user = user
@@ -207,7 +208,9 @@ def page(handler: Handler) -> Handler:
         form = await read_form(request)
         try:
             if not csrf_matches(session, form.get(CSRF_FIELD)):
-                raise PermissionDenied("the form has expired or did not come from this site: reload the page and retry")
+                raise PermissionDenied(
+                    N_("the form has expired or did not come from this site: reload the page and retry")
+                )
             request.state.form = form
             return await handler(request)
         finally:

@@ -159,7 +159,7 @@ async def test_a_schedule_is_stored_with_its_next_run_in_utc(db: object, frozen:
     [
         ("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", {"open_days": 8}, "rounds would overlap: the round opened 2026-03-02 09:00"),
         ("FREQ=DAILY;BYHOUR=9,17", {"open_days": 1}, "rounds would overlap"),
-        (BIWEEKLY, {"departments": ["Sales", "Marketing"]}, "unknown department(s) in 'acme': 'Marketing'"),
+        (BIWEEKLY, {"departments": ["Sales", "Marketing"]}, "unknown department in 'acme': 'Marketing'"),
         ("FREQ=WEEKLY;COUNT=1", {"start": "2026-02-01T09:00"}, "has no occurrence after now"),
         ("FREQ=SECONDLY", {}, "FREQ=SECONDLY is not supported"),
     ],

@@ -125,7 +125,7 @@ async def test_a_file_of_many_bad_rows_lists_the_first_hundred_and_counts_the_re
     body = ("email,name,department\n" + "".join(f"bad{i},Name,Sales\n" for i in range(350))).encode()
     response = await _upload(alice, body)
     assert response.status_code == 422
-    assert "people import rejected: 350 problems, nothing was changed" in response.text
+    assert "People import rejected: 350 problems, nothing was changed." in response.text
     assert response.text.count("malformed email") == 100
     assert "row 101: malformed email &#39;bad99&#39;" in response.text and "bad100&#39;" not in response.text
     assert "<li>and 250 more</li>" in response.text

@@ -56,7 +56,7 @@ async def test_an_open_round_has_no_report_page_and_says_why(
     for path in (f"/reports/{rounds.acme_open}", f"/reports/{rounds.acme_open}/download/pdf"):
         refused = await alice.get(path)
         assert refused.status_code == 409
-        assert f"round {rounds.acme_open} is open until" in refused.text
+        assert f"Round {rounds.acme_open} is open until" in refused.text
 
 
 async def test_the_overview_links_the_latest_report(client_for: ClientFor, world: World, rounds: Rounds) -> None:

@@ -71,7 +71,7 @@ async def test_the_overview_shows_the_current_round_and_next_scheduled_date(
     alice = await client_for(world.alice)
     page = await alice.get("/orgs/acme")
     assert f'href="/rounds/{current.id}"' in page.text and "Round 1" in page.text
-    assert "Mon " in page.text and "09:00" in page.text
+    assert "Mon, " in page.text and "09:00" in page.text
     assert "No report yet" in page.text
 
 
@@ -81,5 +81,5 @@ async def test_reminding_a_closed_round_is_refused_with_the_rule_of_the_cli_and_
     alice = await client_for(world.alice)
     refused = await form_post(alice, f"/rounds/{rounds.acme_closed}", f"/rounds/{rounds.acme_closed}/remind", {})
     assert refused.status_code == 422
-    assert f"round {rounds.acme_closed} is closed: reminders go only to open rounds" in refused.text
+    assert f"Round {rounds.acme_closed} is closed: reminders go only to open rounds." in refused.text
     assert await Invitation.filter(round_id=rounds.acme_closed, reminded_at__not_isnull=True).count() == 0

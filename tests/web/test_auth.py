@@ -49,7 +49,7 @@ async def test_sign_in_is_throttled_after_five_failures_with_retry_after(client_
     throttled = await sign_in(client, "alice@acme.test")
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
-    assert "too many failed sign-ins" in throttled.text
+    assert "Too many failed sign-ins" in throttled.text
 
 
 async def test_a_post_without_the_sessions_csrf_token_changes_nothing(client_for: ClientFor, world: World) -> None:

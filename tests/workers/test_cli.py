@@ -81,7 +81,7 @@ def test_schedule_add_list_pause_resume_remove(acme: Settings, capsys: pytest.Ca
     [
         (["--rrule", "FREQ=HOURLY"], "pulse: error: FREQ=HOURLY is not supported"),
         (["--rrule", "FREQ=WEEKLY;BYDAY=MO", "--open-days", "3", "--remind-after-days", "4"], "a reminder after 4"),
-        (["--rrule", "FREQ=WEEKLY", "--departments", "Nope"], "unknown department(s) in 'acme': 'Nope'"),
+        (["--rrule", "FREQ=WEEKLY", "--departments", "Nope"], "unknown department in 'acme': 'Nope'"),
         (["--rrule", "FREQ=WEEKLY", "--start", "soon"], "start 'soon' is not a local date/time"),
     ],
 )

@@ -56,14 +56,13 @@ async def account_password(request: Request) -> Response:
     try:
         await users.change_password(user, current, new, client=_client(request))
     except users.SignInThrottled as throttled:
-        response = await _account(request, status_code=429, error=f"{str(throttled)[:1].upper()}{str(throttled)[1:]}.")
+        response = await _account(request, status_code=429, error=throttled.message)
         response.headers["retry-after"] = str(throttled.retry_after)
         return response
     except NotAuthenticated:
         return await _account(request, status_code=403, error=N_("The current password is wrong. Nothing was changed."))
     except InvalidInput as problem:
-        message = str(problem)
-        return await _account(request, status_code=422, error=f"{message[:1].upper()}{message[1:]}.")
+        return await _account(request, status_code=422, error=problem.message)
     # The change ended every session of this user (pulse.services.users.set_password); this browser
     # gets a new one, the others stay signed out.
     response = RedirectResponse("/account", status_code=303)

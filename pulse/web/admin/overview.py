@@ -13,7 +13,7 @@ from pulse.services.access import (
     Need,
     organization_for,
 )
-from pulse.web.admin.pages import admin_page, local_time, principal_from, render
+from pulse.web.admin.pages import admin_page, principal_from, render
 from pulse.web.admin.reports import headline
 
 
@@ -44,9 +44,9 @@ async def overview(request: Request) -> Response:
         "admin/overview.html",
         org=organization,
         section="overview",
-        next_run=local_time(next_run, organization.timezone) if next_run else None,
+        next_run=next_run,
         current=current,
-        current_closes=local_time(current.closes_at, organization.timezone) if current else None,
+        current_closes=current.closes_at if current else None,
         participation=participation,
         latest=latest,
         headline=headline(latest["model"]) if latest is not None and latest["model"] else None,

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pulse import i18n
 from pulse.errors import InvalidInput, NotFound, PermissionDenied
-from pulse.i18n import N_
+from pulse.i18n import N_, Text, term
 from pulse.models import UserRole
 from pulse.services import schedules
 from pulse.services.access import (
@@ -50,12 +50,32 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
 
 
 ROLE_NAMES = {"admin": N_("administrator"), "hr": N_("HR"), "leader": N_("leader")}
+STATUS_NAMES = {
+    # TRANSLATORS: the status of a survey round (a badge and a table cell).
+    "open": N_("open"),
+    # TRANSLATORS: the status of a survey round (a badge and a table cell).
+    "closed": N_("closed"),
+    # TRANSLATORS: the status of a round's report, waiting to be built.
+    "pending": N_("pending"),
+    # TRANSLATORS: the status of a round's report, being built now.
+    "building": N_("building"),
+    # TRANSLATORS: the status of a round's report, which can be read.
+    "ready": N_("ready"),
+    # TRANSLATORS: the status of a round's report, which could not be built.
+    "failed": N_("failed"),
+}
 
 
 def role_name(role: Any) -> str:
     """A user role as the page's language names it."""
     value = str(getattr(role, "value", role))
     return i18n.gettext(ROLE_NAMES[value]) if value in ROLE_NAMES else value
+
+
+def status_name(status: Any) -> str:
+    """A round's or a report's status as the page's language names it."""
+    value = str(getattr(status, "value", status))
+    return i18n.gettext(STATUS_NAMES[value]) if value in STATUS_NAMES else value
 
 
 def language_of(request: Request, org: Any = None) -> str:
@@ -91,17 +111,19 @@ def _render(
             manage=principal is not None and principal.may_manage_anything(),
             lang=locale,
             role_name=role_name,
+            status_name=status_name,
             **context,
         )
     )
 
 
 def redirect(request: Request, url: str, flash: str | None = None) -> RedirectResponse:
-    """Post/redirect/get, carrying a one-line message to the next page."""
+    """Post/redirect/get, carrying a one-line message to the next page: a message id (``N_``) or a
+    ``Text`` with its values, translated when it is shown (so it reads in the language of that page)."""
     response = RedirectResponse(url, status_code=303)
     if flash is not None:
         session = dict(request.state.session)
-        session["flash"] = flash
+        session["flash"] = flash.to_json() if isinstance(flash, Text) else flash
         store_session(request, response, session)
     return response
 
@@ -117,15 +139,20 @@ def form_text(request: Request, name: str, default: str = "") -> str:
 
 
 def optional_int(text: str, label: str) -> int | None:
+    """A form's optional whole number; ``label`` is the field's label (a message id, ``N_``)."""
     if not text:
         return None
     try:
         return int(text)
     except ValueError:
-        raise InvalidInput(f"{label} {text!r} is not a whole number") from None
+        raise InvalidInput(
+            N_("%(field)s: %(value)s is not a whole number", field=term(label), value=repr(text))
+        ) from None
 
 
 def local_time(moment: Any, timezone: str) -> str:
+    """English only: pages format moments in their template, in the reader's language, with the
+    ``local_time`` global (``pulse.i18n.local_time``); this is for pages not yet translated."""
     if moment is None:
         return "—"
     return f"{schedules.to_local(moment, schedules.zone(timezone)):%a %d %b %Y, %H:%M}"
@@ -149,7 +176,7 @@ def admin_page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[R
                 request,
                 "admin/refused.html",
                 status_code=refused.status_code,
-                message=str(refused),
+                message=refused.message,
                 forbidden=isinstance(refused, PermissionDenied),
                 home=home,
             )

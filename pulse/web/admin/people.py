@@ -8,7 +8,9 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse import i18n
 from pulse.errors import ImportRejected
+from pulse.i18n import N_
 from pulse.models import Organization
 from pulse.services import deactivation, directory, people
 from pulse.services.access import (
@@ -21,6 +23,17 @@ from pulse.web.auth import (
 )
 
 PEOPLE_PER_PAGE = 50
+#: A person's role in the directory (the CSV's ``role`` column), as the page's language names it.
+PERSON_ROLES = {
+    "employee": N_("employee"),
+    "manager": N_("manager"),
+    "leader": N_("leader"),
+    "hr": N_("HR"),
+}
+
+
+def person_role(role: str) -> str:
+    return i18n.gettext(PERSON_ROLES[role]) if role in PERSON_ROLES else role
 
 
 @admin_page
@@ -59,6 +72,7 @@ async def _people(
         problems=problems or [],
         problem_title=problem_title,
         max_upload=settings_of(request).max_body_size,
+        person_role=person_role,
     )
 
 
@@ -71,7 +85,7 @@ async def people_import(request: Request) -> Response:
             request,
             organization,
             status_code=422,
-            problem_title="Choose a CSV file to import.",
+            problem_title=N_("Choose a CSV file to import."),
             problems=[],
         )
     data = await upload.read()
@@ -84,7 +98,11 @@ async def people_import(request: Request) -> Response:
         return await _people(
             request, organization, status_code=422, problem_title=rejected.summary, problems=rejected.listing
         )
-    return redirect(request, f"/orgs/{organization.slug}/people", f"Imported {upload.filename}: {summary}.")
+    return redirect(
+        request,
+        f"/orgs/{organization.slug}/people",
+        N_("Imported %(file)s: %(summary)s.", file=upload.filename, summary=summary.as_text()),
+    )
 
 
 @admin_page
@@ -95,9 +113,11 @@ async def people_status(request: Request) -> Response:
     email = form_text(request, "email")
     person = await deactivation.set_person_active(organization, email, active, actor=principal_from(request).actor)
     if active:
-        message = f"{person.name} ({person.email}) is active again: invited from the next round."
+        message = N_(
+            "%(name)s (%(email)s) is active again: invited from the next round.", name=person.name, email=person.email
+        )
     else:
-        message = f"{person.name} ({person.email}) was deactivated: no more invitations."
+        message = N_("%(name)s (%(email)s) was deactivated: no more invitations.", name=person.name, email=person.email)
     back = f"/orgs/{organization.slug}/people"
     query = form_text(request, "q")
     return redirect(request, f"{back}?q={quote(query)}" if query else back, message)

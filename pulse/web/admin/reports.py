@@ -8,10 +8,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse import i18n
 from pulse.domain.scoped_report import scope_model
 from pulse.domain.units import format_unit_path
 from pulse.errors import NotFound
+from pulse.i18n import N_
 from pulse.models import Report, ReportStatus, Round, RoundStatus
+from pulse.pdf import FLAG_LABELS, SHORT_LABELS
 from pulse.services import reports
 from pulse.services.access import (
     Need,
@@ -20,12 +23,21 @@ from pulse.services.access import (
     round_in_scope,
     scope_of,
 )
-from pulse.web.admin.pages import admin_page, language_of, local_time, principal_from, render
+from pulse.web.admin.pages import admin_page, language_of, principal_from, render
 from pulse.web.auth import (
     settings_of,
 )
 
 REPORT_FORMATS = {"pdf": "PDF", "json": "JSON", "csv": "CSV"}
+
+
+def dimension_label(dimension: Mapping[str, Any]) -> str:
+    """A dimension's short name in the page's language, as the PDF's tables name it."""
+    return i18n.gettext(SHORT_LABELS.get(str(dimension.get("key")), str(dimension.get("label", ""))))
+
+
+def flag_label(flag: str) -> str:
+    return i18n.gettext(FLAG_LABELS[flag]) if flag in FLAG_LABELS else flag.replace("_", " ")
 
 
 def headline(model: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +79,7 @@ def headline(model: Mapping[str, Any]) -> dict[str, Any]:
         "dimensions": dimensions,
         "departments": departments,
         "findings": [f for f in model.get("findings") or [] if isinstance(f, dict)],
+        # "Round 3" as the services name it; the page says it in its language (pulse.i18n.round_label).
         "label": round_info.get("label") or f"Round {round_info.get('number', '')}",
         "closed": bool(round_info.get("closed")),
     }
@@ -100,7 +113,7 @@ async def reports_page(request: Request) -> Response:
             "round_id": r["round_id"],
             "number": r["number"],
             "status": r["status"],
-            "built": local_time(r["built_at"], organization.timezone) if r["built_at"] else None,
+            "built": r["built_at"],
             "rate": participation_rate(r["model"]),
         }
         for r in stored
@@ -127,6 +140,8 @@ async def report_page(request: Request) -> Response:
         headline=headline(model) if ready and model else None,
         scope=[format_unit_path(unit) for unit in scope or ()],
         formats=REPORT_FORMATS,
+        dimension_label=dimension_label,
+        flag_label=flag_label,
     )
 
 
@@ -136,7 +151,7 @@ async def report_download(request: Request) -> Response:
     principal = principal_from(request)
     report = await report_for(principal, request.path_params["round_id"])
     if fmt not in REPORT_FORMATS:
-        raise NotFound(f"no report format {fmt!r} (use pdf, json or csv)")
+        raise NotFound(N_("no report format %(format)s (use pdf, json or csv)", format=repr(fmt)))
     scope = await scope_of(principal)
     found = await Round.get(id=report.round_id).select_related("organization")
     locale = language_of(request, found.organization)

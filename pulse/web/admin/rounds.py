@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from pulse import clock
 from pulse.errors import InvalidInput
+from pulse.i18n import N_
 from pulse.models import Organization, Report, ReportStatus, Round, RoundStatus
 from pulse.services import rounds
 from pulse.services.access import (
@@ -16,7 +17,10 @@ from pulse.services.access import (
 )
 from pulse.web import jobs
 from pulse.web.admin.overview import round_participation_of
-from pulse.web.admin.pages import admin_page, form_text, local_time, optional_int, principal_from, redirect, render
+from pulse.web.admin.pages import admin_page, form_text, optional_int, principal_from, redirect, render
+
+#: The labels of the form's fields, also used to name a field in an error.
+LABELS = {"closes_in_days": N_("Open for (days)"), "remind_after_days": N_("Remind after (days, optional)")}
 
 
 @admin_page
@@ -26,13 +30,17 @@ async def rounds_page(request: Request) -> Response:
     organization = await organization_for(principal, request.path_params["slug"], Need.MANAGE)
     if request.method == "POST":
         try:
-            closes_in = optional_int(form_text(request, "closes_in_days"), "closes in days") or 7
-            remind_after = optional_int(form_text(request, "remind_after_days"), "remind after days")
+            closes_in = optional_int(form_text(request, "closes_in_days"), LABELS["closes_in_days"]) or 7
+            remind_after = optional_int(form_text(request, "remind_after_days"), LABELS["remind_after_days"])
             opened = await rounds.open_round(organization, closes_in_days=closes_in, remind_after_days=remind_after)
         except InvalidInput as problem:
-            return await _rounds(request, organization, status_code=422, error=str(problem))
+            return await _rounds(request, organization, status_code=422, error=problem.message)
         await jobs.after_open(request, opened.id)
-        return redirect(request, f"/rounds/{opened.id}", f"Round {opened.number} is open: invitations are being sent.")
+        return redirect(
+            request,
+            f"/rounds/{opened.id}",
+            N_("Round %(number)s is open: invitations are being sent.", number=opened.number),
+        )
     return await _rounds(request, organization)
 
 
@@ -49,8 +57,8 @@ async def _rounds(
             "id": r.id,
             "number": r.number,
             "status": r.status,
-            "opened": local_time(r.opened_at, organization.timezone),
-            "closes": local_time(r.closed_at or r.closes_at, organization.timezone),
+            "opened": r.opened_at,
+            "closes": r.closed_at or r.closes_at,
             "report": r.id in has_report,
         }
         for r in found
@@ -62,6 +70,7 @@ async def _rounds(
         org=organization,
         section="rounds",
         rounds=rows,
+        labels=LABELS,
         error=error,
         any_open=any(r.status == RoundStatus.OPEN for r in found),
     )
@@ -81,10 +90,6 @@ async def round_page(request: Request) -> Response:
         section="rounds",
         round=found,
         is_open=found.status == RoundStatus.OPEN,
-        opened=local_time(found.opened_at, organization.timezone),
-        closes=local_time(found.closes_at, organization.timezone),
-        closed=local_time(found.closed_at, organization.timezone) if found.closed_at else None,
-        reminded=local_time(found.reminded_at, organization.timezone) if found.reminded_at else None,
         participation=participation,
         report=report,
         now=clock.now(),
@@ -96,7 +101,9 @@ async def round_remind(request: Request) -> Response:
     found = await round_for(principal_from(request), request.path_params["round_id"], Need.MANAGE)
     queued = await jobs.remind(request, found)
     message = (
-        "Reminders are being sent to people who have not answered." if queued else "Reminders are already on their way."
+        N_("Reminders are being sent to people who have not answered.")
+        if queued
+        else N_("Reminders are already on their way.")
     )
     return redirect(request, f"/rounds/{found.id}", message)
 
@@ -106,4 +113,4 @@ async def round_close(request: Request) -> Response:
     found = await round_for(principal_from(request), request.path_params["round_id"], Need.MANAGE)
     await rounds.close_round(found.id)
     await jobs.after_close(request, found.id)
-    return redirect(request, f"/rounds/{found.id}", "Round closed: the report is being built.")
+    return redirect(request, f"/rounds/{found.id}", N_("Round closed: the report is being built."))

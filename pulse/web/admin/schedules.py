@@ -9,7 +9,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse import i18n
 from pulse.errors import InvalidInput, NotFound, PulseError
+from pulse.i18n import N_, NP_, Moment, Text, term
 from pulse.models import Organization
 from pulse.services import schedules
 from pulse.services.access import (
@@ -17,29 +19,54 @@ from pulse.services.access import (
     organization_for,
     schedule_for,
 )
-from pulse.web.admin.pages import admin_page, local_time, optional_int, principal_from, redirect, render
+from pulse.web.admin.pages import admin_page, optional_int, principal_from, redirect, render
 
 PREVIEW_COUNT = 6
-WEEKDAYS = (
-    ("MO", "Monday"),
-    ("TU", "Tuesday"),
-    ("WE", "Wednesday"),
-    ("TH", "Thursday"),
-    ("FR", "Friday"),
-    ("SA", "Saturday"),
-    ("SU", "Sunday"),
+#: RRULE day codes, Monday first; the form names them in the page's language (Babel's weekday names).
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+FREQUENCIES = (
+    ("weekly", N_("Every week")),
+    ("biweekly", N_("Every two weeks")),
+    ("monthly", N_("Every month")),
 )
-FREQUENCIES = (("weekly", "Every week"), ("biweekly", "Every two weeks"), ("monthly", "Every month"))
+#: The labels of the form's fields, also used to name a field in an error.
+LABELS = {
+    "hour": N_("At (hour)"),
+    "open_days": N_("Open for (days)"),
+    "remind_after_days": N_("Remind after (days, optional)"),
+}
+# One message per weekday, not a weekday inside a message: "on Monday" and "the first Monday" take
+# different articles, prepositions or genders in other languages (na segunda-feira, no sábado).
+ON_DAY = {
+    # TRANSLATORS: inside "Every week on Monday at 09:00" (a schedule of survey rounds).
+    "MO": N_("on Monday"),
+    "TU": N_("on Tuesday"),
+    "WE": N_("on Wednesday"),
+    "TH": N_("on Thursday"),
+    "FR": N_("on Friday"),
+    "SA": N_("on Saturday"),
+    "SU": N_("on Sunday"),
+}
+FIRST_OF_MONTH = {
+    # TRANSLATORS: a schedule of survey rounds; %(time)s is a time of day such as 09:00.
+    "MO": N_("First Monday of every month at %(time)s"),
+    "TU": N_("First Tuesday of every month at %(time)s"),
+    "WE": N_("First Wednesday of every month at %(time)s"),
+    "TH": N_("First Thursday of every month at %(time)s"),
+    "FR": N_("First Friday of every month at %(time)s"),
+    "SA": N_("First Saturday of every month at %(time)s"),
+    "SU": N_("First Sunday of every month at %(time)s"),
+}
 
 
 def build_rrule(frequency: str, weekday: str, hour: int, minute: int = 0) -> str:
     """The RRULE for the schedule form's friendly choices."""
-    if weekday not in dict(WEEKDAYS):
-        raise InvalidInput(f"unknown weekday {weekday!r} (use MO, TU, WE, TH, FR, SA or SU)")
+    if weekday not in WEEKDAYS:
+        raise InvalidInput(N_("unknown weekday %(value)s (use MO, TU, WE, TH, FR, SA or SU)", value=repr(weekday)))
     if not 0 <= hour <= 23:
-        raise InvalidInput(f"hour {hour} is not between 0 and 23")
+        raise InvalidInput(N_("hour %(hour)s is not between 0 and 23", hour=hour))
     if not 0 <= minute <= 59:
-        raise InvalidInput(f"minute {minute} is not between 0 and 59")
+        raise InvalidInput(N_("minute %(minute)s is not between 0 and 59", minute=minute))
     at = f"BYHOUR={hour};BYMINUTE={minute};BYSECOND=0"
     if frequency == "weekly":
         return f"FREQ=WEEKLY;BYDAY={weekday};{at}"
@@ -48,7 +75,7 @@ def build_rrule(frequency: str, weekday: str, hour: int, minute: int = 0) -> str
     if frequency == "monthly":
         # The first such weekday of each month: "the first Monday", as people plan it.
         return f"FREQ=MONTHLY;BYDAY=1{weekday};{at}"
-    raise InvalidInput(f"unknown frequency {frequency!r} (use weekly, biweekly or monthly)")
+    raise InvalidInput(N_("unknown frequency %(value)s (use weekly, biweekly or monthly)", value=repr(frequency)))
 
 
 _FRIENDLY_RULE = re.compile(
@@ -57,33 +84,33 @@ _FRIENDLY_RULE = re.compile(
 )
 
 
-def describe_rule(rule: str) -> str | None:
+def describe_rule(rule: str) -> Text | None:
     """Words for the rules the form builds ("Every 2 weeks on Monday at 09:00"); None for other rules."""
     match = _FRIENDLY_RULE.match(rule)
     if match is None:
         return None
-    day = dict(WEEKDAYS)[match["day"]]
     at = f"{int(match['hour']):02d}:{int(match['minute']):02d}"
     interval = int(match["interval"] or 1)
     if match["freq"] == "MONTHLY":
         if not match["nth"] or interval != 1:
             return None
-        return f"First {day} of every month at {at}"
+        return Text(FIRST_OF_MONTH[match["day"]], {"time": at})
     if match["nth"]:
         return None
-    every = "Every week" if interval == 1 else f"Every {interval} weeks"
-    return f"{every} on {day} at {at}"
+    return NP_(
+        "Every week %(on_day)s at %(time)s",
+        "Every %(count)s weeks %(on_day)s at %(time)s",
+        interval,
+        count=interval,
+        on_day=term(ON_DAY[match["day"]]),
+        time=at,
+    )
 
 
 def _schedule_choices(values: Mapping[str, str]) -> dict[str, Any]:
     def number(name: str, default: int) -> int:
-        text = (values.get(name) or "").strip()
-        if not text:
-            return default
-        try:
-            return int(text)
-        except ValueError:
-            raise InvalidInput(f"{name.replace('_', ' ')} {text!r} is not a whole number") from None
+        found = optional_int((values.get(name) or "").strip(), LABELS[name])
+        return default if found is None else found
 
     remind_text = (values.get("remind_after_days") or "").strip()
     return {
@@ -91,7 +118,7 @@ def _schedule_choices(values: Mapping[str, str]) -> dict[str, Any]:
         "weekday": values.get("weekday") or "MO",
         "hour": number("hour", 9),
         "open_days": number("open_days", schedules.DEFAULT_OPEN_DAYS),
-        "remind_after_days": optional_int(remind_text, "remind after days"),
+        "remind_after_days": optional_int(remind_text, LABELS["remind_after_days"]),
     }
 
 
@@ -113,7 +140,7 @@ async def _schedules(
                 "active": schedule.active,
                 "open_days": schedule.open_days,
                 "remind_after_days": schedule.remind_after_days,
-                "next": local_time(schedule.next_run_at, organization.timezone) if schedule.active else None,
+                "next": schedule.next_run_at if schedule.active else None,
             }
         )
     preview: list[Any] = []
@@ -131,7 +158,7 @@ async def _schedules(
             )
             preview = schedules.preview(cadence, count=PREVIEW_COUNT)
         except PulseError as problem:
-            error, status_code = str(problem), 422
+            error, status_code = problem.message, 422
     return render(
         request,
         "admin/schedules.html",
@@ -143,8 +170,9 @@ async def _schedules(
         rule=rule,
         preview=preview,
         error=error,
-        weekdays=WEEKDAYS,
+        weekdays=[(code, i18n.weekday_name(index)) for index, code in enumerate(WEEKDAYS)],
         frequencies=FREQUENCIES,
+        labels=LABELS,
         describe=describe_rule,
     )
 
@@ -158,7 +186,9 @@ async def schedules_page(request: Request) -> Response:
         try:
             choices = _schedule_choices(request.query_params)
         except InvalidInput as problem:
-            return await _schedules(request, organization, _schedule_choices({}), status_code=422, error=str(problem))
+            return await _schedules(
+                request, organization, _schedule_choices({}), status_code=422, error=problem.message
+            )
         return await _schedules(request, organization, choices)
     form = {key: value for key, value in request.state.form.items() if isinstance(value, str)}
     try:
@@ -173,11 +203,13 @@ async def schedules_page(request: Request) -> Response:
         )
     except InvalidInput as problem:
         fallback = _schedule_choices({}) if "choices" not in locals() else choices
-        return await _schedules(request, organization, fallback, status_code=422, error=str(problem))
-    first = local_time(schedule.next_run_at, organization.timezone)
-    return redirect(
-        request, f"/orgs/{organization.slug}/schedules", f"Schedule created: the first round opens {first}."
-    )
+        return await _schedules(request, organization, fallback, status_code=422, error=problem.message)
+    if schedule.next_run_at is None:  # pragma: no cover - add_schedule refuses a rule that never happens
+        message = N_("Schedule created.")
+    else:
+        first = Moment(schedule.next_run_at, organization.timezone)
+        message = N_("Schedule created: the first round opens %(when)s.", when=first)
+    return redirect(request, f"/orgs/{organization.slug}/schedules", message)
 
 
 @admin_page
@@ -188,13 +220,13 @@ async def schedule_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action == "pause":
         await schedules.pause_schedule(schedule.id, actor=principal.actor)
-        message = "Schedule paused: no new rounds open until you resume it."
+        message = N_("Schedule paused: no new rounds open until you resume it.")
     elif action == "resume":
         await schedules.resume_schedule(schedule.id, actor=principal.actor)
-        message = "Schedule resumed from its next date."
+        message = N_("Schedule resumed from its next date.")
     elif action == "remove":
         await schedules.remove_schedule(schedule.id, actor=principal.actor)
-        message = "Schedule removed. Rounds it opened are kept."
+        message = N_("Schedule removed. Rounds it opened are kept.")
     else:
-        raise NotFound(f"no schedule action {action!r}")
+        raise NotFound(N_("no schedule action %(action)s", action=repr(action)))
     return redirect(request, f"/orgs/{organization.slug}/schedules", message)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pulse.errors import PermissionDenied, PulseError
+from pulse.i18n import N_
 from pulse.models import UserRole
 from pulse.services import sso, users
 from pulse.services.access import (
@@ -72,13 +73,13 @@ async def _sign_in(request: Request, session: dict[str, Any], form: FormData) ->
             status_code=403,
             next_url=next_url,
             email=email,
-            error="The sign-in form expired. Please try again.",
+            error=N_("The sign-in form expired. Please try again."),
         )
     try:
         user = await users.authenticate(email, str(form.get("password", "")), client=_client(request))
     except users.SignInThrottled as throttled:
         response = render(
-            request, "admin/login.html", status_code=429, next_url=next_url, email=email, error=str(throttled)
+            request, "admin/login.html", status_code=429, next_url=next_url, email=email, error=throttled.message
         )
         response.headers["retry-after"] = str(throttled.retry_after)
         return response
@@ -89,7 +90,7 @@ async def _sign_in(request: Request, session: dict[str, Any], form: FormData) ->
             status_code=401,
             next_url=next_url,
             email=email,
-            error="Wrong email or password.",
+            error=N_("Wrong email or password."),
         )
     if not await sso.password_sign_in_allowed(user):
         # Checked after the password, so the refusal tells nothing to someone who does not know it.
@@ -99,7 +100,7 @@ async def _sign_in(request: Request, session: dict[str, Any], form: FormData) ->
             status_code=403,
             next_url=next_url,
             email=email,
-            error="Your organisation signs in through its identity provider only: use single sign-on below.",
+            error=N_("Your organisation signs in through its identity provider only: use single sign-on below."),
         )
     signed_in = RedirectResponse(next_url, status_code=303)
     await start_session(request, signed_in, user)
@@ -122,7 +123,7 @@ async def home(request: Request) -> Response:
     if principal.is_admin:
         return render(request, "admin/home.html", organizations=organizations)
     if not organizations:
-        raise PermissionDenied("your account is not attached to any organisation")
+        raise PermissionDenied(N_("your account is not attached to any organisation"))
     slug = organizations[0].slug
     if principal.role is UserRole.LEADER:
         # A scoped leader lands on their scope: the latest report they may read, narrowed to their units.
