@@ -118,7 +118,7 @@ async def set_default_language(organization: Organization, locale: str, *, actor
 async def get_organization(slug: str) -> Organization:
     organization = await Organization.get_or_none(slug=slug)
     if organization is None:
-        raise NotFound(f"no organisation with slug {slug!r}")
+        raise NotFound(i18n.N_("no organisation with slug %(slug)s", slug=repr(slug)))
     return organization
 
 

@@ -82,6 +82,16 @@ CSV_COLUMNS = (
 )
 
 
+#: Why a report cannot be served yet, by its status (one message each: they are worded differently).
+NOT_READY = {
+    "not built": i18n.N_("the report of round %(id)s is not built"),
+    "pending": i18n.N_("the report of round %(id)s is waiting to be built"),
+    "building": i18n.N_("the report of round %(id)s is being built"),
+    "ready": i18n.N_("the report of round %(id)s has no content"),
+    "failed": i18n.N_("the report of round %(id)s could not be built"),
+}
+
+
 class ReportNotReady(PulseError):
     """A report was asked for that has not been built (or failed to build)."""
 
@@ -558,7 +568,7 @@ async def report_model(round_id: int) -> dict[str, Any]:
 async def _round(round_id: int) -> Round:
     round_ = await Round.get_or_none(id=round_id)
     if round_ is None:
-        raise NotFound(f"no round with id {round_id}")
+        raise NotFound(i18n.N_("no round with id %(id)s", id=round_id))
     return round_
 
 
@@ -624,8 +634,8 @@ async def ready_report(round_id: int) -> Report:
     await require_closed(await _round(round_id))
     report = await Report.get_or_none(round_id=round_id)
     if report is None or report.status != ReportStatus.READY or report.model is None or report.pdf is None:
-        state = "not built" if report is None else str(report.status)
-        raise ReportNotReady(f"the report of round {round_id} is {state}")
+        message = NOT_READY.get("not built" if report is None else str(report.status), NOT_READY["not built"])
+        raise ReportNotReady(i18n.N_(message, id=round_id))
     return report
 
 
@@ -694,10 +704,10 @@ async def export(
     (``pulse.domain.scoped_report``), its PDF rendered from that narrowed model.
     """
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown report format {fmt!r} (use pdf, json or csv)")
+        raise InvalidInput(i18n.N_("unknown report format %(format)s (use pdf, json or csv)", format=repr(fmt)))
     report = await build_report(round_id, settings) if build else await ready_report(round_id)
     if report.model is None or report.pdf is None:
-        raise ReportNotReady(f"the report of round {round_id} has no content")
+        raise ReportNotReady(i18n.N_("the report of round %(id)s has no content", id=round_id))
     if scope:
         if locale is None and fmt == "pdf":
             # Like the stored PDF of the whole organisation: in the organisation's default language.

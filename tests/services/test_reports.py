@@ -345,7 +345,7 @@ async def test_a_failed_build_is_recorded_and_the_job_retries_it(db: Settings, m
     stored = await Report.get(round_id=round_.id)
     assert stored.status == ReportStatus.FAILED and stored.attempts == 1
     assert stored.error is not None and "disk full" in stored.error
-    with pytest.raises(reports.ReportNotReady, match=f"round {round_.id} is failed"):
+    with pytest.raises(reports.ReportNotReady, match=f"round {round_.id} could not be built"):
         await reports.ready_report(round_.id)
     monkeypatch.undo()
     queue = InProcessQueue(db, {"mailer": OutboxMailer(db.outbox_dir)})
