@@ -96,6 +96,9 @@ def test_every_message_is_translated_with_the_same_placeholders(locale: str) -> 
             fuzzy.append(ids[0])
         wanted = sorted(set(PLACEHOLDER.findall(ids[-1])))
         for text in strings:
+            if message.python_format and not _formats(text, wanted):
+                wrong.append(f"{ids[0]!r} -> {text!r} (not a format string)")
+                continue
             found = sorted(set(PLACEHOLDER.findall(text)))
             # A plural form may leave out the count it is about (French "un" instead of "%(num)d").
             if found != wanted and not (isinstance(message.id, tuple) and set(found) <= set(wanted)):
@@ -104,6 +107,15 @@ def test_every_message_is_translated_with_the_same_placeholders(locale: str) -> 
     assert not fuzzy, f"{locale}: fuzzy (check, then remove the fuzzy flag): {fuzzy}"
     assert not wrong, f"{locale}: placeholders differ from the English: {wrong}"
     assert catalog.plural_forms, f"{locale}: no Plural-Forms header"
+
+
+def _formats(text: str, names: list[str]) -> bool:
+    """Whether ``text`` %-formats with the message's placeholders (a stray ``%`` or a broken entry raises)."""
+    try:
+        text % {name: 1 for name in names if name}
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
 
 
 def test_every_item_of_the_bank_has_a_translators_note_with_its_direction() -> None:
