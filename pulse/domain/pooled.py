@@ -81,6 +81,13 @@ def pool_departments(name: str, members: Sequence[DepartmentAggregates], k: int)
         for dim, total in noise_sum.items()
         if dim in dimension_moments and dimension_moments[dim].n > 0
     }
+    # A unit whose noise on a dimension is one department's single Laplace draw keeps that draw's scale
+    # (the flags treat one draw exactly); several draws add up to a noise the variance describes.
+    noise_scale: dict[str, float] = {}
+    for dim in noise_variance:
+        drawn = [d for d in members if d.noise_scale.get(dim)]
+        if len(drawn) == 1 and dimension_moments[dim].n > 0:
+            noise_scale[dim] = drawn[0].noise_scale[dim] * drawn[0].dimension_moments[dim].n / dimension_moments[dim].n
     return DepartmentAggregates(
         name=name,
         invited=invited,
@@ -93,6 +100,7 @@ def pool_departments(name: str, members: Sequence[DepartmentAggregates], k: int)
         helped_by=dict(sorted(helped_by.items())),
         network_respondents=network,
         noise_variance=noise_variance,
+        noise_scale=noise_scale,
         gate_counts=(counted, counted_dimensions) if released else None,
         gate_network=counted_network if released else None,
         anchor_offset={dim: anchor_offset[dim] for dim in dimension_moments if dim in anchor_offset},

@@ -970,7 +970,10 @@ def build_report(data: ReportInput, confidence: float = DEFAULT_CONFIDENCE) -> R
     pooled = pooled_units(departments, tree_plan)
     unit_cells = _shown_cells(pooled, tree_plan.units)
     unit_noise = {(name, dim): v for name, d in pooled.items() for dim, v in d.noise_variance.items()}
-    unit_comparisons = compare_departments(unit_cells, organization_moments, models, unit_noise, organization_noise)
+    unit_scales = {(name, dim): v for name, d in pooled.items() for dim, v in d.noise_scale.items()}
+    unit_comparisons = compare_departments(
+        unit_cells, organization_moments, models, unit_noise, organization_noise, unit_scales
+    )
 
     # Silos between siblings under every parent and of every unit towards the rest (tree_silos).
     by_name = {d.name: d for d in departments}
