@@ -723,7 +723,7 @@ Series = dict[str, dict[str, list[RoundFigure]]]
 
 
 def _series(
-    rounds: Sequence[tuple[str, str, Sequence[DepartmentAggregates]]], k: int
+    rounds: Sequence[tuple[str, str, Sequence[DepartmentAggregates]]], k: int, *, rows: bool = True
 ) -> tuple[dict[str, list[RoundFigure]], Series, Series]:
     # Anchor-only figures, each round with its own disclosure plan (on anchor counts): a department or
     # unit hidden in a round stays hidden in that round's trend point, whatever happened in other rounds.
@@ -745,6 +745,8 @@ def _series(
                     _mean_noise(_sum_noise(depts, dim), total.n) + _offset_noise(depts, dim),
                 )
             )
+        if not rows:
+            continue  # the organisation's series only
         for target, by_name, verdicts in (
             (departments, {d.name: d for d in depts}, plan.departments),
             (units, pooled_units(depts, plan), plan.units),
@@ -806,7 +808,9 @@ def _trends(data: ReportInput, label: str, plan: TreePlan, confidence: float) ->
     same = [r for r in data.previous_rounds if same_population(current, _population(r.departments))]
     other = [r.label for r in data.previous_rounds if r not in same]
     organization, _, _ = _series(
-        [*((r.label, r.opened_on, r.departments) for r in same), (label, data.opened_on, data.departments)], k
+        [*((r.label, r.opened_on, r.departments) for r in same), (label, data.opened_on, data.departments)],
+        k,
+        rows=False,
     )
     every = [(r.label, r.opened_on, r.departments) for r in data.previous_rounds]
     _, departments, units = _series([*every, (label, data.opened_on, data.departments)], k)

@@ -36,7 +36,7 @@ from typing import Any
 
 from pulse.domain.findings import MAX_FINDINGS, guidance_for, select_findings
 from pulse.domain.tree_plan import KIND_POOLED, department_path
-from pulse.domain.units import UnitPath, format_unit_path, is_within, minimal_scope, within_scope
+from pulse.domain.units import UnitPath, format_unit_path, is_within, minimal_scope
 
 #: The kind of a comment group that holds every released comment of a unit with everything below it.
 KIND_SUBTREE = "subtree"
@@ -90,8 +90,15 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
             result[section] = dict(result[section])
     scope = list(minimal_scope(scope))
 
+    known: dict[str, bool] = {}
+
     def inside(name: str) -> bool:
-        return within_scope(unit_of(name), scope)
+        # Asked for every name of every section: each name's answer is worked out once.
+        found = known.get(name)
+        if found is None:
+            path = unit_of(name)
+            found = known[name] = any(path[: len(unit)] == unit for unit in scope)
+        return found
 
     tree = "units" in model
     outside_names = [

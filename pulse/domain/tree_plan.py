@@ -74,6 +74,8 @@ class RoundTree:
     cell_of: Mapping[str, UnitPath]
     #: the units with at least one unit below them, parents first
     inner: tuple[UnitPath, ...]
+    #: unit -> the departments in its subtree, in name order (every unit of ``tree``)
+    below: Mapping[UnitPath, tuple[str, ...]]
 
     @classmethod
     def of(cls, names: Iterable[str]) -> RoundTree:
@@ -88,7 +90,19 @@ class RoundTree:
         inner = tuple(path for path in tree if tree.children(path))
         inner_set = set(inner)
         cell_of = {name: (*path, OWN) if path in inner_set else path for name, path in path_of.items()}
-        return cls(tree, UnitTree(cell_of.values()), MappingProxyType(path_of), MappingProxyType(cell_of), inner)
+        below: dict[UnitPath, list[str]] = {}
+        for name in sorted(path_of):
+            path = path_of[name]
+            for depth in range(1, len(path) + 1):
+                below.setdefault(path[:depth], []).append(name)
+        return cls(
+            tree,
+            UnitTree(cell_of.values()),
+            MappingProxyType(path_of),
+            MappingProxyType(cell_of),
+            inner,
+            MappingProxyType({unit: tuple(names) for unit, names in below.items()}),
+        )
 
     def kind(self, name: str) -> str:
         """``KIND_OWN`` for a department that is an inner unit (its own people), else ``KIND_UNIT``."""
@@ -96,7 +110,7 @@ class RoundTree:
 
     def members(self, unit: UnitPath) -> list[str]:
         """The departments in `unit`'s subtree, in name order."""
-        return sorted(name for name, path in self.path_of.items() if path[: len(unit)] == unit)
+        return list(self.below.get(unit, ()))
 
 
 @dataclass(frozen=True)
