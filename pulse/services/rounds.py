@@ -123,6 +123,22 @@ def check_scope(organization: Organization, departments: Sequence[str], invited:
         )
 
 
+def _check_people_in_scope(
+    organization: Organization, departments: Sequence[str], people: Sequence[tuple[int, int | None]]
+) -> None:
+    newcomers = sum(1 for _, department_id in people if department_id is None)
+    check_scope(organization, departments, len(people) - newcomers, newcomers)
+
+
+async def check_scope_at(organization: Organization, departments: Sequence[str], moment: datetime) -> None:
+    """The minimum-scope rule for units named for later rounds (a schedule's), with the directory as it
+    stands now and the quarantine as it will be at ``moment`` (the first round's opening): a schedule
+    whose rounds could not open is refused when it is made, not found out at its first date. Each round
+    is checked again when it opens. Unknown units are refused by name, as when a round opens."""
+    department_ids = await _scope(organization, departments)
+    _check_people_in_scope(organization, departments, await _people_in_scope(organization, department_ids, moment))
+
+
 async def _people_in_scope(
     organization: Organization, department_ids: Sequence[int] | None, moment: datetime
 ) -> list[tuple[int, int | None]]:
@@ -209,8 +225,7 @@ async def open_round(
             )
         )
     if departments is not None:
-        newcomers = sum(1 for _, department_id in people if department_id is None)
-        check_scope(organization, departments, len(people) - newcomers, newcomers)
+        _check_people_in_scope(organization, departments, people)
 
     secret_key = get_settings().secret_key
     for _ in range(NUMBER_ATTEMPTS):

@@ -46,6 +46,7 @@ from pulse.domain.units import InvalidUnitPath, format_unit_path, parse_unit_pat
 from pulse.errors import InvalidInput, NotFound
 from pulse.i18n import N_, NP_, Moment, term
 from pulse.models import AuditEvent, Organization, Schedule
+from pulse.services import rounds
 from pulse.services.organizations import get_organization
 from pulse.services.units import load_units
 
@@ -491,7 +492,9 @@ async def add_schedule(
 ) -> Schedule:
     """Create a schedule for organisation ``slug``; validates everything before writing anything.
 
-    Overlapping rounds (an occurrence before the previous round has closed) are refused.
+    Overlapping rounds (an occurrence before the previous round has closed) are refused, and so are
+    ``departments`` (unit paths) whose rounds would fail the minimum-scope rule at the first date
+    (``pulse.services.rounds.check_scope_at``).
     """
     organization = await get_organization(slug)
     tz = zone(organization.timezone)
@@ -514,6 +517,8 @@ async def add_schedule(
                 rule=repr(rule),
             )
         )
+    if names is not None:
+        await rounds.check_scope_at(organization, names, next_run)
     if overlap is not None:
         previous, following = overlap
         raise InvalidInput(

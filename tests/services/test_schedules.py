@@ -136,9 +136,17 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
 
 
 async def _org() -> None:
+    """Acme with Sales (10 people: a round may be scoped to it, twice k = 5) and Support (3: too few)."""
+    from pulse.services.people import import_people
+
     organization = await create_organization("acme", "Acme", timezone="Europe/Paris")
-    for name in ("Sales", "Support"):
-        await Department.create(organization=organization, name=name)
+    await import_people(organization, _people_csv(Sales=10, Support=3))
+
+
+def _people_csv(**sizes: int) -> bytes:
+    lines = ["email,name,department"]
+    lines += [f"{d.lower()}{i}@acme.test,{d} {i},{d}" for d, size in sizes.items() for i in range(size)]
+    return ("\n".join(lines) + "\n").encode()
 
 
 async def test_a_schedule_is_stored_with_its_next_run_in_utc(db: object, frozen: list[datetime]) -> None:
@@ -160,6 +168,11 @@ async def test_a_schedule_is_stored_with_its_next_run_in_utc(db: object, frozen:
         ("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", {"open_days": 8}, "rounds would overlap: the round opened 2026-03-02 09:00"),
         ("FREQ=DAILY;BYHOUR=9,17", {"open_days": 1}, "rounds would overlap"),
         (BIWEEKLY, {"departments": ["Sales", "Marketing"]}, "unknown department in 'acme': 'Marketing'"),
+        (
+            BIWEEKLY,
+            {"departments": ["Support"]},
+            "scope 'Support' has 3 people to invite: a round for part of the organisation needs at least 10",
+        ),
         ("FREQ=WEEKLY;COUNT=1", {"start": "2026-02-01T09:00"}, "has no occurrence after now"),
         ("FREQ=SECONDLY", {}, "FREQ=SECONDLY is not supported"),
     ],
@@ -172,7 +185,7 @@ async def test_a_refused_schedule_writes_nothing(
         await schedules.add_schedule("acme", rule, **kwargs)  # type: ignore[arg-type]
     assert message in str(raised.value)
     assert await Schedule.all().count() == 0
-    assert await AuditEvent.all().count() == 0
+    assert await AuditEvent.filter(action="schedule.add").count() == 0
 
 
 async def test_a_resumed_schedule_skips_the_occurrences_of_its_pause(db: object, frozen: list[datetime]) -> None:
@@ -220,3 +233,22 @@ async def test_schedule_departments_are_unit_paths_matched_like_a_rounds_units(
         with pytest.raises(InvalidInput, match="unknown department"):
             await schedules.add_schedule("tree", BIWEEKLY, departments=[wrong])
     assert await Schedule.all().count() == 1
+
+
+async def test_a_schedule_whose_units_are_padded_with_newcomers_is_refused_until_they_settle(
+    db: object, frozen: list[datetime]
+) -> None:
+    """The scope rule of a round, checked when the schedule is made with the quarantine as it will be at
+    its first date: people who came in for it do not lift a scope over the gate, people who will have
+    settled by then do."""
+    from pulse.services.people import import_people
+
+    await _org()
+    organization = await schedules.get_organization("acme")
+    await import_people(organization, _people_csv(Sales=10, Support=10))  # seven newcomers in Support
+    with pytest.raises(InvalidInput, match=r"scope 'Support' has 3 people to invite \(and 7 newcomers"):
+        await schedules.add_schedule("acme", BIWEEKLY, start="2026-03-02T00:00", departments=["Support"])
+    assert await Schedule.all().count() == 0
+    # The same schedule starting after the quarantine (28 days) counts them: they will be invited then.
+    later = await schedules.add_schedule("acme", BIWEEKLY, start="2026-04-13T00:00", departments=["Support"])
+    assert later.departments == ["Support"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pulse.cli import main
-from pulse.models import Department
 from pulse.services.organizations import create_organization
+from pulse.services.people import import_people
 from pulse.settings import Settings
 from tests.conftest import SECRET
 
@@ -35,7 +35,9 @@ def acme(sqlite_settings: Settings) -> Settings:
     async def setup() -> None:
         async with database(sqlite_settings):
             organization = await create_organization("acme", "Acme", timezone="Europe/Paris")
-            await Department.create(organization=organization, name="Sales")
+            # Ten people: a schedule's rounds may be scoped to Sales (twice the minimum group size).
+            people = "".join(f"s{i}@acme.test,S {i},Sales\n" for i in range(10))
+            await import_people(organization, f"email,name,department\n{people}".encode())
 
     asyncio.run(setup())
     return sqlite_settings
