@@ -97,3 +97,66 @@ async def test_a_schedule_whose_rounds_would_overlap_is_refused_with_the_reason(
 )
 def test_rules_the_form_builds_are_described_in_words(rule: str, words: str | None) -> None:
     assert describe_rule(rule) == words
+
+
+async def test_hr_schedules_rounds_for_some_units_and_the_preview_keeps_them_ticked(
+    client_for: ClientFor, world: World
+) -> None:
+    alice = await client_for(world.alice)
+    choices = {"frequency": "monthly", "weekday": "TU", "hour": "10", "open_days": "5"}
+    preview = await alice.get("/orgs/acme/schedules", params={**choices, "scope": "units", "unit": ["Sales", "Stores"]})
+    assert preview.status_code == 200 and "The next rounds would open" in preview.text
+    assert 'name="scope" value="units" checked' in preview.text
+    assert 'value="Sales" checked' in preview.text and 'value="Logistics" checked' not in preview.text
+    created = await form_post(
+        alice,
+        "/orgs/acme/schedules",
+        "/orgs/acme/schedules",
+        {**choices, "scope": "units", "unit": ["sales", "Stores"]},
+    )
+    assert created.status_code == 303, created.text
+    schedule = await Schedule.get(organization_id=world.acme.id)
+    assert schedule.departments == ["Sales", "Stores"]  # as the tree spells them
+    listing = (await alice.get("/orgs/acme/schedules")).text
+    assert '<ul class="plain"><li>Sales</li><li>Stores</li></ul>' in listing
+    whole = await form_post(
+        alice, "/orgs/acme/schedules", "/orgs/acme/schedules", {**choices, "weekday": "FR", "scope": "whole"}
+    )
+    assert whole.status_code == 303
+    assert (await Schedule.filter(organization_id=world.acme.id).order_by("-id").first()).departments is None
+
+
+@pytest.mark.parametrize(
+    ("data", "english", "german"),
+    [
+        (
+            {"scope": "units", "unit": ["Stores", "Logistics"]},
+            "Scope &#39;Stores&#39;, &#39;Logistics&#39; has 9 people to invite: a round for part of the organisation "
+            "needs at least 10",
+            "Im Bereich &#39;Stores&#39;, &#39;Logistics&#39; sind 9 Personen einzuladen",
+        ),
+        (
+            {"scope": "units", "unit": "Warehouse"},
+            "Unknown department in &#39;acme&#39;: &#39;Warehouse&#39; (import people first, or check the spelling).",
+            "Unbekannte Abteilung in &#39;acme&#39;: &#39;Warehouse&#39; (importieren Sie zuerst die Personen",
+        ),
+        ({"scope": "units"}, "Tick at least one unit, or choose the whole organisation.", "Kreuzen Sie mindestens"),
+    ],
+)
+async def test_a_schedule_for_units_that_are_unknown_or_too_few_people_is_refused_in_the_readers_language(
+    client_for: ClientFor, world: World, data: dict[str, object], english: str, german: str
+) -> None:
+    from pulse.models import AuditEvent, User
+
+    alice = await client_for(world.alice)
+    sent = {"frequency": "weekly", "weekday": "TH", "hour": "11", "open_days": "4", **data}
+    refused = await form_post(alice, "/orgs/acme/schedules", "/orgs/acme/schedules", sent)
+    assert refused.status_code == 422 and english in refused.text, refused.text[-3000:]
+    assert 'role="alert" id="units-error"' in refused.text
+    # The form comes back as it was sent.
+    assert '<option value="TH" selected>' in refused.text and 'name="scope" value="units" checked' in refused.text
+    await User.filter(id=world.alice.id).update(locale="de")
+    german_page = await form_post(alice, "/orgs/acme/schedules", "/orgs/acme/schedules", sent)
+    assert german_page.status_code == 422 and german in german_page.text, german_page.text[-3000:]
+    assert not await Schedule.exists(organization_id=world.acme.id)
+    assert not await AuditEvent.exists(action="schedule.add")

@@ -1,4 +1,4 @@
-"""Rounds: the list, opening one, its page, reminders and closing."""
+"""Rounds: the list, opening one (for the whole organisation or some units), its page, reminders and closing."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from pulse.services.access import (
     organization_for,
     round_for,
 )
+from pulse.services.units import load_units
 from pulse.web import jobs
 from pulse.web.admin.overview import round_participation_of
 from pulse.web.admin.pages import admin_page, form_text, optional_int, principal_from, redirect, render
+from pulse.web.admin.unit_choice import chosen_units, covered_labels, ticked_units, unit_options
 
 #: The labels of the form's fields, also used to name a field in an error.
 LABELS = {"closes_in_days": N_("Open for (days)"), "remind_after_days": N_("Remind after (days, optional)")}
@@ -32,9 +34,19 @@ async def rounds_page(request: Request) -> Response:
         try:
             closes_in = optional_int(form_text(request, "closes_in_days"), LABELS["closes_in_days"]) or 7
             remind_after = optional_int(form_text(request, "remind_after_days"), LABELS["remind_after_days"])
-            opened = await rounds.open_round(organization, closes_in_days=closes_in, remind_after_days=remind_after)
+            # The units' own rules (unknown ones, the minimum scope) are the service's, as for the CLI and the API.
+            opened = await rounds.open_round(
+                organization,
+                closes_in_days=closes_in,
+                remind_after_days=remind_after,
+                departments=chosen_units(request),
+            )
         except InvalidInput as problem:
-            return await _rounds(request, organization, status_code=422, error=problem.message)
+            # Shown again as it was sent, so that a slip is one change away.
+            sent = {name: form_text(request, name) for name in LABELS}
+            return await _rounds(
+                request, organization, status_code=422, error=problem.message, sent=sent, chosen=ticked_units(request)
+            )
         await jobs.after_open(request, opened.id)
         return redirect(
             request,
@@ -45,9 +57,16 @@ async def rounds_page(request: Request) -> Response:
 
 
 async def _rounds(
-    request: Request, organization: Organization, *, status_code: int = 200, error: str | None = None
+    request: Request,
+    organization: Organization,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    sent: dict[str, str] | None = None,
+    chosen: list[str] | None = None,
 ) -> Response:
     found = await Round.filter(organization_id=organization.id).order_by("-number")
+    units = await load_units(organization.id)
     ready = Report.filter(
         round__organization_id=organization.id, round__status=RoundStatus.CLOSED, status=ReportStatus.READY
     )
@@ -60,6 +79,7 @@ async def _rounds(
             "opened": r.opened_at,
             "closes": r.closed_at or r.closes_at,
             "report": r.id in has_report,
+            "units": covered_labels(units, r.department_ids),
         }
         for r in found
     ]
@@ -73,6 +93,10 @@ async def _rounds(
         labels=LABELS,
         error=error,
         any_open=any(r.status == RoundStatus.OPEN for r in found),
+        sent=sent or {"closes_in_days": "7", "remind_after_days": ""},
+        options=await unit_options(organization),
+        chosen=chosen,
+        needed=2 * organization.min_group_size,
     )
 
 
@@ -93,6 +117,7 @@ async def round_page(request: Request) -> Response:
         participation=participation,
         report=report,
         now=clock.now(),
+        units=covered_labels(await load_units(organization.id), found.department_ids),
     )
 
 

@@ -1,4 +1,5 @@
-"""Cadences: the friendly rule builder, the list of schedules and their actions."""
+"""Cadences: the friendly rule builder (for the whole organisation or some units), the list of schedules and
+their actions."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pulse.services.access import (
     schedule_for,
 )
 from pulse.web.admin.pages import admin_page, optional_int, principal_from, redirect, render
+from pulse.web.admin.unit_choice import chosen_units, ticked_units, unit_options
 
 PREVIEW_COUNT = 6
 #: RRULE day codes, Monday first; the form names them in the page's language (Babel's weekday names).
@@ -129,6 +131,7 @@ async def _schedules(
     *,
     status_code: int = 200,
     error: str | None = None,
+    chosen: list[str] | None = None,
 ) -> Response:
     rows = []
     for schedule in await schedules.list_schedules(organization.slug):
@@ -141,6 +144,7 @@ async def _schedules(
                 "open_days": schedule.open_days,
                 "remind_after_days": schedule.remind_after_days,
                 "next": schedule.next_run_at if schedule.active else None,
+                "units": schedule.departments,
             }
         )
     preview: list[Any] = []
@@ -174,6 +178,9 @@ async def _schedules(
         frequencies=FREQUENCIES,
         labels=LABELS,
         describe=describe_rule,
+        options=await unit_options(organization),
+        chosen=chosen,
+        needed=2 * organization.min_group_size,
     )
 
 
@@ -183,27 +190,33 @@ async def schedules_page(request: Request) -> Response:
     POST: create the schedule."""
     organization = await organization_for(principal_from(request), request.path_params["slug"], Need.MANAGE)
     if request.method == "GET":
+        # "Preview dates" sends the form by GET: the units ticked stay ticked (they do not change the dates).
+        ticked = ticked_units(request, request.query_params)
         try:
             choices = _schedule_choices(request.query_params)
         except InvalidInput as problem:
             return await _schedules(
-                request, organization, _schedule_choices({}), status_code=422, error=problem.message
+                request, organization, _schedule_choices({}), status_code=422, error=problem.message, chosen=ticked
             )
-        return await _schedules(request, organization, choices)
+        return await _schedules(request, organization, choices, chosen=ticked)
     form = {key: value for key, value in request.state.form.items() if isinstance(value, str)}
     try:
         choices = _schedule_choices(form)
         rule = build_rrule(choices["frequency"], choices["weekday"], choices["hour"])
+        # Unknown units and the minimum scope: the service's rules, as for `pulse schedule add --departments`.
         schedule = await schedules.add_schedule(
             organization.slug,
             rule,
             open_days=choices["open_days"],
             remind_after_days=choices["remind_after_days"],
+            departments=chosen_units(request),
             actor=principal_from(request).actor,
         )
     except InvalidInput as problem:
         fallback = _schedule_choices({}) if "choices" not in locals() else choices
-        return await _schedules(request, organization, fallback, status_code=422, error=problem.message)
+        return await _schedules(
+            request, organization, fallback, status_code=422, error=problem.message, chosen=ticked_units(request)
+        )
     if schedule.next_run_at is None:  # pragma: no cover - add_schedule refuses a rule that never happens
         message = N_("Schedule created.")
     else:

@@ -1,5 +1,5 @@
-"""Choosing units in a form (a leader's scope, an API key's): the tree as a list of checkboxes, and the
-choice read back from the posted form. The fieldset is ``templates/admin/_units.html``.
+"""Choosing units in a form (a leader's scope, an API key's, a round's or a schedule's): the tree as a
+list of checkboxes, and the choice read back from the posted form. The fieldset is ``templates/admin/_units.html``.
 
 The form says "the whole organisation" or "only these units" with a radio button, so that unticking
 every box is never silently read as "everything".
@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 
-from pulse.domain.units import format_unit_path
+from pulse.domain.units import format_unit_path, minimal_scope
 from pulse.errors import InvalidInput
 from pulse.i18n import N_
 from pulse.models import Organization
@@ -20,6 +21,8 @@ from pulse.services.units import OrgUnits, load_units
 
 #: The radio buttons' values.
 WHOLE, SOME = "whole", "units"
+#: A posted form or a query string (both are multi-dicts of the fields' values).
+Values = ImmutableMultiDict[str, Any]
 
 
 async def unit_options(organization: Organization) -> list[dict[str, Any]]:
@@ -36,13 +39,14 @@ async def unit_options(organization: Organization) -> list[dict[str, Any]]:
     ]
 
 
-def chosen_units(request: Request) -> list[str] | None:
+def chosen_units(request: Request, values: Values | None = None) -> list[str] | None:
     """The units ticked in the posted form (paths as written in it), or None for the whole organisation.
+    ``values``: where to read them instead of the posted form (a GET form's query, for a preview).
 
     InvalidInput when the choice is neither, or "only these units" comes with no unit ticked; the
     paths themselves are checked by the service that uses them (unknown ones are refused by name).
     """
-    form = request.state.form
+    form = request.state.form if values is None else values
     choice = form.get("scope", WHOLE)  # a form without the choice (older clients): what it meant before scopes
     if choice == WHOLE:
         return None
@@ -54,9 +58,9 @@ def chosen_units(request: Request) -> list[str] | None:
     return list(dict.fromkeys(ticked))
 
 
-def ticked_units(request: Request) -> list[str] | None:
+def ticked_units(request: Request, values: Values | None = None) -> list[str] | None:
     """What a refused form had chosen, to show it again as it was."""
-    form = request.state.form
+    form = request.state.form if values is None else values
     if form.get("scope", WHOLE) != SOME:
         return None
     return [value for value in form.getlist("unit") if isinstance(value, str)]
@@ -67,3 +71,11 @@ def scope_labels(units: OrgUnits, unit_ids: Sequence[int] | None) -> list[str] |
     if unit_ids is None:
         return None
     return sorted(units.label(i) for i in unit_ids if i in units.paths)
+
+
+def covered_labels(units: OrgUnits, unit_ids: Sequence[int] | None) -> list[str] | None:
+    """A round's units (each unit it covers, every subtree in full) as the units that were chosen: the
+    top of each subtree (None: the whole organisation)."""
+    if unit_ids is None:
+        return None
+    return [format_unit_path(path) for path in minimal_scope(units.paths[i] for i in unit_ids if i in units.paths)]
