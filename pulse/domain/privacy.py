@@ -52,9 +52,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any, Protocol
 
+from pulse.domain import laplace
 from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates
 from pulse.domain.errors import InconsistentAggregates
 from pulse.domain.items import DIMENSION_KEYS
@@ -199,33 +199,19 @@ class NoiseSource(Protocol):
         ...
 
 
-@lru_cache(maxsize=64)
-def _measurement(kind: str, scale: float) -> Any:
-    import opendp.prelude as dp
-
-    dp.enable_features("contrib")
-    if kind == "int":
-        return dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int), scale=scale)
-    return dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float), scale=scale)
-
-
 class OpenDPNoise:
-    """Laplace noise from OpenDP's vector measurements (one measurement per kind and scale, cached)."""
+    """Laplace noise from OpenDP's vector measurements (``pulse.domain.laplace``)."""
 
     def integers(self, values: Sequence[int], scale: float) -> list[int]:
-        if not values:
-            return []
-        return [int(v) for v in _measurement("int", float(scale))([int(v) for v in values])]
+        return laplace.integers(values, scale)
 
     def reals(self, values: Sequence[float], scale: float) -> list[float]:
-        if not values:
-            return []
-        return [float(v) for v in _measurement("float", float(scale))([float(v) for v in values])]
+        return laplace.reals(values, scale)
 
     @staticmethod
     def epsilon(kind: str, scale: float, sensitivity: float) -> float:
         """OpenDP's own privacy map: epsilon of one draw at `scale` for an L1 `sensitivity`."""
-        measurement = _measurement(kind, float(scale))
+        measurement = laplace.measurement(kind, float(scale))
         return float(measurement.map(int(sensitivity) if kind == "int" else float(sensitivity)))
 
 

@@ -36,7 +36,7 @@ from pulse.domain.aggregates import MAX_HELP_MARKS, DepartmentAggregates, RoundA
 from pulse.domain.drivers import DriverMoments
 from pulse.domain.help_choices import help_choices, marks_by_choice
 from pulse.domain.items import DIMENSION_KEYS, ITEM_BY_KEY, OUTCOME_KEY
-from pulse.domain.privacy import DEFAULT_BUDGET, PrivacyBudget, release_round
+from pulse.domain.privacy import DEFAULT_BUDGET, PrivacyBudget
 from pulse.domain.report import ReportInput
 from pulse.domain.report import build_report as build_report_model
 from pulse.domain.scoped_report import scope_model
@@ -59,7 +59,7 @@ from pulse.models import (
     User,
     UserRole,
 )
-from pulse.services import language_reliability
+from pulse.services import language_reliability, noise_draw
 from pulse.services.release import require_closed
 from pulse.services.units import OrgUnits, load_units
 from pulse.settings import Settings
@@ -505,7 +505,8 @@ async def _release(
 ) -> list[DepartmentAggregates]:
     """The departments of one closed round with their stored noise (drawn and stored now if there is none)."""
     stored = await NoiseDraw.get_or_none(round_id=round_id)
-    release = release_round(
+    # Any figure not drawn yet is drawn in a short-lived process: this one never loads OpenDP.
+    release = await noise_draw.release(
         departments,
         budget,
         min_group_size=k,
@@ -518,7 +519,7 @@ async def _release(
             await NoiseDraw.create(round_id=round_id, draw=release.draw)
         except IntegrityError:  # drawn concurrently by another build: use that draw, never two
             theirs = await NoiseDraw.get(round_id=round_id)
-            again = release_round(
+            again = await noise_draw.release(
                 departments, budget, min_group_size=k, stored=theirs.draw, keys=keys, with_network=with_network
             )
             return again.departments
