@@ -46,6 +46,7 @@ def environment() -> Environment:
         format_moment=i18n.format_moment,
         local_time=i18n.local_time,
         format_clock=i18n.format_clock,
+        weekday_name=i18n.weekday_name,
         finding_text=i18n.finding_text,
         round_label=i18n.round_label,
     )

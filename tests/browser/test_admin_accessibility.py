@@ -19,6 +19,7 @@ from pulse.services.organizations import create_organization
 from pulse.services.people import import_people
 from pulse.services.reports import build_report
 from pulse.services.rounds import close_round, open_round
+from pulse.services.schedules import add_schedule
 from pulse.services.users import create_user
 from pulse.settings import Settings
 from tests.browser.axe import assert_accessible, scrolls_sideways
@@ -55,6 +56,7 @@ async def site(sqlite_settings: Settings) -> AsyncIterator[Site]:
         await build_report(closed.id, sqlite_settings)
         current = await open_round(acme)
         await create_api_key(acme, "HRIS sync", created_by=hr)
+        await add_schedule(acme.slug, "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9;BYMINUTE=0;BYSECOND=0", open_days=5)
     async with serve(pulse_env(sqlite_settings)) as base_url:
         yield Site(base_url, sqlite_settings, closed.id, current.id, bob.id)
 
@@ -73,6 +75,7 @@ def _pages(site: Site) -> list[str]:
         "/orgs/acme/people",
         "/orgs/acme/departments",
         "/orgs/acme/schedules",
+        "/orgs/acme/schedules?frequency=monthly&weekday=FR&hour=8",  # the preview of a monthly cadence
         "/orgs/acme/rounds",
         f"/rounds/{site.open_round}",
         f"/rounds/{site.closed_round}",
@@ -82,10 +85,15 @@ def _pages(site: Site) -> list[str]:
         f"/reports/{site.closed_round}/units/Retail",
         "/orgs/acme/leaders",
         f"/orgs/acme/leaders/{site.leader_id}",
+        "/orgs/acme/audit",
         "/orgs/acme/keys",
         "/account",
         "/rounds/999999",  # the not-found page inside the app
     ]
+
+
+def _file_name(path: str) -> str:
+    return path.replace("/", "-").replace("?", "-").replace("&", "-")
 
 
 async def _set_language(site: Site, email: str, locale: str | None) -> None:
@@ -106,7 +114,7 @@ async def test_every_web_app_page_passes_axe_in_every_language(site: Site, brows
         for path in _pages(site):
             await page.goto(f"{site.base_url}{path}")
             assert await page.get_attribute("html", "lang") == i18n.html_lang(locale), path
-            await page.screenshot(path=str(tmp_path / f"{locale}{path.replace('/', '-')}.png"), full_page=True)
+            await page.screenshot(path=str(tmp_path / f"{locale}{_file_name(path)}.png"), full_page=True)
             await assert_accessible(page, f"{path} ({locale})")
     # The leader's and the administrator's own pages.
     for email, paths in (
@@ -130,7 +138,7 @@ async def test_web_app_pages_reflow_at_320_px_and_200_percent_zoom(
         await page.goto(f"{site.base_url}{path}")
         for label, width in NARROW.items():
             await page.set_viewport_size({"width": width, "height": 900})
-            await page.screenshot(path=str(tmp_path / f"{label}{path.replace('/', '-')}.png"), full_page=True)
+            await page.screenshot(path=str(tmp_path / f"{label}{_file_name(path)}.png"), full_page=True)
             extra = await scrolls_sideways(page)
             if extra > 0:
                 sideways.append(f"{path} by {extra}px at {width}px")

@@ -31,7 +31,8 @@ LOCALES = [code for code in i18n.available_locales() if code != i18n.SOURCE_LOCA
 
 #: English words that none of the other languages writes as a word of its own (so "a", "an", "in",
 #: "no", "on", "was", "Status", "Score" and "Page", which French, German, Spanish or Portuguese use, are
-#: not here). One of them on a translated page is text that was not translated.
+#: not here, nor month abbreviations such as "Jan" or "Oct"). One of them on a translated page is text
+#: that was not translated; weekday and month names catch a date or a choice formatted in English.
 ENGLISH = {
     "about", "after", "allowed", "and", "answered", "are", "at", "before", "by", "changes", "closed",
     "closes", "day", "days", "department", "departments", "directory", "every", "fewer", "flags", "for",
@@ -40,6 +41,8 @@ ENGLISH = {
     "reminder", "reminders", "report", "reports", "round", "rounds", "rule", "schedule", "schedules",
     "search", "send", "than", "that", "the", "this", "to", "view", "week", "weeks", "what", "when", "which",
     "who", "will", "with", "wrong", "yet", "you", "your",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed", "thu",
+    "fri", "sat", "sun", "january", "february", "march", "june", "july", "october", "december", "dec",
 }  # fmt: skip
 WORD = re.compile(r"[^\W\d_]+")
 #: The test data: people are named "Sales Person 3", departments "Sales", "Stores", "Logistics".

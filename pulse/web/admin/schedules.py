@@ -10,7 +10,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pulse import i18n
 from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.i18n import N_, NP_, Moment, Text, term
 from pulse.models import Organization
@@ -174,7 +173,7 @@ async def _schedules(
         rule=rule,
         preview=preview,
         error=error,
-        weekdays=[(code, i18n.weekday_name(index)) for index, code in enumerate(WEEKDAYS)],
+        weekdays=list(enumerate(WEEKDAYS)),
         frequencies=FREQUENCIES,
         labels=LABELS,
         describe=describe_rule,
