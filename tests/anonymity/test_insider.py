@@ -230,24 +230,27 @@ async def test_attack_2_control_without_the_release_rule_two_builds_give_a_late_
 # ---------------------------------------------------------------- attack 5: tiny scopes
 
 PADDING = tuple((f"pad{i}@acme.test", "Legal") for i in range(9))
+#: Four mailboxes: with Lena, Legal has k = 5 long-standing people once they have waited, enough for every
+#: figure's own gate (organisation figures need k long-standing answers) and short of the scope rule's 2k.
+SETTLED_PADDING = PADDING[:4]
 
 
-async def _pad_legal(insider: Insider) -> None:
-    """The insider puts nine mailboxes they own into Legal, next to Lena."""
+async def _pad_legal(insider: Insider, padding: tuple[tuple[str, str], ...] = PADDING) -> None:
+    """The insider puts mailboxes they own (nine unless told) into Legal, next to Lena."""
     padded = await insider.api.post(
-        "/api/v1/people/import", content=directory_csv(extra=PADDING), headers={"content-type": "text/csv"}
+        "/api/v1/people/import", content=directory_csv(extra=padding), headers={"content-type": "text/csv"}
     )
     assert padded.status_code == 200, padded.text
 
 
-async def _wait_out_the_quarantine() -> None:
+async def _wait_out_the_quarantine(padding: tuple[tuple[str, str], ...] = PADDING) -> None:
     """The patient insider: the padding was imported 30 days ago (past the 28-day quarantine)."""
     from datetime import timedelta
 
     from pulse import clock
     from pulse.models import Person
 
-    await Person.filter(email__in=[a for a, _ in PADDING]).update(joined_at=clock.now() - timedelta(days=30))
+    await Person.filter(email__in=[a for a, _ in padding]).update(joined_at=clock.now() - timedelta(days=30))
 
 
 async def test_attack_5_a_padded_scope_is_refused_everywhere(insider: Insider) -> None:
@@ -261,6 +264,8 @@ async def test_attack_5_a_padded_scope_is_refused_everywhere(insider: Insider) -
     )
     refused = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
     assert refused.status_code == 422 and "(and 9 newcomers" in refused.json()["error"]["message"]
+    web = await _open_on_the_web(insider, "Legal")
+    assert web.status_code == 422 and "(and 9 newcomers, who count only in organisation figures)" in web.text
     assert not await Round.exists()
 
 
@@ -271,35 +276,71 @@ async def test_attack_5_a_round_scoped_to_a_few_people_is_refused_everywhere(ins
     assert line.startswith("pulse: error: scope 'Legal', 'Support' has 9 people ") and "needs at least 10" in line
     refused = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
     assert refused.status_code == 422 and "needs at least 10" in refused.json()["error"]["message"]
+    web = await _open_on_the_web(insider, "Legal", "Support")
+    assert web.status_code == 422
+    assert (
+        "Scope &#39;Legal&#39;, &#39;Support&#39; has 9 people to invite" in web.text
+        and "needs at least 10" in web.text
+    )
+    await insider.jobs()
     assert not await Round.exists()
     assert not insider.smtp.messages
 
 
+async def _open_on_the_web(insider: Insider, *units: str) -> httpx.Response:
+    """The web app's form to open a round, for these units only (its unit picker)."""
+    from tests.web.conftest import form_post
+
+    return await form_post(
+        insider.web,
+        "/orgs/acme/rounds",
+        "/orgs/acme/rounds",
+        {"closes_in_days": "7", "scope": "units", "unit": list(units)},
+    )
+
+
+async def _open_for_legal(insider: Insider, path: str) -> httpx.Response:
+    if path == "api":
+        return await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
+    return await _open_on_the_web(insider, "Legal")
+
+
+@pytest.mark.parametrize("path", ["api", "web"])
 async def test_attack_5_control_without_the_scope_rule_the_organisation_enps_is_her_answer(
-    insider: Insider, monkeypatch: pytest.MonkeyPatch
+    insider: Insider, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
+    """The patient insider puts four mailboxes next to Lena and waits out the quarantine: a round for
+    Legal alone passes every figure's own gate (k = 5 long-standing people) and only the scope rule (2k)
+    stops it, on the API and in the web form. Without the rule, the round's "organisation" is Legal."""
     from pulse.services import rounds
 
-    await _pad_legal(insider)
-    await _wait_out_the_quarantine()
+    await _pad_legal(insider, SETTLED_PADDING)
+    await _wait_out_the_quarantine(SETTLED_PADDING)
+    refused = await _open_for_legal(insider, path)
+    assert refused.status_code == 422 and "Legal&#39; has 5 people to invite" in refused.text.replace("'", "&#39;")
     monkeypatch.setattr(rounds, "check_scope", lambda *args: None)
     # The privacy noise on eNPS counts is a second defence: off too, to show the scope rule's own effect.
     monkeypatch.setattr(reports, "privacy_budget_for", lambda round_: None)
     # The eNPS is only shown from 30 answers (its interval is too wide below); this control lifts that
     # minimum too, to show what the scope rule alone prevents.
     monkeypatch.setattr("pulse.domain.report.MIN_ENPS_RESPONSES", 0)
-    opened = await insider.api.post("/api/v1/rounds", json={"departments": ["Legal"]})
-    assert opened.status_code == 201, opened.text
-    round_id = int(opened.json()["id"])
+    opened = await _open_for_legal(insider, path)
+    if path == "api":
+        assert opened.status_code == 201, opened.text
+        round_id = int(opened.json()["id"])
+    else:
+        assert opened.status_code == 303, opened.text
+        round_id = int(opened.headers["location"].rsplit("/", 1)[1])
     await insider.jobs()
-    for address, _ in PADDING:
-        await insider.answer(address, 1)  # eNPS 0: nine known detractors
+    for address, _ in SETTLED_PADDING:
+        await insider.answer(address, 1)  # eNPS 0: four known detractors
     await insider.answer(VICTIM, 5)  # eNPS 10
     await insider.close_round(round_id)
     model = (await insider.api.get(f"/api/v1/rounds/{round_id}/report")).json()
     enps = model["enps"]
-    # "The organisation" of this round is Legal: minus the nine known detractors, Lena is a promoter.
-    assert (enps["promoters"], enps["detractors"] - len(PADDING)) == (1, 0)
+    # "The organisation" of this round is Legal: minus the four known detractors, Lena is a promoter.
+    assert enps is not None, "the organisation's eNPS was not released"
+    assert (enps["promoters"], enps["detractors"] - len(SETTLED_PADDING)) == (1, 0)
 
 
 # ---------------------------------------------------------------- attack 1: directory padding
