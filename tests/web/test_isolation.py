@@ -115,6 +115,7 @@ def _fill(path: str, targets: Targets, *, open_round: bool = False) -> str:
         "{schema_id}": "urn:ietf:params:scim:schemas:core:2.0:User",
         "{type_id}": "User",
         "{rest:path}": "Groups",
+        "{path:path}": "Sales",  # one of acme's units, for the report drill-down
         "{action}": "pause",
         "{fmt}": "pdf",
     }
