@@ -8,7 +8,7 @@ import click
 
 from pulse.cli.base import with_database
 from pulse.errors import InvalidInput
-from pulse.models import UserRole
+from pulse.models import SsoConfig, UserRole
 from pulse.services import api_keys, users
 from pulse.services.organizations import get_organization
 
@@ -58,6 +58,38 @@ async def _create_user(
     if units:
         where += f", scoped to {', '.join(units)}"
     click.echo(f"created {user.role} account {user.email}{where}")
+
+
+@user_group.command("units")
+@click.argument("email")
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    metavar="PATH",
+    help="The leader reads this unit and everything below it ('Retail / Stores North'); repeat for several. "
+    "Replaces the units it read before.",
+)
+@click.option("--whole-organisation", is_flag=True, help="The leader reads the whole organisation.")
+@with_database
+async def set_units(email: str, units: tuple[str, ...], whole_organisation: bool) -> None:
+    """Change what the leader account EMAIL reads: some units (--unit, repeatable) or the whole
+    organisation (--whole-organisation). Unknown units are refused by name and nothing changes; a
+    change is written to the audit log and holds from the leader's next click."""
+    if bool(units) == whole_organisation:
+        raise InvalidInput("give --unit PATH (repeatable) or --whole-organisation, exactly one of them")
+    user = await users.get_user_by_email(email)
+    before = user.unit_ids
+    await users.set_scope(user, None if whole_organisation else list(units), actor="cli")
+    reads = "the whole organisation" if user.unit_ids is None else ", ".join(await users.scope_paths(user))
+    click.echo(f"{user.email} now reads {reads}" + ("" if user.unit_ids != before else " (unchanged)"))
+    config = await SsoConfig.get_or_none(organization_id=user.organization_id)
+    if config is not None and config.scope_claim:
+        click.echo(
+            f"note: the organisation's identity provider sets leaders' units at every sign-in "
+            f"(claim {config.scope_claim!r}): this lasts until {user.email} next signs in with it",
+            err=True,
+        )
 
 
 @user_group.command("disable")

@@ -170,6 +170,14 @@ async def set_scope(user: User, units: Sequence[str] | None, *, actor: str = "cl
     return user
 
 
+async def scope_paths(user: User) -> list[str]:
+    """The units a leader account reads, as sorted paths (empty: the whole organisation)."""
+    if user.unit_ids is None or user.organization_id is None:
+        return []
+    units = await load_units(user.organization_id)
+    return sorted(units.label(i) for i in user.unit_ids if i in units.paths)
+
+
 async def set_password(user: User, password: str, *, must_change: bool = False) -> None:
     """Replace a user's password and end every session of theirs (``must_change``: after a reset, the
     next sign-in has to choose a new one)."""
@@ -299,6 +307,7 @@ __all__ = [
     "get_user_by_email",
     "list_users",
     "reset_password",
+    "scope_paths",
     "set_language",
     "set_password",
     "set_scope",

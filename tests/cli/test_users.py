@@ -160,3 +160,97 @@ def test_account_commands_refuse_unknown_emails_and_short_passwords_with_one_lin
     short = _pulse(sqlite_settings, "user", "reset-password", "alice@acme.test", "--password-stdin", stdin="short\n")
     assert short.returncode == 1 and short.stderr.strip().startswith("pulse: error: password is too short")
     assert len(short.stderr.strip().splitlines()) == 1
+
+
+def test_user_units_changes_what_a_leader_reads_with_an_audit_entry(sqlite_settings: Settings) -> None:
+    """`pulse user units`: the service of the Leaders page (units resolved by path, each with its subtree;
+    an unknown one refused by name and nothing changed; an audit entry per change)."""
+    from pulse.models import Department
+    from pulse.services.people import import_people
+
+    async def setup() -> None:
+        acme = await create_organization("acme", "Acme")
+        people = ["email,name,department", "a@acme.test,A,Retail / Stores North", "b@acme.test,B,Finance"]
+        await import_people(acme, ("\n".join(people) + "\n").encode())
+        await users.create_user("boss@acme.test", "a long enough password", role="leader", organization=acme)
+        await users.create_user("hr@acme.test", "a long enough password", role="hr", organization=acme)
+
+    asyncio.run(_in_db(sqlite_settings, setup))
+
+    def leader() -> User:
+        return asyncio.run(_in_db(sqlite_settings, lambda: User.get(email="boss@acme.test")))
+
+    async def ids(*names: str) -> list[int]:
+        return sorted([d.id for d in await Department.filter(name__in=names)])
+
+    done = _pulse(
+        sqlite_settings, "user", "units", "Boss@Acme.test", "--unit", "retail / stores north", "--unit", "FINANCE"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "boss@acme.test now reads Finance, Retail / Stores North\n" and done.stderr == ""
+    assert leader().unit_ids == asyncio.run(_in_db(sqlite_settings, lambda: ids("Retail / Stores North", "Finance")))
+    again = _pulse(
+        sqlite_settings, "user", "units", "boss@acme.test", "--unit", "Finance", "--unit", "Retail / Stores North"
+    )
+    assert again.stdout == "boss@acme.test now reads Finance, Retail / Stores North (unchanged)\n"
+    events = asyncio.run(_in_db(sqlite_settings, lambda: AuditEvent.filter(action="user.scope").order_by("id")))
+    assert [(e.actor, e.detail["user"], sorted(e.detail["units"])) for e in events] == [
+        ("cli", "boss@acme.test", ["Finance", "Retail / Stores North"])
+    ]
+    # An identity provider that sets leaders' units at every sign-in: the change holds until then, and
+    # the command says so (as the Leaders page does).
+    from pulse.models import SsoConfig
+
+    organization_id = leader().organization_id
+    asyncio.run(
+        _in_db(
+            sqlite_settings,
+            lambda: SsoConfig.create(
+                organization_id=organization_id,
+                issuer="https://id.acme.test",
+                client_id="pulse",
+                client_secret_encrypted="x",
+                scope_claim="pulse_units",
+            ),
+        )
+    )
+    whole = _pulse(sqlite_settings, "user", "units", "boss@acme.test", "--whole-organisation")
+    assert whole.returncode == 0 and whole.stdout == "boss@acme.test now reads the whole organisation\n"
+    assert "claim 'pulse_units'): this lasts until boss@acme.test next signs in with it" in whole.stderr
+    assert leader().unit_ids is None
+    assert asyncio.run(_in_db(sqlite_settings, lambda: AuditEvent.filter(action="user.scope").count())) == 2
+
+
+def test_user_units_refuses_bad_input_with_one_line_and_changes_nothing(sqlite_settings: Settings) -> None:
+    async def setup() -> None:
+        acme = await create_organization("acme", "Acme")
+        from pulse.services.people import import_people
+
+        await import_people(acme, b"email,name,department\na@acme.test,A,Retail / Stores North\n")
+        await users.create_user("boss@acme.test", "a long enough password", role="leader", organization=acme)
+        await users.create_user("hr@acme.test", "a long enough password", role="hr", organization=acme)
+
+    asyncio.run(_in_db(sqlite_settings, setup))
+    for args, message in (
+        (
+            ["boss@acme.test", "--unit", "Retail / Stores South"],
+            "no unit 'Retail / Stores South' in organisation 'acme'",
+        ),
+        (["boss@acme.test", "--unit", "Retail //"], "has an empty level"),
+        (["boss@acme.test"], "give --unit PATH (repeatable) or --whole-organisation, exactly one of them"),
+        (["boss@acme.test", "--unit", "Retail", "--whole-organisation"], "exactly one of them"),
+        (
+            ["hr@acme.test", "--unit", "Retail"],
+            "hr@acme.test is not a leader account: only leaders are scoped to units",
+        ),
+        (["nobody@acme.test", "--whole-organisation"], "no account with email 'nobody@acme.test'"),
+    ):
+        done = _pulse(sqlite_settings, "user", "units", *args)
+        assert done.returncode == 1 and done.stdout == "", (args, done.stdout)
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("pulse: error: ") and message in line, (args, line)
+    boss = asyncio.run(_in_db(sqlite_settings, lambda: User.get(email="boss@acme.test")))
+    assert boss.unit_ids is None
+    assert not asyncio.run(_in_db(sqlite_settings, lambda: AuditEvent.exists(action="user.scope")))
+    helped = _pulse(sqlite_settings, "user", "units", "--help")
+    assert helped.returncode == 0 and "--whole-organisation" in helped.stdout
