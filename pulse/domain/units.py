@@ -201,9 +201,13 @@ def minimal_scope(units: Iterable[UnitPath]) -> tuple[UnitPath, ...]:
     """The units of a scope without those already inside another unit of it, in path order."""
     unique = sorted(set(units))
     kept: list[UnitPath] = []
+    seen: set[UnitPath] = set()
     for path in unique:
-        if not any(is_within(path, other) for other in kept):
+        # A unit above `path` sorts before it: look its prefixes up rather than compare with every unit
+        # kept (2,000 units ticked in a form took a quarter of a second that way).
+        if not any(path[:depth] in seen for depth in range(1, len(path))):
             kept.append(path)
+            seen.add(path)
     return tuple(kept)
 
 

@@ -40,13 +40,16 @@ SESSION_MAX_AGE = sessions.SESSION_LIFETIME
 #: Where a user whose password was reset is sent until they choose a new one.
 PASSWORD_CHANGE_PATHS = ("/account", "/account/password", "/logout")
 CSRF_FIELD = "csrf_token"
-#: Form fields and files a page accepts; a CSV upload is one file.
+#: Form fields and files a page accepts; a CSV upload is one file. A page whose form lists the
+#: organisation's units (``page(form_fields=...)``) accepts more fields: one per unit, within a cap.
 MAX_FORM_FIELDS = 200
 MAX_FORM_FILES = 2
 
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 Handler = Callable[[Request], Awaitable[Response]]
+#: How many fields a page's form may send, for the signed-in user of this request.
+FieldLimit = Callable[[Request], Awaitable[int]]
 
 
 def settings_of(request: Request) -> Settings:
@@ -80,10 +83,11 @@ async def limit_body(request: Request) -> None:
     request._body = b"".join(chunks)
 
 
-def read_form(request: Request) -> AwaitableOrContextManager[FormData]:
-    """The form, parsed with the size limits; ``async with`` it so uploaded files are closed."""
+def read_form(request: Request, max_fields: int = MAX_FORM_FIELDS) -> AwaitableOrContextManager[FormData]:
+    """The form, parsed with the size limits; ``async with`` it so uploaded files are closed. More than
+    ``max_fields`` fields is refused with 400 (``pulse.web.errors`` says so in the reader's language)."""
     limit = settings_of(request).max_body_size
-    return request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=limit)
+    return request.form(max_files=MAX_FORM_FILES, max_fields=max_fields, max_part_size=limit)
 
 
 # ---------------------------------------------------------------- sessions
@@ -181,11 +185,13 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login{next_part}", status_code=303)
 
 
-def page(handler: Handler) -> Handler:
+def page(handler: Handler, *, form_fields: FieldLimit | None = None) -> Handler:
     """Wrap a page handler: signed-in users only (others go to /login), CSRF-checked POSTs, size limit.
 
     The handler finds ``request.state.user``, ``request.state.principal``, ``request.state.session``
-    and, for POSTs, the parsed ``request.state.form``.
+    and, for POSTs, the parsed ``request.state.form``. ``form_fields``: how many fields this page's
+    form may send, asked once the user is known and before the body is parsed (default
+    ``MAX_FORM_FIELDS``).
     """
 
     @functools.wraps(handler)
@@ -205,7 +211,7 @@ def page(handler: Handler) -> Handler:
         request.state.session = session
         if request.method != "POST":
             return await handler(request)
-        form = await read_form(request)
+        form = await read_form(request, MAX_FORM_FIELDS if form_fields is None else await form_fields(request))
         try:
             if not csrf_matches(session, form.get(CSRF_FIELD)):
                 raise PermissionDenied(

@@ -8,6 +8,7 @@ language: a signed-in user's own (or their organisation's default), else the bro
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -16,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from pulse import i18n
 from pulse.errors import PulseError
-from pulse.i18n import N_
+from pulse.i18n import N_, Count
 from pulse.logs import redact_survey_path
 from pulse.templating import environment
 
@@ -76,15 +77,25 @@ HTTP_MESSAGES = {
 }
 
 
+#: Starlette's refusal of a form with more fields than the page allows (``pulse.web.auth.read_form``).
+_TOO_MANY_FIELDS = re.compile(r"Too many fields\. Maximum number of fields is (\d+)\.")
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthenticated", 403: "forbidden"}
     message = exc.detail if isinstance(exc.detail, str) else N_("Request refused.")
+    code = codes.get(exc.status_code, "http_error")
     if message == HTTPStatus(exc.status_code).phrase and exc.status_code in HTTP_MESSAGES:
         message = HTTP_MESSAGES[exc.status_code]
-    response = error_response(
-        request, exc.status_code, codes.get(exc.status_code, "http_error"), message, await reader_language(request)
-    )
+    elif exc.status_code == 400 and (fields := _TOO_MANY_FIELDS.fullmatch(message)):
+        code = "too_many_fields"
+        message = N_(
+            "The form sent more than %(limit)s fields, more than this page takes: nothing was saved. If you "
+            "ticked many units, choose the whole organisation or fewer units.",
+            limit=Count(int(fields[1])),
+        )
+    response = error_response(request, exc.status_code, code, message, await reader_language(request))
     if exc.headers:
         response.headers.update(exc.headers)
     return response

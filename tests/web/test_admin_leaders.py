@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from pulse.models import ApiKey, AuditEvent, Department, User
-from tests.web.conftest import ApiFor, ClientFor, Rounds, World, form_post, sign_in
+from tests.web.conftest import ApiFor, ClientFor, Rounds, World, csrf_of, form_post, sign_in
 
 
 async def _ids(*names: str) -> list[int]:
@@ -139,3 +140,69 @@ async def test_hr_creates_a_key_that_reads_only_some_units_reports(
     # A key of the whole API, as before.
     plain = await form_post(alice, "/orgs/acme/keys", "/orgs/acme/keys", {"name": "HRIS", "scope": "whole"})
     assert plain.status_code == 200 and (await ApiKey.get(name="HRIS")).unit_ids is None
+
+
+async def _a_wide_tree(world: World, units: int) -> list[str]:
+    """Acme gets `units` more units (Region N / Store M, one person each); returns the stores' paths."""
+    from datetime import timedelta
+
+    from pulse import clock
+    from pulse.models import Person
+    from pulse.services.people import import_people
+    from tests.web.conftest import people_csv
+
+    paths = [f"Region {i // 50} / Store {i}" for i in range(units)]
+    await import_people(world.acme, people_csv({"Sales": 6, "Stores": 7, "Logistics": 2, **dict.fromkeys(paths, 1)}))
+    await Person.all().update(joined_at=clock.now() - timedelta(days=60))  # long-standing, not newcomers
+    return paths
+
+
+async def test_a_leader_can_be_given_hundreds_of_units_in_one_form_and_other_forms_keep_the_usual_limit(
+    client_for: ClientFor, world: World
+) -> None:
+    """Each ticked unit is a form field: the pages with the unit picker take one field per unit of the
+    organisation on top of the usual 200, other forms keep 200 (a refusal in the reader's language)."""
+    stores = await _a_wide_tree(world, 300)
+    alice = await client_for(world.alice)
+    edit = f"/orgs/acme/leaders/{world.bob.id}"
+    saved = await form_post(alice, edit, edit, {"scope": "units", "unit": stores[:290]})
+    assert saved.status_code == 303, saved.text[-2000:]
+    assert len((await User.get(id=world.bob.id)).unit_ids or []) == 290
+    created = await form_post(
+        alice, "/orgs/acme/leaders", "/orgs/acme/leaders", {"email": "dana@acme.test", "scope": "units", "unit": stores}
+    )
+    assert created.status_code == 200 and len((await User.get(email="dana@acme.test")).unit_ids or []) == 300
+    # A round for 250 stores (250 people): the rounds form takes them too.
+    opened = await form_post(alice, "/orgs/acme/rounds", "/orgs/acme/rounds", {"scope": "units", "unit": stores[:250]})
+    assert opened.status_code == 303, opened.text[-2000:]
+    # A form without the picker refuses 250 fields, saying so, and changes nothing.
+    refused = await form_post(
+        alice, "/orgs/acme/people", "/orgs/acme/people/deactivate", {"email": "sales0@acme.test", "q": ["x"] * 250}
+    )
+    assert refused.status_code == 400
+    assert "The form sent more than 200 fields, more than this page takes: nothing was saved." in refused.text
+    from pulse.models import Person
+
+    assert (await Person.get(email="sales0@acme.test")).active
+
+
+async def test_the_unit_forms_limit_is_capped_and_follows_only_the_readers_own_organisation(
+    client_for: ClientFor, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulse.web.admin import unit_choice
+
+    stores = await _a_wide_tree(world, 300)
+    monkeypatch.setattr(unit_choice, "MAX_UNIT_CHOICES", 100)
+    alice = await client_for(world.alice)
+    await User.filter(id=world.alice.id).update(locale="fr")
+    edit = f"/orgs/acme/leaders/{world.bob.id}"
+    refused = await form_post(alice, edit, edit, {"scope": "units", "unit": stores})
+    assert refused.status_code == 400
+    assert "Le formulaire a envoyé plus de 300 champs" in refused.text, refused.text[-2000:]
+    assert (await User.get(id=world.bob.id)).unit_ids is None
+    # HR of another organisation gets the usual limit here (the page then refuses them as before).
+    charlie = await client_for(world.charlie)
+    token = csrf_of((await charlie.get("/orgs/globex/leaders")).text)
+    outsider = await charlie.post(edit, data={"csrf_token": token, "scope": "units", "unit": stores[:250]})
+    assert outsider.status_code == 400 and "more than 200 fields" in outsider.text
+    assert (await charlie.post(edit, data={"csrf_token": token, "scope": "whole"})).status_code == 404

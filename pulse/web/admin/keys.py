@@ -14,10 +14,10 @@ from pulse.services.access import (
 )
 from pulse.services.units import load_units
 from pulse.web.admin.pages import admin_page, form_text, language_of, principal_from, redirect, render
-from pulse.web.admin.unit_choice import chosen_units, scope_labels, ticked_units, unit_options
+from pulse.web.admin.unit_choice import chosen_units, scope_labels, ticked_units, unit_form_page, unit_options
 
 
-@admin_page
+@unit_form_page
 async def keys_page(request: Request) -> Response:
     principal = principal_from(request)
     organization = await organization_for(principal, request.path_params["slug"], Need.MANAGE)

@@ -18,8 +18,8 @@ from pulse.models import Organization, SsoConfig, User, UserRole
 from pulse.services import users
 from pulse.services.access import MAX_ID, Need, organization_for
 from pulse.services.units import load_units
-from pulse.web.admin.pages import admin_page, form_text, language_of, principal_from, redirect, render
-from pulse.web.admin.unit_choice import chosen_units, scope_labels, ticked_units, unit_options
+from pulse.web.admin.pages import form_text, language_of, principal_from, redirect, render
+from pulse.web.admin.unit_choice import chosen_units, scope_labels, ticked_units, unit_form_page, unit_options
 
 
 async def _leader(organization: Organization, user_id: int) -> User:
@@ -75,7 +75,7 @@ async def _list(
     )
 
 
-@admin_page
+@unit_form_page
 async def leaders_page(request: Request) -> Response:
     """GET: the organisation's leader accounts and what each reads. POST: add a leader account."""
     principal = principal_from(request)
@@ -108,7 +108,7 @@ async def leaders_page(request: Request) -> Response:
     return await _list(request, organization, created={"email": leader.email, "password": password})
 
 
-@admin_page
+@unit_form_page
 async def leader_page(request: Request) -> Response:
     """GET: the units one leader reads, as a form. POST: change them (or the whole organisation)."""
     principal = principal_from(request)

@@ -21,6 +21,7 @@ from pulse.services.access import (
 from pulse.templating import environment
 from pulse.web.auth import (
     CSRF_FIELD,
+    FieldLimit,
     load_session,
     new_csrf_token,
     page,
@@ -158,9 +159,11 @@ def local_time(moment: Any, timezone: str) -> str:
     return f"{schedules.to_local(moment, schedules.zone(timezone)):%a %d %b %Y, %H:%M}"
 
 
-def admin_page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+def admin_page(
+    handler: Callable[[Request], Awaitable[Response]], *, form_fields: FieldLimit | None = None
+) -> Callable[[Request], Awaitable[Response]]:
     """``auth.page`` plus refusals shown inside the app (header, navigation, a way back), not on a
-    bare error page."""
+    bare error page. ``form_fields``: see ``auth.page`` (``unit_choice.unit_form_page`` uses it)."""
 
     @functools.wraps(handler)
     async def with_error_page(request: Request) -> Response:
@@ -181,4 +184,4 @@ def admin_page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[R
                 home=home,
             )
 
-    return page(with_error_page)
+    return page(with_error_page, form_fields=form_fields)

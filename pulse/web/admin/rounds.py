@@ -19,13 +19,13 @@ from pulse.services.units import load_units
 from pulse.web import jobs
 from pulse.web.admin.overview import round_participation_of
 from pulse.web.admin.pages import admin_page, form_text, optional_int, principal_from, redirect, render
-from pulse.web.admin.unit_choice import chosen_units, covered_labels, ticked_units, unit_options
+from pulse.web.admin.unit_choice import chosen_units, covered_labels, ticked_units, unit_form_page, unit_options
 
 #: The labels of the form's fields, also used to name a field in an error.
 LABELS = {"closes_in_days": N_("Open for (days)"), "remind_after_days": N_("Remind after (days, optional)")}
 
 
-@admin_page
+@unit_form_page
 async def rounds_page(request: Request) -> Response:
     """GET: every round. POST: open a round now (invitations go out in the background)."""
     principal = principal_from(request)

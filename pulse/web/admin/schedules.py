@@ -20,7 +20,7 @@ from pulse.services.access import (
     schedule_for,
 )
 from pulse.web.admin.pages import admin_page, optional_int, principal_from, redirect, render
-from pulse.web.admin.unit_choice import chosen_units, ticked_units, unit_options
+from pulse.web.admin.unit_choice import chosen_units, ticked_units, unit_form_page, unit_options
 
 PREVIEW_COUNT = 6
 #: RRULE day codes, Monday first; the form names them in the page's language (Babel's weekday names).
@@ -183,7 +183,7 @@ async def _schedules(
     )
 
 
-@admin_page
+@unit_form_page
 async def schedules_page(request: Request) -> Response:
     """GET: the list and the form, with the preview of the dates the form's choices give.
     POST: create the schedule."""

@@ -14,15 +14,39 @@ from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 
 from pulse.domain.units import format_unit_path, minimal_scope
-from pulse.errors import InvalidInput
+from pulse.errors import InvalidInput, PulseError
 from pulse.i18n import N_
-from pulse.models import Organization
+from pulse.models import Department, Organization
+from pulse.services.access import Need, organization_for
 from pulse.services.units import OrgUnits, load_units
+from pulse.web.admin.pages import admin_page
+from pulse.web.auth import MAX_FORM_FIELDS, Handler
 
 #: The radio buttons' values.
 WHOLE, SOME = "whole", "units"
 #: A posted form or a query string (both are multi-dicts of the fields' values).
 Values = ImmutableMultiDict[str, Any]
+#: The most units one form may tick. Each ticked unit is a field: a page with the picker accepts as
+#: many fields as the organisation has units on top of the usual limit, up to this many (2,000 units
+#: is the largest tree the benchmarks build); choosing the whole organisation needs no ticks.
+MAX_UNIT_CHOICES = 5_000
+
+
+async def unit_form_fields(request: Request) -> int:
+    """How many fields a form with the picker may send: the usual limit plus one per unit of the
+    organisation (capped). Only for a user who may manage it; anyone else gets the usual limit, so the
+    answer tells nobody how many units another organisation has (the page then refuses them)."""
+    try:
+        organization = await organization_for(request.state.principal, request.path_params["slug"], Need.MANAGE)
+    except PulseError:
+        return MAX_FORM_FIELDS
+    units = await Department.filter(organization_id=organization.id).count()
+    return MAX_FORM_FIELDS + min(units, MAX_UNIT_CHOICES)
+
+
+def unit_form_page(handler: Handler) -> Handler:
+    """``admin_page`` for a page whose form has the unit picker (a field per ticked unit)."""
+    return admin_page(handler, form_fields=unit_form_fields)
 
 
 async def unit_options(organization: Organization) -> list[dict[str, Any]]:
