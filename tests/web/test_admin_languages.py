@@ -143,6 +143,13 @@ async def test_every_page_of_the_web_app_is_in_the_readers_language(
         says("Every week %(on_day)s at %(time)s", on_day=says("on Monday"), time="09:00"),
     )
     reader.check("audit", await alice.get("/orgs/acme/audit"), f"<h1>{says('Directory audit')}</h1>")
+    reader.check(
+        "departments",
+        await alice.get("/orgs/acme/departments"),
+        f"<h1>{says('Departments')}</h1>",
+        says("Reported separately?"),
+        says("no: fewer than %(k)s people", k=5),
+    )
 
     # People: a search, one that finds nobody, a refused import, a deactivation.
     reader.check("people", await alice.get("/orgs/acme/people", params={"q": "sales"}), says("Import a CSV file"))
