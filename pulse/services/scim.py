@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from pulse.i18n import N_, Count
 from pulse.models import AuditEvent, Department, Organization, Person, ScimIdentity, ScimToken
 from pulse.services import people
 from pulse.services.api_keys import hash_key
@@ -41,9 +42,9 @@ async def create_scim_token(organization: Organization, name: str, *, actor: str
     """A new token for ``organization``: the row, and the token itself (shown once, never stored)."""
     label = " ".join(name.split())
     if not label:
-        raise InvalidInput("a SCIM token needs a name (what uses it, e.g. 'Entra ID provisioning')")
+        raise InvalidInput(N_("a SCIM token needs a name (what uses it, e.g. 'Entra ID provisioning')"))
     if len(label) > 100:
-        raise InvalidInput("SCIM token name is longer than 100 characters")
+        raise InvalidInput(N_("SCIM token name is longer than %(count)s characters", count=Count(100)))
     token = TOKEN_MARKER + secrets.token_urlsafe(32)
     row = await ScimToken.create(
         organization=organization, name=label, prefix=token[:PREFIX_LENGTH], token_hash=hash_key(token)
@@ -63,13 +64,13 @@ async def revoke_scim_token(
 ) -> ScimToken:
     """Revoke a token (idempotent). With ``organization`` the token must belong to it."""
     if not 1 <= token_id <= 2**31 - 1:
-        raise NotFound(f"no SCIM token with id {token_id}")
+        raise NotFound(N_("no SCIM token with id %(id)s", id=token_id))
     query = ScimToken.filter(id=token_id)
     if organization is not None:
         query = query.filter(organization_id=organization.id)
     row = await query.first()
     if row is None:
-        raise NotFound(f"no SCIM token with id {token_id}")
+        raise NotFound(N_("no SCIM token with id %(id)s", id=token_id))
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         await row.save(update_fields=["revoked_at"])

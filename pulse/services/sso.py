@@ -41,6 +41,7 @@ from joserfc.jwk import KeySet
 
 from pulse import clock
 from pulse.errors import InvalidInput, NotFound, PulseError
+from pulse.i18n import N_, term
 from pulse.models import AuditEvent, Organization, SsoAttempt, SsoConfig, User, UserRole
 from pulse.services.units import scope_ids
 from pulse.settings import Settings
@@ -100,7 +101,7 @@ def decrypt_secret(token: str, secret_key: str) -> str:
         return _fernet(secret_key).decrypt(token.encode()).decode()
     except InvalidToken:
         raise SsoUnavailable(
-            "the stored client secret cannot be read with this PULSE_SECRET_KEY: set it again with `pulse org sso`"
+            N_("the stored client secret cannot be read with this PULSE_SECRET_KEY: set it again with `pulse org sso`")
         ) from None
 
 
@@ -231,18 +232,23 @@ async def remove(organization: Organization, *, actor: str = "cli") -> None:
 async def config_for_slug(slug: str) -> SsoConfig:
     config = await SsoConfig.get_or_none(organization__slug=slug.strip().lower()).select_related("organization")
     if config is None:
-        raise NotFound(f"no single sign-on is set up for organisation {slug.strip()[:64]!r}")
+        raise NotFound(N_("no single sign-on is set up for organisation %(slug)s", slug=repr(slug.strip()[:64])))
     return config
 
 
 async def config_for_email(email: str) -> SsoConfig:
     domain = email.strip().lower().rpartition("@")[2]
     if not domain:
-        raise InvalidInput(f"{email.strip()[:254]!r} is not an email address")
+        raise InvalidInput(N_("%(email)s is not an email address", email=repr(email.strip()[:254])))
     for config in await SsoConfig.all().select_related("organization"):
         if domain in (config.email_domains or []):
             return config
-    raise NotFound(f"no single sign-on is set up for addresses at {domain[:253]!r}: sign in with your password")
+    raise NotFound(
+        N_(
+            "no single sign-on is set up for addresses at %(domain)s: sign in with your password",
+            domain=repr(domain[:253]),
+        )
+    )
 
 
 async def password_sign_in_allowed(user: User) -> bool:
@@ -260,19 +266,44 @@ def button_label(config: SsoConfig) -> str:
 # ---------------------------------------------------------------- the provider
 
 
+#: What Pulse fetches from the provider, named in its errors (message ids, translated with them).
+# TRANSLATORS: what Pulse fetched from the identity provider, inside "the identity provider's … is not JSON".
+DISCOVERY_DOCUMENT = N_("discovery document")
+# TRANSLATORS: the provider's public signing keys (JSON Web Key Set), inside an error about fetching them.
+PUBLISHED_KEYS = N_("keys (JWKS)")
+
+
 async def _get_json(client: httpx2.AsyncClient, url: str, what: str) -> dict[str, Any]:
     try:
         response = await client.get(url)
     except httpx2.HTTPError as error:
-        raise SsoUnavailable(f"the identity provider could not be reached for its {what} ({url}): {error}") from None
+        raise SsoUnavailable(
+            N_(
+                "the identity provider could not be reached for its %(what)s (%(url)s): %(error)s",
+                what=term(what),
+                url=url,
+                error=str(error),
+            )
+        ) from None
     if response.status_code != 200:
-        raise SsoUnavailable(f"the identity provider answered {response.status_code} for its {what} ({url})")
+        raise SsoUnavailable(
+            N_(
+                "the identity provider answered %(status)s for its %(what)s (%(url)s)",
+                status=response.status_code,
+                what=term(what),
+                url=url,
+            )
+        )
     try:
         data = response.json()
     except ValueError:
-        raise SsoUnavailable(f"the identity provider's {what} ({url}) is not JSON") from None
+        raise SsoUnavailable(
+            N_("the identity provider's %(what)s (%(url)s) is not JSON", what=term(what), url=url)
+        ) from None
     if not isinstance(data, dict):
-        raise SsoUnavailable(f"the identity provider's {what} ({url}) is not a JSON object")
+        raise SsoUnavailable(
+            N_("the identity provider's %(what)s (%(url)s) is not a JSON object", what=term(what), url=url)
+        )
     return data
 
 
@@ -280,15 +311,19 @@ async def discover(issuer: str) -> dict[str, Any]:
     """The provider's discovery document; its ``issuer`` must be exactly the configured issuer."""
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT) as client:
-        metadata = await _get_json(client, url, "discovery document")
+        metadata = await _get_json(client, url, DISCOVERY_DOCUMENT)
     if metadata.get("issuer") != issuer:
         raise SsoRefused(
-            f"the provider at {url} says it is issuer {str(metadata.get('issuer'))[:200]!r}, "
-            f"not the configured {issuer!r}: sign-in refused"
+            N_(
+                "the provider at %(url)s says it is issuer %(said)s, not the configured %(issuer)s: sign-in refused",
+                url=url,
+                said=repr(str(metadata.get("issuer"))[:200]),
+                issuer=repr(issuer),
+            )
         )
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(metadata.get(key), str):
-            raise SsoUnavailable(f"the provider's discovery document has no {key}")
+            raise SsoUnavailable(N_("the provider's discovery document has no %(key)s", key=key))
     return metadata
 
 
@@ -351,20 +386,25 @@ class Callback:
 
 async def _consume(callback: Callback) -> SsoAttempt:
     if callback.error:
-        text = f"the identity provider refused the sign-in: {callback.error[:100]}"
         if callback.error_description:
-            text += f" ({callback.error_description[:200]})"
-        raise SsoRefused(text)
+            raise SsoRefused(
+                N_(
+                    "the identity provider refused the sign-in: %(error)s (%(description)s)",
+                    error=callback.error[:100],
+                    description=callback.error_description[:200],
+                )
+            )
+        raise SsoRefused(N_("the identity provider refused the sign-in: %(error)s", error=callback.error[:100]))
     if not callback.state or not callback.code:
-        raise SsoInvalid("the sign-in response has no state or no code: start again from the sign-in page")
+        raise SsoInvalid(N_("the sign-in response has no state or no code: start again from the sign-in page"))
     if not callback.cookie_state or not hmac.compare_digest(callback.cookie_state, callback.state):
-        raise SsoInvalid("this sign-in was not started in this browser: start again from the sign-in page")
+        raise SsoInvalid(N_("this sign-in was not started in this browser: start again from the sign-in page"))
     attempt = await SsoAttempt.get_or_none(state_hash=_hash_state(callback.state))
     # Deleting is the claim: of two requests with one state, only one deletes the row.
     if attempt is None or await SsoAttempt.filter(id=attempt.id).delete() != 1:
-        raise SsoInvalid("this sign-in response was already used: start again from the sign-in page")
+        raise SsoInvalid(N_("this sign-in response was already used: start again from the sign-in page"))
     if clock.now() - attempt.created_at > ATTEMPT_LIFETIME:
-        raise SsoInvalid("this sign-in took too long at the identity provider: start again from the sign-in page")
+        raise SsoInvalid(N_("this sign-in took too long at the identity provider: start again from the sign-in page"))
     return attempt
 
 
@@ -386,15 +426,17 @@ async def _id_token_claims(
                 redirect_uri=redirect_uri,
             )
         except httpx2.HTTPError as error:
-            raise SsoUnavailable(f"the identity provider's token endpoint could not be reached: {error}") from None
+            raise SsoUnavailable(
+                N_("the identity provider's token endpoint could not be reached: %(error)s", error=str(error))
+            ) from None
         except Exception as error:  # Authlib's OAuthError, or a body that is not a token response
-            raise SsoRefused(f"the identity provider refused the code: {str(error)[:200]}") from None
+            raise SsoRefused(N_("the identity provider refused the code: %(error)s", error=str(error)[:200])) from None
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
-            raise SsoInvalid("the identity provider returned no ID token")
+            raise SsoInvalid(N_("the identity provider returned no ID token"))
         access_token = token.get("access_token")
         async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT) as http:
-            jwks = await _get_json(http, metadata["jwks_uri"], "keys (JWKS)")
+            jwks = await _get_json(http, metadata["jwks_uri"], PUBLISHED_KEYS)
     offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
     algorithms = [a for a in SIGNING_ALGORITHMS if a in offered] or ["RS256"]
     try:
@@ -402,7 +444,10 @@ async def _id_token_claims(
         decoded = jwt.decode(id_token, keys, algorithms=algorithms)
     except (JoseError, ValueError, TypeError, KeyError) as error:
         raise SsoInvalid(
-            f"the ID token's signature does not verify against the provider's published keys ({type(error).__name__})"
+            N_(
+                "the ID token's signature does not verify against the provider's published keys (%(error)s)",
+                error=type(error).__name__,
+            )
         ) from None
     options: dict[str, Any] = {
         "iss": {"essential": True, "values": [config.issuer]},
@@ -418,7 +463,7 @@ async def _id_token_claims(
     try:
         claims.validate(leeway=LEEWAY_SECONDS)
     except JoseError as error:
-        raise SsoInvalid(f"the ID token was refused: {error.description or error.error} ") from None
+        raise SsoInvalid(N_("the ID token was refused: %(reason)s", reason=error.description or error.error)) from None
     return dict(claims)
 
 
@@ -439,12 +484,20 @@ async def _leader_scope(config: SsoConfig, claims: dict[str, Any], address: str)
     raw = claims.get(claim)
     values = [raw] if isinstance(raw, str) else [v for v in raw if isinstance(v, str)] if isinstance(raw, list) else []
     if not values:
-        raise SsoRefused(f"{address!r} is a leader but the provider's {claim!r} claim names no unit to read")
+        raise SsoRefused(
+            N_(
+                "%(email)s is a leader but the provider's %(claim)s claim names no unit to read",
+                email=repr(address),
+                claim=repr(claim),
+            )
+        )
     try:
         # The same rule as `pulse user create --unit`: paths resolved, none inside another.
         ids = await scope_ids(config.organization, values[:100])
     except PulseError as error:
-        raise SsoRefused(f"the provider's {claim!r} claim: {error}") from None
+        raise SsoRefused(
+            N_("the provider's %(claim)s claim: %(problem)s", claim=repr(claim), problem=error.message)
+        ) from None
     return ids or []
 
 
@@ -452,18 +505,30 @@ async def _account(config: SsoConfig, claims: dict[str, Any]) -> User:
     organization = config.organization
     email = claims.get("email")
     if not isinstance(email, str) or not EMAIL_PATTERN.match(email.strip().lower()) or len(email) > 254:
-        raise SsoRefused("the identity provider did not give an email address: ask it to release the email claim")
+        raise SsoRefused(N_("the identity provider did not give an email address: ask it to release the email claim"))
     address = email.strip().lower()
     if claims.get("email_verified") is not True:
-        raise SsoRefused(f"the identity provider has not verified the address {address!r}: sign-in refused")
+        raise SsoRefused(
+            N_("the identity provider has not verified the address %(email)s: sign-in refused", email=repr(address))
+        )
     mapped = role_from_claims(claims, config.role_claim, config.role_map or {})
     user = await User.get_or_none(email=address)
     if user is None:
         if not config.jit:
-            raise SsoRefused(f"there is no Pulse account for {address!r} in {organization.name}: ask your HR team")
+            raise SsoRefused(
+                N_(
+                    "there is no Pulse account for %(email)s in %(organization)s: ask your HR team",
+                    email=repr(address),
+                    organization=organization.name,
+                )
+            )
         if mapped is None:
             raise SsoRefused(
-                f"{address!r} has no Pulse role: the provider's {config.role_claim!r} claim matches no role mapping"
+                N_(
+                    "%(email)s has no Pulse role: the provider's %(claim)s claim matches no role mapping",
+                    email=repr(address),
+                    claim=repr(config.role_claim),
+                )
             )
         name = claims.get("name") if isinstance(claims.get("name"), str) else ""
         scope = (
@@ -482,9 +547,15 @@ async def _account(config: SsoConfig, claims: dict[str, Any]) -> User:
         )
         return user
     if not user.active:
-        raise SsoRefused(f"the Pulse account {address!r} is disabled")
+        raise SsoRefused(N_("the Pulse account %(email)s is disabled", email=repr(address)))
     if user.organization_id != organization.id:
-        raise SsoRefused(f"the Pulse account {address!r} does not belong to {organization.name}")
+        raise SsoRefused(
+            N_(
+                "the Pulse account %(email)s does not belong to %(organization)s",
+                email=repr(address),
+                organization=organization.name,
+            )
+        )
     if mapped is not None and mapped.value != user.role:
         await AuditEvent.create(
             organization=organization,
@@ -519,10 +590,16 @@ async def complete(callback: Callback, settings: Settings, redirect_uri: str) ->
     attempt = await _consume(callback)
     config = await SsoConfig.get_or_none(organization_id=attempt.organization_id).select_related("organization")
     if config is None:
-        raise SsoRefused("single sign-on was turned off for this organisation while you were signing in")
+        raise SsoRefused(N_("single sign-on was turned off for this organisation while you were signing in"))
     if callback.issuer is not None and callback.issuer != config.issuer:
         # RFC 9207: the answer came from another provider than the one this sign-in was sent to (mix-up).
-        raise SsoInvalid(f"the sign-in response names issuer {callback.issuer[:200]!r}, not {config.issuer!r}")
+        raise SsoInvalid(
+            N_(
+                "the sign-in response names issuer %(said)s, not %(issuer)s",
+                said=repr(callback.issuer[:200]),
+                issuer=repr(config.issuer),
+            )
+        )
     metadata = await discover(config.issuer)
     claims = await _id_token_claims(config, settings, metadata, callback, attempt, redirect_uri)
     user = await _account(config, claims)

@@ -22,6 +22,7 @@ from tortoise.exceptions import IntegrityError
 
 from pulse import clock
 from pulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from pulse.i18n import N_, Count
 from pulse.models import AuditEvent, Organization, User, UserRole
 from pulse.services import sessions, sign_in_limits
 from pulse.services.organizations import validate_locale
@@ -51,9 +52,11 @@ def normalize_email(value: str) -> str:
 
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput(
+            N_("password is too short: use at least %(count)s characters", count=Count(MIN_PASSWORD_LENGTH))
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"password is too long: at most {MAX_PASSWORD_LENGTH} characters")
+        raise InvalidInput(N_("password is too long: at most %(count)s characters", count=Count(MAX_PASSWORD_LENGTH)))
     return password
 
 
@@ -87,23 +90,25 @@ async def create_user(
     """
     address = normalize_email(email)
     if not EMAIL_PATTERN.match(address) or len(address) > 254:
-        raise InvalidInput(f"malformed email {email.strip()!r}")
+        raise InvalidInput(N_("malformed email %(email)s", email=repr(email.strip()[:300])))
     try:
         user_role = UserRole(role)
     except ValueError:
-        raise InvalidInput(f"unknown role {role!r} (use admin, hr or leader)") from None
+        raise InvalidInput(N_("unknown role %(role)s (use admin, hr or leader)", role=repr(role))) from None
     if user_role is UserRole.ADMIN and organization is not None:
-        raise InvalidInput("an admin sees every organisation: do not give one (--org)")
+        raise InvalidInput(N_("an admin sees every organisation: do not give one (--org)"))
     if user_role is not UserRole.ADMIN and organization is None:
-        raise InvalidInput(f"a {user_role.value} account needs an organisation (--org SLUG)")
+        raise InvalidInput(
+            N_("an account with the role %(role)s needs an organisation (--org SLUG)", role=user_role.value)
+        )
     if len(name) > 200:
-        raise InvalidInput("name is longer than 200 characters")
+        raise InvalidInput(N_("name is longer than %(count)s characters", count=Count(200)))
     if units and (user_role is not UserRole.LEADER or organization is None):
-        raise InvalidInput("only a leader account can be scoped to units (--unit)")
+        raise InvalidInput(N_("only a leader account can be scoped to units (--unit)"))
     unit_ids = await scope_ids(organization, units) if organization is not None and units else None
     password_hash = await hash_password(_check_password(password))
     if await User.exists(email=address):
-        raise Conflict(f"an account for {address!r} already exists")
+        raise Conflict(N_("an account for %(email)s already exists", email=repr(address)))
     try:
         return await User.create(
             email=address,
@@ -114,7 +119,7 @@ async def create_user(
             unit_ids=unit_ids,
         )
     except IntegrityError:
-        raise Conflict(f"an account for {address!r} already exists") from None
+        raise Conflict(N_("an account for %(email)s already exists", email=repr(address))) from None
 
 
 async def create_leader(
@@ -151,10 +156,10 @@ async def set_scope(user: User, units: Sequence[str] | None, *, actor: str = "cl
     Pages read the account's scope on every request, so the change holds from the leader's next click.
     """
     if user.role is not UserRole.LEADER or user.organization_id is None:
-        raise InvalidInput(f"{user.email} is not a leader account: only leaders are scoped to units")
+        raise InvalidInput(N_("%(email)s is not a leader account: only leaders are scoped to units", email=user.email))
     named = [text for text in units or () if text.strip()] if units is not None else None
     if named is not None and not named:
-        raise InvalidInput("choose at least one unit, or the whole organisation")
+        raise InvalidInput(N_("choose at least one unit, or the whole organisation"))
     organization = await Organization.get(id=user.organization_id)
     unit_ids = await scope_ids(organization, named) if named else None
     if user.unit_ids != unit_ids:
@@ -190,7 +195,7 @@ async def set_password(user: User, password: str, *, must_change: bool = False) 
 async def get_user(user_id: int) -> User:
     user = await User.get_or_none(id=user_id)
     if user is None:
-        raise NotFound(f"no account with id {user_id}")
+        raise NotFound(N_("no account with id %(id)s", id=user_id))
     return user
 
 
@@ -205,7 +210,7 @@ async def authenticate(email: str, password: str, *, client: str = "unknown") ->
     user = await User.get_or_none(email=normalize_email(email)[:254])
     ok = await _verify(user.password_hash if user is not None else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
     if user is None or not ok or not user.active:
-        raise NotAuthenticated("wrong email or password")
+        raise NotAuthenticated(N_("wrong email or password"))
     await sign_in_limits.succeeded(source)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
@@ -225,10 +230,10 @@ async def change_password(user: User, current: str, new: str, *, client: str = "
     source = Source(email=user.email, client=client)
     await sign_in_limits.admit(source)
     if not await _verify(user.password_hash, current[:MAX_PASSWORD_LENGTH]):
-        raise NotAuthenticated("the current password is wrong")
+        raise NotAuthenticated(N_("the current password is wrong"))
     await sign_in_limits.succeeded(source)
     if new == current:
-        raise InvalidInput("the new password is the same as the current one: choose a different one")
+        raise InvalidInput(N_("the new password is the same as the current one: choose a different one"))
     await set_password(user, new)
     # No detail: the audit log names the account (actor) and never holds anything about the password.
     await AuditEvent.create(organization_id=user.organization_id, actor=user.email, action="user.password_change")
@@ -238,7 +243,7 @@ async def get_user_by_email(email: str) -> User:
     address = normalize_email(email)
     user = await User.get_or_none(email=address[:254])
     if user is None:
-        raise NotFound(f"no account with email {address!r}")
+        raise NotFound(N_("no account with email %(email)s", email=repr(address)))
     return user
 
 

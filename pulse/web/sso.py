@@ -26,7 +26,7 @@ def redirect_uri(request: Request) -> str:
 
 
 def _refused(request: Request, error: PulseError) -> Response:
-    response = render(request, "admin/sso_refused.html", status_code=error.status_code, message=str(error))
+    response = render(request, "admin/sso_refused.html", status_code=error.status_code, message=error.message)
     response.delete_cookie(STATE_COOKIE, path="/login/sso", httponly=True, samesite="lax")
     return response
 

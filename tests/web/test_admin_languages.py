@@ -22,10 +22,11 @@ import pytest
 from markupsafe import escape
 
 from pulse import i18n
-from pulse.i18n import N_, NP_
+from pulse.i18n import N_, NP_, Count
 from pulse.models import Organization, Report, Round, User
 from pulse.services.schedules import add_schedule
-from tests.web.conftest import ClientFor, Rounds, World, csrf_of, form_post
+from pulse.services.scim import create_scim_token
+from tests.web.conftest import PASSWORD, ClientFor, Rounds, World, csrf_of, form_post
 
 LOCALES = [code for code in i18n.available_locales() if code != i18n.SOURCE_LOCALE]
 
@@ -205,6 +206,41 @@ async def test_every_page_of_the_web_app_is_in_the_readers_language(
         rate = i18n.format_percent(released)
     reader.check("report", await alice.get(f"/reports/{rounds.acme_closed}"), says("Organisation scores"), rate)
 
+    # Accounts: a new password the service refuses, a leader account that exists already, an admin's own
+    # account refused on the users page (the services' errors, worded in the reader's language).
+    short = await form_post(
+        alice,
+        "/account",
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "short", "repeat_password": "short"},
+    )
+    assert short.status_code == 422
+    with i18n.use(locale):
+        too_short = i18n.sentence(N_("password is too short: use at least %(count)s characters", count=Count(10)))
+    reader.check("account, short password", short, too_short)
+    twice = await form_post(alice, "/orgs/acme/leaders", "/orgs/acme/leaders", {"email": "alice@acme.test"})
+    assert twice.status_code == 409
+    with i18n.use(locale):
+        exists = i18n.localize(N_("an account for %(email)s already exists", email="'alice@acme.test'"))
+    reader.check("leaders, existing account", twice, exists)
+
+    # Sign-in and directory sync: a token's dates (Babel, the organisation's zone), a refused name, a revocation.
+    token, _ = await create_scim_token(acme, "Okta")
+    with i18n.use(locale):
+        created_at = i18n.local_time(token.created_at, acme.timezone)
+    reader.check("sso", await alice.get("/orgs/acme/sso"), created_at, says("never"))
+    unnamed = await form_post(alice, "/orgs/acme/sso", "/orgs/acme/sso", {"name": " "})
+    assert unnamed.status_code == 422
+    with i18n.use(locale):
+        needs_name = i18n.sentence(N_("a SCIM token needs a name (what uses it, e.g. 'Entra ID provisioning')"))
+    reader.check("sso, unnamed token", unnamed, needs_name)
+    revoked = await form_post(alice, "/orgs/acme/sso", f"/orgs/acme/sso/scim-tokens/{token.id}/revoke", {})
+    reader.check(
+        "sso, flash",
+        await alice.get(revoked.headers["location"]),
+        says("SCIM token %(prefix)s… revoked.", prefix=token.prefix),
+    )
+
     # Refusals inside the app, and the bare error page.
     reader.check("not found", await alice.get("/rounds/999999"), says("Back to the start page"))
     reader.check("other organisation", await alice.get("/orgs/globex/people"), says("Not found"))
@@ -214,6 +250,9 @@ async def test_every_page_of_the_web_app_is_in_the_readers_language(
     reader.check("leader on people", await bob.get("/orgs/acme/people"), says("Not allowed"))
     root = await _as(client_for, world.admin, locale)
     reader.check("organisations", await root.get("/"), f"<h1>{says('Organisations')}</h1>")
+    own = await form_post(root, "/users", f"/users/{world.admin.id}/disable", {})
+    assert own.status_code == 403
+    reader.check("users, own account", own, says("Not allowed"))
 
     # Signed out, the browser's language: a wrong password.
     stranger = await client_for(None)
@@ -223,6 +262,12 @@ async def test_every_page_of_the_web_app_is_in_the_readers_language(
         "/login", data={"email": "alice@acme.test", "password": "not it", "csrf_token": csrf_of(form.text)}
     )
     reader.check("sign-in, wrong password", wrong, says("Wrong email or password."))
+    # Single sign-on refused: the service's reason, in the browser's language.
+    with i18n.use(locale):
+        no_code = i18n.sentence(N_("the sign-in response has no state or no code: start again from the sign-in page"))
+        no_sso = i18n.sentence(N_("no single sign-on is set up for organisation %(slug)s", slug="'globex'"))
+    reader.check("single sign-on, no code", await stranger.get("/login/sso/callback"), no_code)
+    reader.check("single sign-on, none set up", await stranger.get("/login/sso", params={"org": "globex"}), no_sso)
 
     assert not reader.problems, "\n".join(reader.problems)
 

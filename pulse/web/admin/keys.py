@@ -37,7 +37,7 @@ async def keys_page(request: Request) -> Response:
             )
         except PulseError as problem:
             # Bad input (an unknown unit is named, never a 404 of the page): shown with the form, nothing created.
-            error, status_code, chosen = str(problem), 422, ticked_units(request)
+            error, status_code, chosen = problem.message, 422, ticked_units(request)
         else:
             chosen, name = None, ""
     units = await load_units(organization.id)

@@ -90,7 +90,7 @@ async def leaders_page(request: Request) -> Response:
             request,
             organization,
             status_code=422,
-            error=str(problem),
+            error=problem.message,
             chosen=ticked_units(request),
             email=email,
             name=name,
@@ -102,7 +102,7 @@ async def leaders_page(request: Request) -> Response:
     except PulseError as problem:
         status = 409 if problem.status_code == 409 else 422
         return await _list(
-            request, organization, status_code=status, error=str(problem), chosen=chosen, email=email, name=name
+            request, organization, status_code=status, error=problem.message, chosen=chosen, email=email, name=name
         )
     # The password is shown in this response only (never in a redirect's cookie), like a reset's.
     return await _list(request, organization, created={"email": leader.email, "password": password})
@@ -123,7 +123,7 @@ async def leader_page(request: Request) -> Response:
             wanted = chosen_units(request)
             await users.set_scope(leader, wanted, actor=principal.actor)
         except PulseError as problem:
-            error, status_code = str(problem), 422
+            error, status_code = problem.message, 422
             chosen = ticked_units(request)
         else:
             with i18n.use(language_of(request, organization)):

@@ -13,7 +13,6 @@ from pulse import i18n
 from pulse.errors import InvalidInput, NotFound, PermissionDenied
 from pulse.i18n import N_, Text, term
 from pulse.models import UserRole
-from pulse.services import schedules
 from pulse.services.access import (
     Principal,
     visible_organizations,
@@ -149,14 +148,6 @@ def optional_int(text: str, label: str) -> int | None:
         raise InvalidInput(
             N_("%(field)s: %(value)s is not a whole number", field=term(label), value=repr(text))
         ) from None
-
-
-def local_time(moment: Any, timezone: str) -> str:
-    """English only: pages format moments in their template, in the reader's language, with the
-    ``local_time`` global (``pulse.i18n.local_time``); this is for pages not yet translated."""
-    if moment is None:
-        return "—"
-    return f"{schedules.to_local(moment, schedules.zone(timezone)):%a %d %b %Y, %H:%M}"
 
 
 def admin_page(

@@ -7,10 +7,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pulse.errors import InvalidInput
+from pulse.i18n import N_
 from pulse.models import SsoConfig
 from pulse.services import scim
 from pulse.services.access import Need, organization_for
-from pulse.web.admin.pages import admin_page, form_text, local_time, principal_from, redirect, render
+from pulse.web.admin.pages import admin_page, form_text, principal_from, redirect, render
 
 
 @admin_page
@@ -26,15 +27,15 @@ async def sso_page(request: Request) -> Response:
                 organization, form_text(request, "name"), actor=principal.actor
             )
         except InvalidInput as problem:
-            error, status_code = str(problem), 422
+            error, status_code = problem.message, 422
     config = await SsoConfig.get_or_none(organization_id=organization.id)
     tokens = [
         {
             "id": t.id,
             "name": t.name,
             "prefix": t.prefix,
-            "created": local_time(t.created_at, organization.timezone),
-            "last_used": local_time(t.last_used_at, organization.timezone) if t.last_used_at else "never",
+            "created": t.created_at,
+            "last_used": t.last_used_at,
             "revoked": t.revoked_at is not None,
         }
         for t in await scim.list_scim_tokens(organization)
@@ -59,4 +60,6 @@ async def scim_token_revoke(request: Request) -> Response:
     revoked = await scim.revoke_scim_token(
         request.path_params["token_id"], organization=organization, actor=principal.actor
     )
-    return redirect(request, f"/orgs/{organization.slug}/sso", f"SCIM token {revoked.prefix}… revoked.")
+    return redirect(
+        request, f"/orgs/{organization.slug}/sso", N_("SCIM token %(prefix)s… revoked.", prefix=revoked.prefix)
+    )

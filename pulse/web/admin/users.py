@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from pulse import i18n
 from pulse.errors import NotFound, PermissionDenied
+from pulse.i18n import N_
 from pulse.models import User, UserRole
 from pulse.services import users
 from pulse.services.access import MAX_ID, Principal
@@ -72,10 +73,10 @@ async def user_action(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     target = await User.get_or_none(id=user_id) if action in ACTIONS and 1 <= user_id <= MAX_ID else None
     if target is None:
-        raise NotFound(f"no account with id {user_id}")
+        raise NotFound(N_("no account with id %(id)s", id=user_id))
     if target.id == principal.user_id:
         raise PermissionDenied(
-            "you cannot disable or reset your own account here: use the Account page, or another admin"
+            N_("you cannot disable or reset your own account here: use the Account page, or another admin")
         )
     if action == "reset-password":
         reset, password = await users.reset_password(target.email, actor=principal.actor)
