@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from pulse import i18n
 from pulse.errors import ImportRejected, InvalidInput
+from pulse.i18n import N_, NP_, Count
 from pulse.models import Organization, Round
 from pulse.services import directory, people, reports, rounds, schedules
 from pulse.services.access import Need, Principal, organization_by_id, round_for, schedule_for, scope_of
@@ -67,7 +68,7 @@ def _principal(request: Request) -> Principal:
 async def _organization(request: Request) -> Organization:
     principal = _principal(request)
     if principal.organization_id is None:  # API keys always have one; this is defence in depth
-        raise InvalidInput("this API key has no organisation")
+        raise InvalidInput(N_("this API key has no organisation"))
     return await organization_by_id(principal, principal.organization_id, Need.MANAGE)
 
 
@@ -77,13 +78,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
         return {}
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", ""):
-        raise InvalidInput(f"send JSON (content-type application/json), not {content_type!r}")
+        raise InvalidInput(N_("send JSON (content-type application/json), not %(type)s", type=repr(content_type[:100])))
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not valid JSON") from None
+        raise InvalidInput(N_("the request body is not valid JSON")) from None
     if not isinstance(data, dict):
-        raise InvalidInput("the request body must be a JSON object")
+        raise InvalidInput(N_("the request body must be a JSON object"))
     return data
 
 
@@ -95,9 +96,17 @@ def _int_field(data: Mapping[str, Any], name: str, *, default: int | None, low: 
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be a whole number, not {value!r}")
+        raise InvalidInput(N_("%(field)s must be a whole number, not %(value)s", field=name, value=repr(value)[:100]))
     if not low <= value <= high:
-        raise InvalidInput(f"{name} {value} is not between {low} and {high}")
+        raise InvalidInput(
+            N_(
+                "%(field)s %(value)s is not between %(low)s and %(high)s",
+                field=name,
+                value=value,
+                low=Count(low),
+                high=Count(high),
+            )
+        )
     return value
 
 
@@ -106,7 +115,7 @@ def _str_list(data: Mapping[str, Any], name: str) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidInput(f"{name} must be a list of department names")
+        raise InvalidInput(N_("%(field)s must be a list of department names", field=name))
     return list(value)
 
 
@@ -114,7 +123,13 @@ def _check_keys(data: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise InvalidInput(
-            f"unknown field {', '.join(repr(k) for k in unknown)} (allowed: {', '.join(sorted(allowed))})"
+            NP_(
+                "unknown field %(names)s (allowed: %(allowed)s)",
+                "unknown fields %(names)s (allowed: %(allowed)s)",
+                len(unknown),
+                names=", ".join(repr(k)[:100] for k in unknown[:20]),
+                allowed=", ".join(sorted(allowed)),
+            )
         )
 
 
@@ -125,9 +140,19 @@ def _query_int(request: Request, name: str, default: int, low: int, high: int) -
     try:
         value = int(text)
     except ValueError:
-        raise InvalidInput(f"{name}={text!r} is not a whole number") from None
+        raise InvalidInput(
+            N_("%(field)s=%(value)s is not a whole number", field=name, value=repr(text[:100]))
+        ) from None
     if not low <= value <= high:
-        raise InvalidInput(f"{name}={value} is not between {low} and {high}")
+        raise InvalidInput(
+            N_(
+                "%(field)s=%(value)s is not between %(low)s and %(high)s",
+                field=name,
+                value=value,
+                low=Count(low),
+                high=Count(high),
+            )
+        )
     return value
 
 
@@ -137,7 +162,7 @@ def _query_bool(request: Request, name: str) -> bool:
         return False
     if text in ("1", "true", "yes"):
         return True
-    raise InvalidInput(f"{name}={text!r} is not true or false")
+    raise InvalidInput(N_("%(field)s=%(value)s is not true or false", field=name, value=repr(text[:100])))
 
 
 def _iso(value: Any) -> str | None:
@@ -180,7 +205,12 @@ async def import_people(request: Request) -> Response:
     organization = await _organization(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("text/csv", "application/csv"):
-        raise InvalidInput(f"send the CSV file as the body with content-type text/csv, not {content_type!r}")
+        raise InvalidInput(
+            N_(
+                "send the CSV file as the body with content-type text/csv, not %(type)s",
+                type=repr(content_type[:100]),
+            )
+        )
     deactivate_missing = _query_bool(request, "deactivate_missing")
     try:
         summary = await people.import_people(
@@ -233,10 +263,21 @@ async def create_schedule(request: Request) -> Response:
     _check_keys(data, {"rrule", "start", "open_days", "remind_after_days", "departments"})
     rule = data.get("rrule")
     if not isinstance(rule, str):
-        raise InvalidInput("rrule is required: an iCalendar RRULE such as FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9")
+        raise InvalidInput(
+            N_(
+                "rrule is required: an iCalendar RRULE such as %(example)s",
+                example="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9",
+            )
+        )
     start = data.get("start")
     if start is not None and (not isinstance(start, str) or not re.search(LOCAL_DATETIME_PATTERN, start)):
-        raise InvalidInput(f"start must be a local date-time such as 2026-03-02T09:00, not {start!r}")
+        raise InvalidInput(
+            N_(
+                "start must be a local date-time such as %(example)s, not %(value)s",
+                example="2026-03-02T09:00",
+                value=repr(start)[:100],
+            )
+        )
     open_days = _int_field(data, "open_days", default=schedules.DEFAULT_OPEN_DAYS, low=1, high=schedules.MAX_OPEN_DAYS)
     schedule = await schedules.add_schedule(
         organization.slug,

@@ -26,7 +26,7 @@ from pulse.i18n import N_, NP_, Count
 from pulse.models import Organization, Report, Round, User
 from pulse.services.schedules import add_schedule
 from pulse.services.scim import create_scim_token
-from tests.web.conftest import PASSWORD, ClientFor, Rounds, World, csrf_of, form_post
+from tests.web.conftest import PASSWORD, ApiFor, ClientFor, Keys, Rounds, World, csrf_of, form_post
 
 LOCALES = [code for code in i18n.available_locales() if code != i18n.SOURCE_LOCALE]
 
@@ -280,3 +280,57 @@ def test_the_check_finds_english_left_in_a_translated_page() -> None:
     assert english_words("<p>No round yet.</p>") == ["round", "yet"]
     assert english_words('<button aria-label="Deactivate the person">x</button>') == ["the"]
     assert english_words("<p>Status: Score (Page 2) — Was · an · in · no</p>") == []
+
+
+FIELDS = re.compile(r"'[^']*'|\b(?:closes_in_days|remind_after_days|departments|per_page)\b")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_the_apis_own_errors_follow_accept_language(api_for: ApiFor, keys: Keys, locale: str) -> None:
+    """The API layer's refusals of a request's form (not JSON, an unknown field, a bad query value, a
+    wrong content type) are worded in the client's Accept-Language, like the services' errors; the code
+    stays the same in every language."""
+    client = api_for(keys.acme)
+    client.headers["accept-language"] = i18n.html_lang(locale)
+    cases = [
+        (
+            await client.post("/api/v1/rounds", content=b"{not json", headers={"content-type": "application/json"}),
+            N_("the request body is not valid JSON"),
+        ),
+        (
+            await client.post("/api/v1/rounds", json={"closes_in_days": 5, "colour": "red"}),
+            NP_(
+                "unknown field %(names)s (allowed: %(allowed)s)",
+                "unknown fields %(names)s (allowed: %(allowed)s)",
+                1,
+                names="'colour'",
+                allowed="closes_in_days, departments, remind_after_days",
+            ),
+        ),
+        (
+            await client.post("/api/v1/rounds", json={"closes_in_days": "five"}),
+            N_("%(field)s must be a whole number, not %(value)s", field="closes_in_days", value="'five'"),
+        ),
+        (
+            await client.get("/api/v1/people", params={"per_page": "many"}),
+            N_("%(field)s=%(value)s is not a whole number", field="per_page", value="'many'"),
+        ),
+        (
+            await client.post("/api/v1/people/import", content=b"x", headers={"content-type": "text/plain"}),
+            N_(
+                "send the CSV file as the body with content-type text/csv, not %(type)s",
+                type="'text/plain'",
+            ),
+        ),
+    ]
+    problems = []
+    for response, message in cases:
+        with i18n.use(locale):
+            expected = i18n.localize(message)
+        error = response.json()["error"]
+        if response.status_code != 422 or error["code"] != "invalid_input" or error["message"] != expected:
+            problems.append(f"{response.request.url}: {response.status_code} {error}, expected {expected!r}")
+        # The field names and the values sent are identifiers, the same in every language.
+        if english_words(f"<p>{FIELDS.sub(' ', error['message'])}</p>"):
+            problems.append(f"English left: {error['message']!r}")
+    assert not problems, "\n".join(problems)
