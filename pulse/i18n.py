@@ -170,12 +170,26 @@ def localize(message: Any) -> str:
     if isinstance(message, Text):
         if message.plural is not None:
             translated = ngettext(message.msgid, message.plural, message.n if message.n is not None else 0)
+        elif _SEMICOLON_LIST.fullmatch(message.msgid):
+            # A list whose items hold commas (``joined(parts, "; ")``): the separator the language writes.
+            translated = message.msgid.replace("; ", list_separator())
         else:
             translated = gettext(message.msgid)
         return translated % {key: _localized_value(value) for key, value in message.params.items()}
     if isinstance(message, str):
         return gettext(message)
     return "" if message is None else str(message)
+
+
+#: The message id ``pulse.domain.wording.joined`` builds for a list separated by semicolons.
+_SEMICOLON_LIST = re.compile(r"%\(part\d+\)s(?:; %\(part\d+\)s)+")
+
+
+def list_separator() -> str:
+    """Between the items of a list whose items hold commas: ``; `` (en), `` ; `` (fr, a space before)."""
+    # TRANSLATORS: between the items of a list whose items already contain commas ("Sales: 3 created, 1
+    # updated; Support: 2 created"). Keep the spaces your language's typography puts around a semicolon.
+    return pgettext("separator of a list", "; ")
 
 
 def _localized_value(value: Any) -> Any:

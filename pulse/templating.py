@@ -49,6 +49,7 @@ def environment() -> Environment:
         weekday_name=i18n.weekday_name,
         finding_text=i18n.finding_text,
         round_label=i18n.round_label,
+        list_separator=i18n.list_separator,
     )
     env.filters["translate"] = i18n.localize
     return env

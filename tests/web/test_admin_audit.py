@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from pulse import clock
-from pulse.models import Person
+from pulse.models import Person, User
 from pulse.services.people import import_people
 from tests.web.conftest import ClientFor, World, people_csv
 
@@ -30,6 +31,13 @@ async def test_hr_and_leaders_see_who_was_added_moved_and_removed_in_counts_per_
         assert "pad0@acme.test" not in text and "Pad 0" not in text  # counts, never who
         # Newcomers now: the four padded addresses and the one who moved, in Logistics.
         assert '<td>Logistics</td><td class="num">5</td>' in text
+    # In French a row's changes are separated the French way, with a space before each semicolon.
+    await User.filter(id=world.alice.id).update(locale="fr")
+    french = (await (await client_for(await User.get(id=world.alice.id))).get("/orgs/acme/audit")).text
+    rows = re.findall(r"<td>((?:Sales|Stores|Logistics) :[^<]*)</td>", french)
+    assert any(" ; " in row for row in rows), rows
+    assert not any(re.search(r"\S; ", row) for row in rows), rows
+    await User.filter(id=world.alice.id).update(locale=None)
     # After the quarantine, they are long-standing: nobody is a newcomer any more.
     later = clock.now() + timedelta(days=29)
     monkeypatch.setattr(clock, "now", lambda: later)
