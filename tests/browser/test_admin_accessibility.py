@@ -196,3 +196,40 @@ async def test_hr_signs_in_imports_people_and_opens_a_round_with_the_keyboard_al
     async with pulse_db.database(site.settings):
         assert await Round.filter(organization__slug="acme").count() == before + 1
         assert (await Organization.get(slug="acme")).slug == "acme"
+
+
+async def test_the_unit_picker_forms_refusing_a_scope_pass_axe_in_every_language_and_at_360_px(
+    site: Site, browser: Browser, tmp_path: Path
+) -> None:
+    """The forms that open a round and add a schedule, sent with a scope under the minimum (Finance: 2
+    people, 2k = 10): refused in the reader's language with the choice kept, and the refusal passes
+    axe at 1280 and 360 px without scrolling sideways."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    sideways: list[str] = []
+    for locale in i18n.available_locales():
+        await page.context.clear_cookies()
+        await _set_language(site, "alice@acme.test", locale)
+        await _sign_in(page, site, "alice@acme.test")
+        for path in ("/orgs/acme/rounds", "/orgs/acme/schedules"):
+            await page.set_viewport_size({"width": 1280, "height": 900})
+            await page.goto(f"{site.base_url}{path}")
+            form = page.locator(f"form[method=post][action='{path}']")
+            await form.locator("input[name=scope][value=units]").check()
+            await form.locator("input[name=unit][value='Finance']").check()
+            async with page.expect_response(lambda r: r.request.method == "POST") as sent:
+                await form.locator("button[type=submit]:not([formmethod])").click()
+            assert (await sent.value).status == 422, (path, locale)
+            await page.wait_for_load_state()
+            alert = await page.get_by_role("alert").inner_text()
+            assert "Finance" in alert and "10" in alert, (path, locale, alert)
+            assert (locale == "en") == ("needs at least 10" in alert), (path, locale, alert)
+            assert await page.locator("input[name=unit][value='Finance']").is_checked()
+            name = f"{locale}{path.replace('/', '-')}-refused"
+            await page.screenshot(path=str(tmp_path / f"{name}-1280.png"), full_page=True)
+            await assert_accessible(page, f"{path} refused ({locale})")
+            await page.set_viewport_size({"width": 360, "height": 800})
+            await page.screenshot(path=str(tmp_path / f"{name}-360.png"), full_page=True)
+            if (extra := await scrolls_sideways(page)) > 0:
+                sideways.append(f"{path} ({locale}) by {extra}px at 360px")
+            await assert_accessible(page, f"{path} refused ({locale}) at 360px")
+    assert not sideways, "pages scroll sideways: " + "; ".join(sideways)

@@ -252,3 +252,59 @@ async def test_an_admin_picks_an_organisation_from_the_list(site: Site, browser:
     await expect(page.get_by_role("link", name="Back to the start page")).to_be_visible()
     await _shoot(page, tmp_path, "not-found")
     assert problems == []
+
+
+async def test_hr_opens_a_round_and_schedules_rounds_for_some_units_in_the_browser(
+    site: Site, browser: Browser, tmp_path: Path
+) -> None:
+    """The unit picker of the round and schedule forms, clicked as HR would: a scope under the minimum
+    (Finance, 2 people; Finance and Stores, 9) is refused with the reason and the ticks kept; Stores and
+    Sales (13) opens a round that invites only them, and a schedule keeps its units through a preview."""
+    from pulse.models import Invitation, Organization
+    from pulse.services.people import import_people
+
+    async with pulse_db.database(site.settings):
+        await import_people(await Organization.get(slug="acme"), people_csv({"Stores": 7, "Sales": 6, "Finance": 2}))
+    problems: list[str] = []
+    page = await _page(browser, problems)
+    await _sign_in(page, site, "alice@acme.test")
+    await page.wait_for_url("**/orgs/acme")
+    await page.get_by_role("link", name="Rounds").click()
+    picker = page.get_by_role("group", name="Who is invited")
+    await expect(picker.get_by_role("radio", name="The whole organisation")).to_be_checked()
+    await picker.get_by_role("radio", name="Only the people of these units").check()
+    await picker.get_by_role("checkbox", name="Finance").check()
+    await page.get_by_role("button", name="Open round and send invitations").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Scope 'Finance' has 2 people to invite")
+    await picker.get_by_role("checkbox", name="Stores").check()
+    await page.get_by_role("button", name="Open round and send invitations").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Scope 'Finance', 'Stores' has 9 people to invite")
+    await expect(page.get_by_role("alert")).to_contain_text("needs at least 10")
+    await _shoot(page, tmp_path, "round-scope-refused")
+    await picker.get_by_role("checkbox", name="Finance").uncheck()
+    await picker.get_by_role("checkbox", name="Sales").check()
+    await page.get_by_role("button", name="Open round and send invitations").click()
+    await page.wait_for_url(re.compile(r".*/rounds/\d+$"))
+    round_id = int(page.url.rsplit("/", 1)[1])
+    await expect(page.locator("dl.meta")).to_contain_text("Sales, Stores")
+    await expect(page.locator("dl.figures")).to_contain_text("Invited13")
+    await _shoot(page, tmp_path, "round-scoped")
+
+    await page.get_by_role("link", name="Schedules").click()
+    await page.get_by_label("How often").select_option("monthly")
+    await picker.get_by_role("radio", name="Only the people of these units").check()
+    await picker.get_by_role("checkbox", name="Stores").check()
+    await picker.get_by_role("checkbox", name="Sales").check()
+    await page.get_by_role("button", name="Preview dates").click()
+    await expect(page.get_by_role("heading", name="The next rounds would open")).to_be_visible()
+    await expect(picker.get_by_role("checkbox", name="Stores")).to_be_checked()
+    await expect(picker.get_by_role("checkbox", name="Finance")).not_to_be_checked()
+    await page.get_by_role("button", name="Create schedule").click()
+    await expect(page.get_by_role("status")).to_contain_text("Schedule created")
+    await expect(page.get_by_role("table")).to_contain_text("SalesStores")
+    await _shoot(page, tmp_path, "schedules-scoped")
+    assert problems == []
+    async with pulse_db.database(site.settings):
+        invited = await Invitation.filter(round_id=round_id).prefetch_related("person__department")
+        assert sorted({i.person.department.name for i in invited}) == ["Sales", "Stores"] and len(invited) == 13
+        assert (await Schedule.get(organization__slug="acme")).departments == ["Sales", "Stores"]
