@@ -690,6 +690,15 @@ def render_in_process(model: Mapping[str, Any], locale: str) -> bytes:
     return html_to_pdf(html)
 
 
+def _warm_up() -> None:
+    """Each render process, as it starts: WeasyPrint imported and its fonts loaded by a tiny layout."""
+    html_to_pdf("<!DOCTYPE html><html lang='en'><head><title>Pulse</title></head><body><p>Pulse</p></body></html>")
+
+
+def _ready() -> bool:
+    return True
+
+
 class PdfProcesses:
     """Processes that lay PDFs out, for the worker: several reports at once on several cores.
 
@@ -714,7 +723,13 @@ class PdfProcesses:
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=self.renders_per_process,
+            initializer=_warm_up,
         )
+
+    def warm_up(self) -> None:
+        """Start every process now (WeasyPrint imported, fonts loaded), not on the first reports' time."""
+        for _process in range(self.processes):
+            self._executor.submit(_ready)
 
     async def render(self, model: Mapping[str, Any], locale: str) -> bytes:
         executor = self._executor
@@ -741,6 +756,8 @@ def start_processes(count: int) -> PdfProcesses | None:
     global _processes
     stop_processes()
     _processes = PdfProcesses(count) if count > 0 else None
+    if _processes is not None:
+        _processes.warm_up()
     return _processes
 
 

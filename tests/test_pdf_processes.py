@@ -77,6 +77,8 @@ async def test_render_pdf_uses_the_processes_when_started_and_a_thread_otherwise
     started = pdf.start_processes(1)
     try:
         assert started is not None and pdf._processes is started
+        executor: Any = started._executor
+        assert len(executor._processes) == 1  # started at once (warmed up), not on the first report's time
         in_process = await pdf.render_pdf(model, locale="de")
     finally:
         pdf.stop_processes()
