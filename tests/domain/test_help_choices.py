@@ -62,6 +62,23 @@ def test_the_offered_units_cover_everyone_else_exactly_once(tree: UnitTree, data
     assert len(offered) <= sum(len(tree.children(unit[:depth])) for depth in range(len(unit) + 1))
 
 
+@given(trees(), st.data())
+def test_marks_are_counted_as_a_scan_of_every_offered_unit_would_count_them(
+    tree: UnitTree, data: st.DataObject
+) -> None:
+    # marks_by_choice looks the offered unit up among a named unit's ancestors; counted_for scans them all.
+    units = [*tree, ("Elsewhere",), ("Elsewhere", "Below")]  # units the tree does not know count for nothing
+    unit = data.draw(st.one_of(st.none(), st.sampled_from(list(tree))))
+    marks = data.draw(st.dictionaries(st.sampled_from(units), st.floats(0.1, 3.0), max_size=12))
+    offered = help_choices(tree, unit)
+    expected: dict[UnitPath, float] = {}
+    for named, count in marks.items():
+        target = counted_for(offered, named)
+        if target is not None:
+            expected[target] = expected.get(target, 0.0) + count
+    assert marks_by_choice(tree, unit, marks) == expected
+
+
 def test_a_mark_naming_a_unit_not_offered_counts_for_the_offered_unit_that_holds_it() -> None:
     offered = help_choices(TREE, ("Finance",))
     assert counted_for(offered, ("Retail", "Stores South", "Store 21")) == ("Retail",)
