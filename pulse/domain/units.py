@@ -15,6 +15,7 @@ map database ids to paths.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
@@ -98,6 +99,10 @@ def is_within(path: UnitPath, scope: UnitPath) -> bool:
     return len(path) >= len(scope) and path[: len(scope)] == scope
 
 
+def _sibling_order(path: UnitPath) -> tuple[str, str]:
+    return (unit_name_key(path[-1]), path[-1])
+
+
 class UnitTree:
     """A set of units closed under parents: adding ``A / B / C`` adds ``A`` and ``A / B`` too.
 
@@ -119,9 +124,8 @@ class UnitTree:
             if node in self._children:
                 continue
             self._children[node] = []
-            siblings = self._children[node[:-1]]
-            siblings.append(node)
-            siblings.sort(key=lambda p: (unit_name_key(p[-1]), p[-1]))
+            # Inserted in place (not the whole list sorted again: 2,000 siblings would be 2,000 sorts).
+            bisect.insort(self._children[node[:-1]], node, key=_sibling_order)
 
     def __contains__(self, path: object) -> bool:
         return isinstance(path, tuple) and bool(path) and path in self._children

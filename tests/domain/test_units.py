@@ -15,6 +15,7 @@ from pulse.domain.units import (
     minimal_scope,
     parse_unit_path,
     path_key,
+    unit_name_key,
     within_scope,
 )
 
@@ -170,3 +171,16 @@ def test_a_pooled_count_is_the_sum_of_the_own_counts_in_its_subtree(
         assert pooled[path] == sum(own[p] for p in units.subtree(path))
         assert pooled[path] == own[path] + sum(pooled[c] for c in units.children(path))
     assert pooled[()] == sum(own.values())
+
+
+def test_siblings_are_kept_in_name_order_however_they_are_added() -> None:
+    import random
+
+    names = [f"Store {i}" for i in range(40)] + ["store 7b", "Ärzte", "zeta", "Alpha", "alpha team"]
+    expected = UnitTree([("Retail", name) for name in names]).children(("Retail",))
+    shuffled = names[:]
+    for seed in range(5):
+        random.Random(seed).shuffle(shuffled)
+        tree = UnitTree([("Retail", name) for name in shuffled])
+        assert tree.children(("Retail",)) == expected
+        assert list(expected) == sorted(expected, key=lambda p: (unit_name_key(p[-1]), p[-1]))
