@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from pulse import clock
+from pulse.domain.wording import N_
 from pulse.errors import InvalidInput, NotAuthenticated, NotFound
 from pulse.models import ApiKey, AuditEvent, Organization, User
 from pulse.services.units import scope_ids
@@ -48,9 +49,9 @@ async def create_api_key(
     """
     label = " ".join(name.split())
     if not label:
-        raise InvalidInput("an API key needs a name (what uses it, e.g. 'HRIS sync')")
+        raise InvalidInput(N_("an API key needs a name (what uses it, e.g. 'HRIS sync')"))
     if len(label) > 100:
-        raise InvalidInput("API key name is longer than 100 characters")
+        raise InvalidInput(N_("API key name is longer than 100 characters"))
     unit_ids = await scope_ids(organization, units) if units else None
     key = KEY_MARKER + secrets.token_urlsafe(32)
     api_key = await ApiKey.create(
@@ -74,13 +75,13 @@ async def list_api_keys(organization: Organization) -> list[ApiKey]:
 async def revoke_api_key(key_id: int, *, organization: Organization | None = None, actor: str = "cli") -> ApiKey:
     """Revoke a key (idempotent). With ``organization`` the key must belong to it."""
     if not 1 <= key_id <= 2**31 - 1:  # a database integer; larger values must not reach SQL
-        raise NotFound(f"no API key with id {key_id}")
+        raise NotFound(N_("no API key with id %(id)s", id=key_id))
     query = ApiKey.filter(id=key_id)
     if organization is not None:
         query = query.filter(organization=organization)
     api_key = await query.first()
     if api_key is None:
-        raise NotFound(f"no API key with id {key_id}")
+        raise NotFound(N_("no API key with id %(id)s", id=key_id))
     if api_key.revoked_at is None:
         api_key.revoked_at = clock.now()
         await api_key.save(update_fields=["revoked_at"])
@@ -94,13 +95,13 @@ async def authenticate_api_key(presented: str) -> ApiKey:
     """The live key matching ``presented``; NotAuthenticated for anything else."""
     key = presented.strip()
     if not key.startswith(KEY_MARKER) or len(key) > 200:
-        raise NotAuthenticated("invalid API key")
+        raise NotAuthenticated(N_("invalid API key"))
     api_key = await ApiKey.get_or_none(key_hash=hash_key(key)).select_related("organization", "created_by")
     if api_key is None or api_key.revoked_at is not None:
-        raise NotAuthenticated("invalid or revoked API key")
+        raise NotAuthenticated(N_("invalid or revoked API key"))
     # A key made by an account acts for that account: it stops working while the account is disabled.
     if api_key.created_by is not None and not api_key.created_by.active:
-        raise NotAuthenticated("this API key belongs to a disabled account")
+        raise NotAuthenticated(N_("this API key belongs to a disabled account"))
     now = clock.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         api_key.last_used_at = now

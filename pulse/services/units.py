@@ -21,6 +21,7 @@ from pulse.domain.units import (
     parse_unit_path,
     path_key,
 )
+from pulse.domain.wording import N_
 from pulse.errors import NotFound
 from pulse.models import Department, Organization
 
@@ -55,8 +56,10 @@ class OrgUnits:
         path = parse_unit_path(text)
         found = self.find(path)
         if found is None:
-            where = f" in organisation {slug!r}" if slug else ""
-            raise NotFound(f"no unit {format_unit_path(path)!r}{where}")
+            unit = repr(format_unit_path(path))
+            if slug:
+                raise NotFound(N_("no unit %(unit)s in organisation %(org)s", unit=unit, org=repr(slug)))
+            raise NotFound(N_("no unit %(unit)s", unit=unit))
         return found
 
     def subtree_ids(self, path: UnitPath) -> list[int]:

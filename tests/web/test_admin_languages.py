@@ -221,8 +221,14 @@ async def test_every_page_of_the_web_app_is_in_the_readers_language(
     twice = await form_post(alice, "/orgs/acme/leaders", "/orgs/acme/leaders", {"email": "alice@acme.test"})
     assert twice.status_code == 409
     with i18n.use(locale):
-        exists = i18n.localize(N_("an account for %(email)s already exists", email="'alice@acme.test'"))
+        exists = i18n.sentence(N_("an account for %(email)s already exists", email="'alice@acme.test'"))
     reader.check("leaders, existing account", twice, exists)
+    edit = f"/orgs/acme/leaders/{world.bob.id}"
+    nowhere = await form_post(alice, edit, edit, {"scope": "units", "unit": ["Sales", "Nowhere"]})
+    assert nowhere.status_code == 422
+    with i18n.use(locale):
+        no_unit = i18n.sentence(N_("no unit %(unit)s in organisation %(org)s", unit="'Nowhere'", org="'acme'"))
+    reader.check("leader, unknown unit", nowhere, no_unit)
 
     # Sign-in and directory sync: a token's dates (Babel, the organisation's zone), a refused name, a revocation.
     token, _ = await create_scim_token(acme, "Okta")

@@ -54,7 +54,7 @@ async def test_an_unknown_or_malformed_unit_or_no_unit_is_refused_and_nothing_ch
     before = (await User.get(id=world.bob.id)).unit_ids
     events = await AuditEvent.filter(action="user.scope").count()
     for data, message in (
-        ({"scope": "units", "unit": ["Sales", "Retail / West"]}, "no unit &#39;Retail / West&#39;"),
+        ({"scope": "units", "unit": ["Sales", "Retail / West"]}, "No unit &#39;Retail / West&#39;"),
         ({"scope": "units", "unit": "Sales //"}, "has an empty level"),
         ({"scope": "units"}, "Tick at least one unit"),
         ({"scope": "everything"}, "Choose the whole organisation or some units"),
@@ -110,7 +110,7 @@ async def test_hr_adds_a_scoped_leader_with_a_one_time_password(
     unknown = await form_post(
         alice, "/orgs/acme/leaders", "/orgs/acme/leaders", {"email": "eve@acme.test", "scope": "units", "unit": "HQ"}
     )
-    assert unknown.status_code == 422 and "no unit &#39;HQ&#39;" in unknown.text
+    assert unknown.status_code == 422 and "No unit &#39;HQ&#39;" in unknown.text
     assert not await User.exists(email="eve@acme.test")
 
 
@@ -135,7 +135,7 @@ async def test_hr_creates_a_key_that_reads_only_some_units_reports(
     refused = await form_post(
         alice, "/orgs/acme/keys", "/orgs/acme/keys", {"name": "Bad", "scope": "units", "unit": ["Stores", "Nowhere"]}
     )
-    assert refused.status_code == 422 and "no unit &#39;Nowhere&#39;" in refused.text
+    assert refused.status_code == 422 and "No unit &#39;Nowhere&#39;" in refused.text
     assert not await ApiKey.exists(name="Bad")
     # A key of the whole API, as before.
     plain = await form_post(alice, "/orgs/acme/keys", "/orgs/acme/keys", {"name": "HRIS", "scope": "whole"})
