@@ -82,7 +82,7 @@ from pulse.domain.stats import (
     rwg_j_from_moments,
 )
 from pulse.domain.tree_comments import disclose_tree_comments
-from pulse.domain.tree_plan import KIND_OWN, KIND_POOLED, RoundTree, TreePlan, department_path, plan_tree
+from pulse.domain.tree_plan import KIND_OWN, KIND_POOLED, RoundTree, TreePlan, plan_tree
 from pulse.domain.tree_silos import RestTies, tree_silos
 from pulse.domain.trends import (
     TREND_METHODOLOGY_WORDING,
@@ -93,7 +93,7 @@ from pulse.domain.trends import (
     same_population,
     with_regression_note,
 )
-from pulse.domain.units import format_unit_path
+from pulse.domain.units import format_unit_path, name_path
 from pulse.domain.wording import N_, Wording
 
 __all__ = [
@@ -1184,7 +1184,7 @@ def _help_by_choice(departments: Sequence[DepartmentAggregates], shape: RoundTre
     result = []
     for d in departments:
         unit = shape.path_of.get(d.name)
-        marks = {department_path(name): count for name, count in d.helped_by.items()}
+        marks = {name_path(name): count for name, count in d.helped_by.items()}
         counted = marks_by_choice(shape.tree, unit, marks)
         helped_by = {name_of.get(path, format_unit_path(path)): count for path, count in sorted(counted.items())}
         result.append(dataclasses.replace(d, helped_by=helped_by) if helped_by != d.helped_by else d)

@@ -20,8 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pulse.domain.scoped_report import unit_of
-from pulse.domain.units import UnitPath, UnitTree, path_key
+from pulse.domain.units import UnitPath, UnitTree, name_path, path_key
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class ReportTree:
         found: dict[UnitPath, Mapping[str, Any]] = {}
         for entry in entries or ():
             if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
-                found.setdefault(self._canonical(unit_of(entry["name"])), entry)
+                found.setdefault(self._canonical(name_path(entry["name"])), entry)
         return found
 
     def _canonical(self, path: UnitPath) -> UnitPath:

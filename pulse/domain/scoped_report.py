@@ -30,31 +30,22 @@ from one scoped model exactly as the organisation's do.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulse.domain.findings import MAX_FINDINGS, guidance_for, select_findings
-from pulse.domain.tree_plan import KIND_POOLED, department_path
-from pulse.domain.units import UnitPath, format_unit_path, is_within, minimal_scope
+from pulse.domain.tree_plan import KIND_POOLED
+from pulse.domain.units import UnitPath, format_unit_path, is_within, minimal_scope, name_path
 
 #: The kind of a comment group that holds every released comment of a unit with everything below it.
 KIND_SUBTREE = "subtree"
-
-
-@functools.lru_cache(maxsize=65_536)
-def unit_of(name: str) -> UnitPath:
-    """The unit path of a department name in a report (a name that is not a valid path is a top-level unit).
-
-    Cached: the leaders of one round ask it for the same few thousand names, once per leader."""
-    return department_path(name)
 
 
 def _rows(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(the scope's own rows: each scope unit pooled; the report's rows: each unit just below the scope)."""
     departments = {d["name"]: d for d in model.get("departments", ())}
     units = {u["name"]: u for u in model.get("units", ())}
-    paths = {name: unit_of(name) for name in [*departments, *units]}
+    paths = {name: name_path(name) for name in [*departments, *units]}
     totals: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for top in scope:
@@ -96,7 +87,7 @@ def scope_model(model: Mapping[str, Any], scope: Sequence[UnitPath]) -> dict[str
         # Asked for every name of every section: each name's answer is worked out once.
         found = known.get(name)
         if found is None:
-            path = unit_of(name)
+            path = name_path(name)
             found = known[name] = any(path[: len(unit)] == unit for unit in scope)
         return found
 
@@ -203,7 +194,7 @@ def _comments(
         kind = group.get("kind", "unit")
         if kind == "organization" or not inside(group["group"]):
             continue  # the rest of the organisation's pool mixes in other subtrees
-        path = unit_of(group["group"])
+        path = name_path(group["group"])
         top = next(unit for unit in scope if is_within(path, unit))
         if inner is None or path == top:
             key = (group["group"], kind)

@@ -40,7 +40,7 @@ from pulse.domain.disclosure import (
 )
 from pulse.domain.errors import InconsistentAggregates
 from pulse.domain.tree_disclosure import TreeSuppression, suppress_tree
-from pulse.domain.units import InvalidUnitPath, UnitPath, UnitTree, format_unit_path, parse_unit_path
+from pulse.domain.units import UnitPath, UnitTree, format_unit_path, name_path
 
 #: The last segment of the virtual leaf that holds the people sitting in an inner unit itself. No
 #: imported name can contain it (parse_unit_path keeps printable text only around separators).
@@ -51,14 +51,6 @@ OWN = "\x00own"
 KIND_UNIT = "unit"
 KIND_OWN = "own"
 KIND_POOLED = "pooled"
-
-
-def department_path(name: str) -> UnitPath:
-    """The unit path of a department as reports name it; a name that is not a valid path is a top-level unit."""
-    try:
-        return parse_unit_path(name)
-    except InvalidUnitPath:
-        return (name,)
 
 
 @dataclass(frozen=True)
@@ -80,7 +72,7 @@ class RoundTree:
     @classmethod
     def of(cls, names: Iterable[str]) -> RoundTree:
         """The round's tree from its department names (``Retail / Stores North / Store 12``)."""
-        path_of = {name: department_path(name) for name in names}
+        path_of = {name: name_path(name) for name in names}
         seen: dict[UnitPath, str] = {}
         for name, path in path_of.items():
             if path in seen:

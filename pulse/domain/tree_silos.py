@@ -35,8 +35,7 @@ from pulse.domain.silos import (
     silo_intervals,
 )
 from pulse.domain.tree_disclosure import TreeSuppression
-from pulse.domain.tree_plan import department_path
-from pulse.domain.units import UnitPath, UnitTree, format_unit_path, is_within
+from pulse.domain.units import UnitPath, UnitTree, format_unit_path, is_within, name_path
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def tree_silos(
     outside: dict[UnitPath, float] = {}
     for path, row in rows.items():
         if joins(path) and row.network_respondents > 0:
-            marks = sum(count for name, count in row.helped_by.items() if not is_within(department_path(name), path))
+            marks = sum(count for name, count in row.helped_by.items() if not is_within(name_path(name), path))
             outside[path] = max(0.0, marks) / row.network_respondents
     rest: dict[str, RestTies] = {}
     for depth in {len(path) for path in outside}:

@@ -16,6 +16,7 @@ map database ids to paths.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
@@ -87,6 +88,18 @@ def parse_unit_path(text: str) -> UnitPath:
             )
         )
     return segments
+
+
+@functools.lru_cache(maxsize=65_536)
+def name_path(name: str) -> UnitPath:
+    """The unit path of a unit's stored or reported name. A name that is not a valid path (saved before
+    units had levels; it cannot happen for names imported since) is a top-level unit of that name.
+
+    Cached: the leaders of one round ask it for the same few thousand names, once per leader."""
+    try:
+        return parse_unit_path(name)
+    except InvalidUnitPath:
+        return (name,)
 
 
 def format_unit_path(path: UnitPath) -> str:

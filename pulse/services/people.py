@@ -27,11 +27,11 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.domain.mailbox import domain_of, mailbox_key
-from pulse.domain.units import InvalidUnitPath, UnitPath, format_unit_path, parse_unit_path
+from pulse.domain.units import InvalidUnitPath, UnitPath, format_unit_path, name_path, parse_unit_path
 from pulse.errors import MAX_LISTED_PROBLEMS, Conflict, ImportRejected, NotFound
 from pulse.i18n import N_, NP_, Count, Text, joined
 from pulse.models import AuditEvent, Department, Organization, Person, PersonRole
-from pulse.services.units import ensure_units, load_units, stored_path
+from pulse.services.units import ensure_units, load_units
 
 REQUIRED_COLUMNS = ("email", "name", "department")
 OPTIONAL_COLUMNS = ("manager_email", "role", "locale")
@@ -822,7 +822,7 @@ async def list_people(organization: Organization, *, department: str | None = No
         for email, name, department_id, role, locale, manager_email, active in rows
     ]
     order = {path: position for position, path in enumerate(units.tree)}
-    records.sort(key=lambda r: (order.get(stored_path(r.department), -1), r.email))
+    records.sort(key=lambda r: (order.get(name_path(r.department), -1), r.email))
     return records
 
 

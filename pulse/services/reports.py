@@ -41,8 +41,8 @@ from pulse.domain.report import ReportInput
 from pulse.domain.report import build_report as build_report_model
 from pulse.domain.scoped_report import scope_model
 from pulse.domain.stats import CrossMoments, Moments
-from pulse.domain.tree_plan import RoundTree, department_path
-from pulse.domain.units import UnitPath, format_unit_path, minimal_scope
+from pulse.domain.tree_plan import RoundTree
+from pulse.domain.units import UnitPath, format_unit_path, minimal_scope, name_path
 from pulse.errors import InvalidInput, NotFound, PulseError
 from pulse.mail import Attachment, Mailer, build_message
 from pulse.models import (
@@ -390,7 +390,7 @@ def _help_by_choice(
     """Per department of the round: its help marks counted for the units its help question offered
     (``pulse.domain.help_choices``), and those units (the figures the privacy release draws)."""
     shape = RoundTree.of(b.name for d, b in basics.items() if d != NEWCOMERS)
-    stored = {department_path(name): name for name in names.values()}
+    stored = {name_path(name): name for name in names.values()}
 
     def name_of(path: UnitPath) -> str:
         return stored.get(path, format_unit_path(path))
@@ -399,7 +399,7 @@ def _help_by_choice(
     for department, basic in basics.items():
         unit = None if department == NEWCOMERS else shape.path_of[basic.name]
         marks = {
-            department_path(names.get(helper, f"Department {helper}")): count
+            name_path(names.get(helper, f"Department {helper}")): count
             for helper, count in helped.get(department, {}).items()
         }
         counted = marks_by_choice(shape.tree, unit, marks)

@@ -15,7 +15,6 @@ from tortoise.transactions import in_transaction
 
 from pulse import clock
 from pulse.domain.items import compose_pulse
-from pulse.domain.units import InvalidUnitPath, parse_unit_path
 from pulse.errors import Conflict, InvalidInput, NotFound
 from pulse.i18n import N_, NP_, Count
 from pulse.models import Invitation, Organization, Person, Round, RoundStatus, Schedule
@@ -67,10 +66,7 @@ async def _scope(organization: Organization, departments: Sequence[str] | None) 
     covered: set[int] = set()
     unknown: list[str] = []
     for name in names:
-        try:
-            found = units.find(parse_unit_path(name))
-        except InvalidUnitPath:
-            found = None
+        found = units.lookup(name)
         if found is None:
             unknown.append(name)
         else:

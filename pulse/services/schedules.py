@@ -42,7 +42,7 @@ from dateutil.rrule import rrule, rrulestr
 from tortoise.transactions import in_transaction
 
 from pulse import clock
-from pulse.domain.units import InvalidUnitPath, format_unit_path, parse_unit_path
+from pulse.domain.units import format_unit_path
 from pulse.errors import InvalidInput, NotFound
 from pulse.i18n import N_, NP_, Moment, term
 from pulse.models import AuditEvent, Organization, Schedule
@@ -454,10 +454,7 @@ async def _department_names(organization: Organization, names: list[str] | None)
     found: list[str] = []
     unknown: list[str] = []
     for name in wanted:
-        try:
-            path = units.find(parse_unit_path(name))
-        except InvalidUnitPath:
-            path = None
+        path = units.lookup(name)
         if path is None:
             unknown.append(name)
         else:

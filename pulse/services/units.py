@@ -18,6 +18,7 @@ from pulse.domain.units import (
     UnitTree,
     format_unit_path,
     minimal_scope,
+    name_path,
     parse_unit_path,
     path_key,
 )
@@ -26,15 +27,6 @@ from pulse.errors import NotFound
 from pulse.models import Department, Organization
 
 CHUNK_SIZE = 1000
-
-
-def stored_path(name: str) -> UnitPath:
-    """The path of a stored unit name. A name saved before units had levels that is not a valid path
-    (it cannot happen for names imported since) is a top-level unit of that name."""
-    try:
-        return parse_unit_path(name)
-    except InvalidUnitPath:
-        return (name,)
 
 
 @dataclass(frozen=True)
@@ -50,6 +42,14 @@ class OrgUnits:
     def find(self, path: UnitPath) -> UnitPath | None:
         """The stored spelling of `path` (compared ignoring case and repeated spaces), or None."""
         return self.keys.get(path_key(path))
+
+    def lookup(self, text: str) -> UnitPath | None:
+        """The stored spelling of the unit a user named, or None when there is no such unit or the text is
+        not a path at all (for callers that list every unknown name in one error)."""
+        try:
+            return self.find(parse_unit_path(text))
+        except InvalidUnitPath:
+            return None
 
     def resolve(self, text: str, *, slug: str = "") -> UnitPath:
         """The unit a user named (``Retail / Stores North``); NotFound or InvalidUnitPath name it."""
@@ -77,7 +77,7 @@ async def load_units(organization_id: int) -> OrgUnits:
     ids: dict[UnitPath, int] = {}
     keys: dict[tuple[str, ...], UnitPath] = {}
     for unit_id, name in rows:
-        path = stored_path(str(name))
+        path = name_path(str(name))
         key = path_key(path)
         path = keys.setdefault(key, path)
         paths[int(unit_id)] = path

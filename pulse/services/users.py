@@ -134,7 +134,6 @@ async def create_leader(
     )
     user.must_change_password = True
     await user.save(update_fields=["must_change_password"])
-    units_of = await load_units(organization.id)
     await AuditEvent.create(
         organization_id=organization.id,
         actor=actor,
@@ -142,10 +141,18 @@ async def create_leader(
         detail={
             "user": user.email,
             "role": UserRole.LEADER.value,
-            "units": [units_of.label(i) for i in user.unit_ids] if user.unit_ids else None,
+            "units": await _unit_labels(organization.id, user.unit_ids),
         },
     )
     return user, password
+
+
+async def _unit_labels(organization_id: int, unit_ids: Sequence[int] | None) -> list[str] | None:
+    """A scope as the audit log records it: the units' paths, or None for the whole organisation."""
+    if not unit_ids:
+        return None
+    units = await load_units(organization_id)
+    return [units.label(i) for i in unit_ids]
 
 
 async def set_scope(user: User, units: Sequence[str] | None, *, actor: str = "cli") -> User:
@@ -165,12 +172,11 @@ async def set_scope(user: User, units: Sequence[str] | None, *, actor: str = "cl
     if user.unit_ids != unit_ids:
         user.unit_ids = unit_ids
         await user.save(update_fields=["unit_ids"])
-        units_of = await load_units(organization.id)
         await AuditEvent.create(
             organization_id=organization.id,
             actor=actor,
             action="user.scope",
-            detail={"user": user.email, "units": [units_of.label(i) for i in unit_ids] if unit_ids else None},
+            detail={"user": user.email, "units": await _unit_labels(organization.id, unit_ids)},
         )
     return user
 

@@ -21,10 +21,9 @@ from tortoise import connections
 
 from pulse.domain import tree_disclosure
 from pulse.domain.items import DIMENSION_KEYS
-from pulse.domain.scoped_report import unit_of
 from pulse.domain.simulation import DepartmentSpec
 from pulse.domain.tree_disclosure import Cell, disclosed_small_groups
-from pulse.domain.units import UnitPath, is_within
+from pulse.domain.units import UnitPath, is_within, name_path
 from pulse.models import Department, Organization
 from pulse.services import reports
 from pulse.services.units import load_units
@@ -62,7 +61,8 @@ async def _counted(round_id: int) -> dict[str, dict[UnitPath, int]]:
         f"JOIN department d ON d.id = r.department_id WHERE r.round_id = {int(round_id)} GROUP BY d.name"
     )
     return {
-        count: {unit_of(str(row["name"])): int(row[count]) for row in rows} for count in ("responded", *DIMENSION_KEYS)
+        count: {name_path(str(row["name"])): int(row[count]) for row in rows}
+        for count in ("responded", *DIMENSION_KEYS)
     }
 
 
@@ -82,7 +82,7 @@ async def _every_report(organization: Organization, round_id: int, db: Settings)
 
 def _cell(row: Mapping[str, Any], departments: Iterable[UnitPath]) -> Cell:
     """The people a report row is about, as the departments they sit in."""
-    path = unit_of(row["name"])
+    path = name_path(row["name"])
     if row.get("kind") == "pooled":
         return frozenset(d for d in departments if is_within(d, path))
     return frozenset([path])

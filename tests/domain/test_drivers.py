@@ -202,7 +202,8 @@ def test_relative_weights_are_non_negative_and_sum_to_r_squared(seed: int) -> No
 
 
 def test_a_scoped_report_keeps_only_the_driver_analyses_of_departments_in_scope() -> None:
-    from pulse.domain.scoped_report import scope_model, unit_of
+    from pulse.domain.scoped_report import scope_model
+    from pulse.domain.units import name_path
 
     model = {
         "departments": [{"name": "Retail / North"}, {"name": "Operations / Warehouse"}],
@@ -211,6 +212,6 @@ def test_a_scoped_report_keeps_only_the_driver_analyses_of_departments_in_scope(
             "departments": [{"group": "Retail / North"}, {"group": "Operations / Warehouse"}],
         },
     }
-    scoped = scope_model(model, [unit_of("Retail")])
+    scoped = scope_model(model, [name_path("Retail")])
     assert [g["group"] for g in scoped["drivers"]["departments"]] == ["Retail / North"]
     assert scoped["drivers"]["organization"] == {"group": "Organisation"}

@@ -13,11 +13,11 @@ from pulse.domain.disclosure import GroupCounts, SuppressionReason, plan_disclos
 from pulse.domain.items import compose_pulse
 from pulse.domain.pooled import pool_departments
 from pulse.domain.report import ReportInput, build_report
-from pulse.domain.scoped_report import scope_model, unit_of
+from pulse.domain.scoped_report import scope_model
 from pulse.domain.stats import Moments
 from pulse.domain.tree_disclosure import Cell, disclosed_small_groups
 from pulse.domain.tree_plan import OWN, RoundTree, plan_tree
-from pulse.domain.units import UnitPath, format_unit_path, is_within
+from pulse.domain.units import UnitPath, format_unit_path, is_within, name_path
 
 ASKED = compose_pulse(3)
 
@@ -246,7 +246,7 @@ def test_a_leaders_report_shows_the_units_just_below_the_scope_pooled() -> None:
 
 def test_every_reports_comment_groups_together_isolate_no_group_under_the_threshold() -> None:
     model = _report()
-    paths = [unit_of(name) for name in SIZES]
+    paths = [name_path(name) for name in SIZES]
     scopes = [[unit] for unit in {p[:depth] for p in paths for depth in range(1, len(p) + 1)}]
     scopes += [
         list(pair) for pair in combinations(paths, 2) if not any(is_within(a, b) for a in pair for b in pair if a != b)
@@ -257,9 +257,9 @@ def test_every_reports_comment_groups_together_isolate_no_group_under_the_thresh
     cells: set[Cell] = set()
     for m in models:
         for group in m["comments"]:
-            cells.add(frozenset(unit_of(c["text"].split(" says ")[0]) for c in group["comments"]))
+            cells.add(frozenset(name_path(c["text"].split(" says ")[0]) for c in group["comments"]))
     assert len(cells) > 3
-    own = {unit_of(name): size for name, size in SIZES.items()}
+    own = {name_path(name): size for name, size in SIZES.items()}
     assert disclosed_small_groups(own, sorted(cells, key=sorted), 10) == []
     # Retail's own two people would be Retail minus its regions: North's 18 join them in one group of
     # Retail's, and North's leader gets no comments of their own.
